@@ -1,0 +1,365 @@
+// Process definitions: the JSON format of docs/definition-format.md, loaded and compiled into an
+// immutable ProcessDefinition.
+//
+// A definition is loaded once, checked completely (every problem is reported at once as a
+// Diagnostic with a JSON Pointer), and compiled into flat tables addressed by dense integer ids, so
+// that the engine's hot path never looks up a string or touches a JSON value.
+//
+// [Thread safety] A ProcessDefinition is immutable once loaded: any number of threads may read the
+// same one concurrently without synchronisation. load_definition() and load_definition_file() are
+// reentrant and share no state.
+//
+// [Ownership] Loading returns a std::shared_ptr<const ProcessDefinition>; engines and instances
+// share it, so a definition lives as long as anything that runs on it. A ProcessDefinition can be
+// neither copied nor moved: references and spans into it stay valid for its whole life.
+//
+// [Errors] Loading never throws for bad input (only std::bad_alloc may escape); bad input yields
+// diagnostics instead of a definition. Lookups by string return std::nullopt when nothing matches.
+#ifndef SALESFLOW_DEFINITION_HPP_
+#define SALESFLOW_DEFINITION_HPP_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace salesflow {
+
+// ---------------------------------------------------------------------------------------------
+// Dense ids. Each indexes one table of the ProcessDefinition it came from and means nothing in any
+// other definition. to_index() converts one to a table position.
+enum class RoleId : std::uint32_t {};
+enum class ModuleId : std::uint32_t {};
+enum class FieldId : std::uint32_t {};
+enum class StageId : std::uint32_t {};
+enum class ChecklistItemId : std::uint32_t {};
+enum class ApprovalId : std::uint32_t {};
+enum class TransitionId : std::uint32_t {};
+enum class DeliveryStandardId : std::uint32_t {};
+
+template <class IdType>
+constexpr std::size_t to_index(IdType id) noexcept {
+  return static_cast<std::size_t>(id);
+}
+
+// At most this many roles per definition, so that a set of roles is one machine word.
+inline constexpr std::size_t kMaxRoles = 64;
+
+// A set of roles of one definition, as a bit set.
+class RoleSet {
+ public:
+  constexpr RoleSet() noexcept = default;
+  constexpr explicit RoleSet(std::uint64_t bits) noexcept : bits_(bits) {}
+
+  constexpr bool contains(RoleId role) const noexcept {
+    return (bits_ >> to_index(role)) & 1u;
+  }
+  constexpr void insert(RoleId role) noexcept { bits_ |= std::uint64_t{1} << to_index(role); }
+  constexpr bool intersects(RoleSet other) const noexcept { return (bits_ & other.bits_) != 0; }
+  constexpr bool empty() const noexcept { return bits_ == 0; }
+  constexpr std::uint64_t bits() const noexcept { return bits_; }
+  constexpr RoleSet operator|(RoleSet other) const noexcept { return RoleSet(bits_ | other.bits_); }
+  friend constexpr bool operator==(RoleSet, RoleSet) noexcept = default;
+
+ private:
+  std::uint64_t bits_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The compiled model. Every string here is the one written in the definition; every reference is
+// a dense id. Field declaration order, stage order, etc. are kept: ids are declaration positions.
+
+struct Role {
+  std::string id;
+  std::string name;
+  std::string description;
+};
+
+// A lifecycle module (e.g. "needs diagnosis"): a named group of stages.
+struct Module {
+  std::string id;
+  std::string name;
+  std::string description;
+};
+
+enum class FieldType : std::uint8_t {
+  kString,
+  kNumber,      // a finite double
+  kInteger,     // a signed 64-bit integer
+  kBoolean,
+  kEnum,        // one of Field::values
+  kTimestamp,   // an ISO-8601 UTC instant
+  kStringList,  // a list of strings
+};
+
+std::string_view to_string(FieldType type) noexcept;
+
+struct Field {
+  std::string id;
+  std::string label;
+  std::string description;
+  FieldType type = FieldType::kString;
+  std::optional<double> min;                // kNumber, kInteger: inclusive lower bound
+  std::optional<double> max;                // kNumber, kInteger: inclusive upper bound
+  std::optional<std::uint32_t> max_length;  // kString, kStringList (per item): bytes of UTF-8
+  std::optional<std::uint32_t> max_items;   // kStringList
+  std::vector<std::string> values;          // kEnum: the allowed values, in declaration order
+};
+
+enum class StageKind : std::uint8_t {
+  kActive,  // work happens here; the instance is open
+  kWon,     // terminal: the process succeeded
+  kLost,    // terminal: the process ended without success
+};
+
+std::string_view to_string(StageKind kind) noexcept;
+
+// A rule written in the rule language (JsonLogic; see docs/definition-format.md). The definition
+// keeps the rule's JSON text; the rules layer compiles it.
+struct Condition {
+  std::string description;  // a sentence a person reads when the condition fails
+  std::string rule_json;    // the rule, as compact JSON text
+};
+
+struct ChecklistItem {
+  std::string id;
+  std::string label;
+  StageId stage{};  // the stage that declares the item
+};
+
+// An approval a gate asks for: `count` distinct people holding `role` must approve.
+struct Approval {
+  std::string id;
+  std::string label;
+  RoleId role{};
+  std::uint32_t count = 1;
+  StageId stage{};  // the stage whose gate asks for it
+};
+
+// The exit criteria that must all hold before an instance leaves a stage forward.
+struct Gate {
+  std::vector<FieldId> required_fields;  // present and valid
+  std::vector<ChecklistItemId> checklist;  // checked
+  std::vector<ApprovalId> approvals;  // given
+  std::vector<Condition> conditions;  // rules that hold
+
+  bool empty() const noexcept {
+    return required_fields.empty() && checklist.empty() && approvals.empty() && conditions.empty();
+  }
+};
+
+// Who does what in a stage (RACI). Exactly one accountable role.
+struct Responsibility {
+  RoleId accountable{};
+  RoleSet responsible;
+  RoleSet consulted;
+  RoleSet informed;
+};
+
+struct Stage {
+  std::string id;
+  std::string name;
+  std::optional<ModuleId> module;  // always set for active stages
+  StageKind kind = StageKind::kActive;
+  std::string guidance;  // playbook text for the people working the stage
+  Responsibility responsibility;
+  std::vector<ChecklistItemId> checklist;  // the items this stage declares
+  Gate gate;
+  std::vector<std::string> lost_reasons;  // kLost only; empty means any reason is accepted
+};
+
+// A declared move between two stages. Forward transitions go through the source stage's gate.
+struct Transition {
+  StageId from{};
+  StageId to{};
+  // True when `to` is a won stage, or an active stage declared after `from`. Moves to lost stages
+  // and back to earlier stages are not forward and skip the gate.
+  bool forward = false;
+  std::string label;
+  std::optional<Condition> guard;  // must hold for the move to be allowed
+};
+
+// What starts or ends a delivery standard's clock.
+enum class TriggerKind : std::uint8_t {
+  kInstanceCreated,  // anchor only
+  kStageEntered,     // anchor only
+  kStageLeft,        // goal only
+  kItemChecked,
+  kFieldSet,
+  kApprovalGiven,
+};
+
+std::string_view to_string(TriggerKind kind) noexcept;
+
+struct Trigger {
+  TriggerKind kind = TriggerKind::kInstanceCreated;
+  // The stage, checklist item, field or approval the trigger names, as the index of that table
+  // (unused for kInstanceCreated).
+  std::uint32_t target = 0;
+};
+
+struct Escalation {
+  std::chrono::seconds after{};  // past the deadline
+  RoleId role{};
+};
+
+// A time limit from an anchor to a goal ("needs summary within 24 hours of entering the stage").
+struct DeliveryStandard {
+  std::string id;
+  std::string name;
+  Trigger anchor;
+  Trigger goal;
+  std::chrono::seconds limit{};
+  std::optional<std::chrono::seconds> at_risk;  // elapsed time at which the standard is at risk
+  std::vector<Escalation> escalation;           // `after` strictly increasing
+  bool pausable = true;                         // stops counting while the instance is on hold
+};
+
+// An immutable, compiled process definition. Construct one with load_definition().
+class ProcessDefinition {
+ public:
+  ProcessDefinition(const ProcessDefinition&) = delete;
+  ProcessDefinition& operator=(const ProcessDefinition&) = delete;
+  ~ProcessDefinition();
+
+  const std::string& id() const noexcept { return id_; }
+  const std::string& name() const noexcept { return name_; }
+  const std::string& description() const noexcept { return description_; }
+  std::uint32_t version() const noexcept { return version_; }
+  StageId start() const noexcept { return start_; }
+
+  std::span<const Role> roles() const noexcept { return roles_; }
+  std::span<const Module> modules() const noexcept { return modules_; }
+  std::span<const Field> fields() const noexcept { return fields_; }
+  std::span<const Stage> stages() const noexcept { return stages_; }
+  std::span<const ChecklistItem> checklist_items() const noexcept { return items_; }
+  std::span<const Approval> approvals() const noexcept { return approvals_; }
+  // Sorted by source stage, then by declaration order.
+  std::span<const Transition> transitions() const noexcept { return transitions_; }
+  std::span<const DeliveryStandard> delivery_standards() const noexcept { return standards_; }
+
+  // REQUIRES: the id belongs to this definition.
+  const Role& role(RoleId id) const noexcept { return roles_[to_index(id)]; }
+  const Module& module(ModuleId id) const noexcept { return modules_[to_index(id)]; }
+  const Field& field(FieldId id) const noexcept { return fields_[to_index(id)]; }
+  const Stage& stage(StageId id) const noexcept { return stages_[to_index(id)]; }
+  const ChecklistItem& item(ChecklistItemId id) const noexcept { return items_[to_index(id)]; }
+  const Approval& approval(ApprovalId id) const noexcept { return approvals_[to_index(id)]; }
+  const Transition& transition(TransitionId id) const noexcept {
+    return transitions_[to_index(id)];
+  }
+
+  // The transitions leaving `from`, in declaration order. REQUIRES: `from` belongs here.
+  std::span<const Transition> outgoing(StageId from) const noexcept;
+  // The declared transition from `from` to `to`, if any.
+  std::optional<TransitionId> find_transition(StageId from, StageId to) const noexcept;
+
+  // Lookups by the ids written in the definition. O(log n).
+  std::optional<RoleId> find_role(std::string_view id) const noexcept;
+  std::optional<ModuleId> find_module(std::string_view id) const noexcept;
+  std::optional<FieldId> find_field(std::string_view id) const noexcept;
+  std::optional<StageId> find_stage(std::string_view id) const noexcept;
+  std::optional<ChecklistItemId> find_item(std::string_view id) const noexcept;
+  std::optional<ApprovalId> find_approval(std::string_view id) const noexcept;
+  std::optional<DeliveryStandardId> find_delivery_standard(std::string_view id) const noexcept;
+
+ private:
+  friend class DefinitionCompiler;
+  // A sorted (name, index) table; names point into the strings of this definition.
+  using NameIndex = std::vector<std::pair<std::string_view, std::uint32_t>>;
+  static std::optional<std::uint32_t> lookup(const NameIndex& index, std::string_view id) noexcept;
+
+  ProcessDefinition();
+
+  std::string id_;
+  std::string name_;
+  std::string description_;
+  std::uint32_t version_ = 0;
+  StageId start_{};
+  std::vector<Role> roles_;
+  std::vector<Module> modules_;
+  std::vector<Field> fields_;
+  std::vector<Stage> stages_;
+  std::vector<ChecklistItem> items_;
+  std::vector<Approval> approvals_;
+  std::vector<Transition> transitions_;
+  std::vector<std::uint32_t> outgoing_begin_;  // stages_.size() + 1 offsets into transitions_
+  std::vector<DeliveryStandard> standards_;
+  NameIndex role_index_, module_index_, field_index_, stage_index_, item_index_, approval_index_,
+      standard_index_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Loading.
+
+// What kind of problem a diagnostic reports; stable, for programs that react to diagnostics.
+enum class DiagnosticCode : std::uint8_t {
+  kSyntax,               // not JSON: syntax error, invalid UTF-8, NaN/Infinity, truncated, empty
+  kLimit,                // an input limit of LoadLimits was exceeded
+  kDuplicateKey,         // an object has the same key twice
+  kUnknownKey,           // a key the format does not define
+  kMissingKey,           // a required key is absent
+  kWrongType,            // a value of the wrong JSON type
+  kInvalidValue,         // a value of the right type that the format does not allow
+  kOutOfRange,           // a number outside its allowed range
+  kDuplicateId,          // two declarations with the same id
+  kUnknownReference,     // a reference to an undeclared role, field, stage, item, ...
+  kAccountable,          // a stage without exactly one accountable role
+  kUnreachableStage,     // a stage that cannot be reached from the start
+  kNoTerminalReachable,  // a stage from which no won or lost stage can be reached
+  kNoWonStage,           // the definition has no won stage
+  kTrapCycle,            // stages forming a cycle that no transition leaves
+  kIo,                   // the file cannot be read
+};
+
+std::string_view to_string(DiagnosticCode code) noexcept;
+
+struct Diagnostic {
+  DiagnosticCode code = DiagnosticCode::kSyntax;
+  std::string pointer;  // RFC 6901 JSON Pointer to the offending value; "" is the whole document
+  std::string message;  // one plain sentence, valid UTF-8
+
+  friend bool operator==(const Diagnostic&, const Diagnostic&) = default;
+};
+
+// Input limits. Input beyond any of them is rejected with a kLimit diagnostic; they bound the time
+// and memory a hostile definition can cost. Defaults are documented in docs/definition-format.md.
+struct LoadLimits {
+  std::size_t max_document_bytes = 8 << 20;  // 8 MiB of JSON text
+  std::size_t max_depth = 64;                // nesting of arrays and objects
+  std::size_t max_string_bytes = 64 << 10;   // any one string or object key
+  std::size_t max_values = 1'000'000;        // JSON values in the whole document
+  std::size_t max_stages = 10'000;
+  std::size_t max_fields = 1'000;
+  std::size_t max_transitions = 100'000;
+  std::size_t max_list_items = 10'000;  // any other list: checklist items, enum values, ...
+};
+
+struct LoadResult {
+  // Set exactly when diagnostics is empty.
+  std::shared_ptr<const ProcessDefinition> definition;
+  // Every problem found, in document order, then the graph checks.
+  std::vector<Diagnostic> diagnostics;
+
+  bool ok() const noexcept { return definition != nullptr; }
+};
+
+// Parses, checks and compiles a definition from JSON text (UTF-8).
+[[nodiscard]] LoadResult load_definition(std::string_view json_text,
+                                         const LoadLimits& limits = {});
+
+// As load_definition(), reading the file first. A file that cannot be read gives one kIo
+// diagnostic; a file over limits.max_document_bytes is rejected without reading it whole.
+[[nodiscard]] LoadResult load_definition_file(const std::filesystem::path& path,
+                                              const LoadLimits& limits = {});
+
+}  // namespace salesflow
+
+#endif  // SALESFLOW_DEFINITION_HPP_

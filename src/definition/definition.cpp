@@ -1,0 +1,122 @@
+#include <algorithm>
+
+#include "salesflow/definition.hpp"
+
+namespace salesflow {
+
+ProcessDefinition::ProcessDefinition() = default;
+ProcessDefinition::~ProcessDefinition() = default;
+
+std::span<const Transition> ProcessDefinition::outgoing(StageId from) const noexcept {
+  const std::size_t i = to_index(from);
+  return std::span<const Transition>(transitions_)
+      .subspan(outgoing_begin_[i], outgoing_begin_[i + 1] - outgoing_begin_[i]);
+}
+
+std::optional<TransitionId> ProcessDefinition::find_transition(StageId from,
+                                                               StageId to) const noexcept {
+  const std::size_t begin = outgoing_begin_[to_index(from)];
+  const std::size_t end = outgoing_begin_[to_index(from) + 1];
+  for (std::size_t i = begin; i < end; ++i) {
+    if (transitions_[i].to == to) return TransitionId(static_cast<std::uint32_t>(i));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> ProcessDefinition::lookup(const NameIndex& index,
+                                                       std::string_view id) noexcept {
+  const auto it = std::lower_bound(index.begin(), index.end(), id,
+                                   [](const auto& entry, std::string_view key) {
+                                     return entry.first < key;
+                                   });
+  if (it == index.end() || it->first != id) return std::nullopt;
+  return it->second;
+}
+
+std::optional<RoleId> ProcessDefinition::find_role(std::string_view id) const noexcept {
+  if (const auto i = lookup(role_index_, id)) return RoleId(*i);
+  return std::nullopt;
+}
+std::optional<ModuleId> ProcessDefinition::find_module(std::string_view id) const noexcept {
+  if (const auto i = lookup(module_index_, id)) return ModuleId(*i);
+  return std::nullopt;
+}
+std::optional<FieldId> ProcessDefinition::find_field(std::string_view id) const noexcept {
+  if (const auto i = lookup(field_index_, id)) return FieldId(*i);
+  return std::nullopt;
+}
+std::optional<StageId> ProcessDefinition::find_stage(std::string_view id) const noexcept {
+  if (const auto i = lookup(stage_index_, id)) return StageId(*i);
+  return std::nullopt;
+}
+std::optional<ChecklistItemId> ProcessDefinition::find_item(std::string_view id) const noexcept {
+  if (const auto i = lookup(item_index_, id)) return ChecklistItemId(*i);
+  return std::nullopt;
+}
+std::optional<ApprovalId> ProcessDefinition::find_approval(std::string_view id) const noexcept {
+  if (const auto i = lookup(approval_index_, id)) return ApprovalId(*i);
+  return std::nullopt;
+}
+std::optional<DeliveryStandardId> ProcessDefinition::find_delivery_standard(
+    std::string_view id) const noexcept {
+  if (const auto i = lookup(standard_index_, id)) return DeliveryStandardId(*i);
+  return std::nullopt;
+}
+
+std::string_view to_string(FieldType type) noexcept {
+  switch (type) {
+    case FieldType::kString: return "string";
+    case FieldType::kNumber: return "number";
+    case FieldType::kInteger: return "integer";
+    case FieldType::kBoolean: return "boolean";
+    case FieldType::kEnum: return "enum";
+    case FieldType::kTimestamp: return "timestamp";
+    case FieldType::kStringList: return "string_list";
+  }
+  return "?";
+}
+
+std::string_view to_string(StageKind kind) noexcept {
+  switch (kind) {
+    case StageKind::kActive: return "active";
+    case StageKind::kWon: return "won";
+    case StageKind::kLost: return "lost";
+  }
+  return "?";
+}
+
+std::string_view to_string(TriggerKind kind) noexcept {
+  switch (kind) {
+    case TriggerKind::kInstanceCreated: return "instance_created";
+    case TriggerKind::kStageEntered: return "stage_entered";
+    case TriggerKind::kStageLeft: return "stage_left";
+    case TriggerKind::kItemChecked: return "item_checked";
+    case TriggerKind::kFieldSet: return "field_set";
+    case TriggerKind::kApprovalGiven: return "approval_given";
+  }
+  return "?";
+}
+
+std::string_view to_string(DiagnosticCode code) noexcept {
+  switch (code) {
+    case DiagnosticCode::kSyntax: return "syntax";
+    case DiagnosticCode::kLimit: return "limit";
+    case DiagnosticCode::kDuplicateKey: return "duplicate_key";
+    case DiagnosticCode::kUnknownKey: return "unknown_key";
+    case DiagnosticCode::kMissingKey: return "missing_key";
+    case DiagnosticCode::kWrongType: return "wrong_type";
+    case DiagnosticCode::kInvalidValue: return "invalid_value";
+    case DiagnosticCode::kOutOfRange: return "out_of_range";
+    case DiagnosticCode::kDuplicateId: return "duplicate_id";
+    case DiagnosticCode::kUnknownReference: return "unknown_reference";
+    case DiagnosticCode::kAccountable: return "accountable";
+    case DiagnosticCode::kUnreachableStage: return "unreachable_stage";
+    case DiagnosticCode::kNoTerminalReachable: return "no_terminal_reachable";
+    case DiagnosticCode::kNoWonStage: return "no_won_stage";
+    case DiagnosticCode::kTrapCycle: return "trap_cycle";
+    case DiagnosticCode::kIo: return "io";
+  }
+  return "?";
+}
+
+}  // namespace salesflow

@@ -1,0 +1,43 @@
+// Strict, bounded JSON parsing for every JSON input salesflow reads from outside.
+//
+// nlohmann/json parses; this adds what hostile input needs: duplicate object keys are an error
+// (nlohmann would keep one silently), nesting depth, string length, value count and document size
+// are bounded, and every failure names the JSON Pointer where it happened. Parsing never recurses
+// on the input's nesting, so depth cannot overflow the stack.
+#ifndef SALESFLOW_DEFINITION_JSON_DOCUMENT_HPP_
+#define SALESFLOW_DEFINITION_JSON_DOCUMENT_HPP_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "salesflow/definition.hpp"
+
+namespace salesflow::internal {
+
+struct JsonLimits {
+  std::size_t max_document_bytes = 8 << 20;
+  std::size_t max_depth = 64;
+  std::size_t max_string_bytes = 64 << 10;
+  std::size_t max_values = 1'000'000;
+};
+
+// Parses `text` as one JSON document. On failure returns a Diagnostic with code kSyntax (not
+// JSON, including invalid UTF-8, NaN/Infinity, truncation and empty input), kDuplicateKey or kLimit.
+std::variant<nlohmann::json, Diagnostic> parse_json(std::string_view text, const JsonLimits& limits);
+
+// Appends one reference token to a JSON Pointer, escaping '~' and '/' as RFC 6901 requires.
+void append_pointer_token(std::string& pointer, std::string_view token);
+std::string child_pointer(std::string_view pointer, std::string_view token);
+std::string child_pointer(std::string_view pointer, std::size_t index);
+
+// `text` as a double-quoted JSON string, safe to embed in a message: escapes control characters,
+// replaces invalid UTF-8 with U+FFFD, and shortens text longer than `max_bytes` with "...".
+std::string quote_text(std::string_view text, std::size_t max_bytes = 80);
+
+}  // namespace salesflow::internal
+
+#endif  // SALESFLOW_DEFINITION_JSON_DOCUMENT_HPP_

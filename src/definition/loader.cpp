@@ -1,0 +1,714 @@
+// JSON -> checked, compiled ProcessDefinition. The sections are read in dependency order (roles,
+// modules, fields, then stages, transitions, delivery standards); stage and checklist ids are
+// declared in a first sweep so that gates may name items of any stage.
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <limits>
+#include <system_error>
+
+#include "definition/duration.hpp"
+#include "definition/graph_checks.hpp"
+#include "definition/json_document.hpp"
+#include "definition/reader.hpp"
+#include "salesflow/definition.hpp"
+
+namespace salesflow {
+
+using internal::child_pointer;
+using internal::Diagnostics;
+using internal::Namespace;
+using internal::ObjectReader;
+using internal::Presence;
+using internal::quote_text;
+using nlohmann::json;
+
+namespace {
+constexpr std::int64_t kFormatVersion = 1;
+constexpr std::int64_t kMaxCount = 1'000'000;
+// Field bounds are stored as double; integer bounds beyond 2^53 would silently lose precision.
+constexpr double kMaxExactInteger = 9007199254740992.0;
+
+template <class Id>
+Id id_of(std::uint32_t index) {
+  return static_cast<Id>(index);
+}
+}  // namespace
+
+class DefinitionCompiler {
+ public:
+  DefinitionCompiler(const LoadLimits& limits, Diagnostics& out)
+      : limits_(limits), out_(out), def_(new ProcessDefinition()) {}
+
+  std::shared_ptr<const ProcessDefinition> compile(const json& root) {
+    ObjectReader top(root, "", out_, "a process definition",
+                     {"$schema", "format", "id", "name", "version", "description", "roles",
+                      "modules", "fields", "stages", "start", "transitions",
+                      "delivery_standards"});
+    if (!top.is_object()) return nullptr;
+    if (const json* schema = top.get("$schema", Presence::kOptional);
+        schema != nullptr && !schema->is_string()) {
+      out_.add(DiagnosticCode::kWrongType, top.pointer("$schema"), "\"$schema\" must be a string");
+    }
+    if (const auto format = top.integer("format", Presence::kRequired, 1, kMaxCount);
+        format && *format != kFormatVersion) {
+      out_.add(DiagnosticCode::kInvalidValue, top.pointer("format"),
+               "format " + std::to_string(*format) + " is not supported; this version of "
+               "salesflow reads format " + std::to_string(kFormatVersion));
+    }
+    def_->id_ = top.identifier("id", Presence::kRequired).value_or("");
+    def_->name_ = top.text("name", Presence::kRequired).value_or("");
+    def_->version_ = static_cast<std::uint32_t>(
+        top.integer("version", Presence::kRequired, 1, std::numeric_limits<std::int32_t>::max())
+            .value_or(0));
+    def_->description_ = top.text("description", Presence::kOptional, SIZE_MAX).value_or("");
+
+    read_roles(top);
+    read_modules(top);
+    read_fields(top);
+    const json* stages = top.array("stages", Presence::kRequired, limits_.max_stages);
+    if (stages != nullptr && stages->empty()) {
+      out_.add(DiagnosticCode::kInvalidValue, top.pointer("stages"),
+               "a definition needs at least one stage");
+    }
+    if (stages != nullptr) {
+      declare_stages(*stages, top.pointer("stages"));
+      for (std::size_t i = 0; i < stages->size(); ++i) {
+        read_stage((*stages)[i], child_pointer(top.pointer("stages"), i), i);
+      }
+    }
+    read_start(top);
+    read_transitions(top);
+    read_standards(top);
+
+    if (out_.size() > 0) return nullptr;
+    build_indexes();
+    internal::check_graph(*def_, top.pointer("stages"), out_);
+    if (out_.size() > 0) return nullptr;
+    return std::shared_ptr<const ProcessDefinition>(def_.release());
+  }
+
+ private:
+  // Calls read(element, pointer, index) for each element of `entries` (an array already checked
+  // by ObjectReader::array, or null).
+  template <class Read>
+  static void each(const json* entries, const std::string& base, Read read) {
+    if (entries == nullptr) return;
+    for (std::size_t i = 0; i < entries->size(); ++i) read((*entries)[i], child_pointer(base, i), i);
+  }
+
+  // Reads an optional array section of `parent` element by element.
+  template <class Read>
+  void for_each_entry(const ObjectReader& parent, std::string_view key, std::size_t max_items,
+                      Read read) {
+    each(parent.array(key, Presence::kOptional, max_items), parent.pointer(key), read);
+  }
+
+  void read_roles(const ObjectReader& top) {
+    const json* roles = top.array("roles", Presence::kRequired, kMaxRoles);
+    if (roles != nullptr && roles->empty()) {
+      out_.add(DiagnosticCode::kInvalidValue, top.pointer("roles"),
+               "a definition needs at least one role");
+    }
+    each(roles, top.pointer("roles"),
+                   [&](const json& value, const std::string& pointer, std::size_t i) {
+                     ObjectReader r(value, pointer, out_, "a role", {"id", "name", "description"});
+                     Role role;
+                     role.id = r.identifier("id", Presence::kRequired).value_or("");
+                     role.name = r.text("name", Presence::kOptional).value_or(role.id);
+                     role.description = r.text("description", Presence::kOptional, SIZE_MAX)
+                                            .value_or("");
+                     if (!role.id.empty()) roles_.declare(role.id, index(i), r.pointer("id"), out_);
+                     def_->roles_.push_back(std::move(role));
+                   });
+  }
+
+  void read_modules(const ObjectReader& top) {
+    for_each_entry(top, "modules", limits_.max_list_items,
+                   [&](const json& value, const std::string& pointer, std::size_t i) {
+                     ObjectReader r(value, pointer, out_, "a module",
+                                    {"id", "name", "description"});
+                     Module module;
+                     module.id = r.identifier("id", Presence::kRequired).value_or("");
+                     module.name = r.text("name", Presence::kOptional).value_or(module.id);
+                     module.description =
+                         r.text("description", Presence::kOptional, SIZE_MAX).value_or("");
+                     if (!module.id.empty()) {
+                       modules_.declare(module.id, index(i), r.pointer("id"), out_);
+                     }
+                     def_->modules_.push_back(std::move(module));
+                   });
+  }
+
+  void read_fields(const ObjectReader& top) {
+    for_each_entry(top, "fields", limits_.max_fields,
+                   [&](const json& value, const std::string& pointer, std::size_t i) {
+                     def_->fields_.push_back(read_field(value, pointer));
+                     const Field& field = def_->fields_.back();
+                     if (!field.id.empty()) fields_.declare(field.id, index(i), pointer + "/id", out_);
+                   });
+  }
+
+  Field read_field(const json& value, const std::string& pointer) {
+    ObjectReader r(value, pointer, out_, "a field",
+                   {"id", "label", "description", "type", "values", "min", "max", "max_length",
+                    "max_items"});
+    Field field;
+    field.id = r.identifier("id", Presence::kRequired).value_or("");
+    field.label = r.text("label", Presence::kOptional).value_or(field.id);
+    field.description = r.text("description", Presence::kOptional, SIZE_MAX).value_or("");
+    const auto type = r.choice(
+        "type", Presence::kRequired,
+        {"string", "number", "integer", "boolean", "enum", "timestamp", "string_list"});
+    if (!type) return field;
+    field.type = static_cast<FieldType>(*type);
+    const auto only_for = [&](std::string_view key, bool applies, std::string_view types) {
+      if (r.get(key, Presence::kOptional) != nullptr && !applies) {
+        out_.add(DiagnosticCode::kInvalidValue, r.pointer(key),
+                 "\"" + std::string(key) + "\" applies only to " + std::string(types) +
+                     " fields, not to a " + std::string(to_string(field.type)) + " field");
+        return false;
+      }
+      return applies;
+    };
+    const FieldType t = field.type;
+    if (only_for("min", t == FieldType::kNumber || t == FieldType::kInteger, "number and integer")) {
+      field.min = read_bound(r, "min", t);
+    }
+    if (only_for("max", t == FieldType::kNumber || t == FieldType::kInteger, "number and integer")) {
+      field.max = read_bound(r, "max", t);
+    }
+    if (field.min && field.max && *field.min > *field.max) {
+      out_.add(DiagnosticCode::kOutOfRange, r.pointer("max"),
+               "\"max\" must not be less than \"min\"");
+    }
+    if (only_for("max_length", t == FieldType::kString || t == FieldType::kStringList,
+                 "string and string_list")) {
+      if (auto n = r.integer("max_length", Presence::kOptional, 1, 1 << 24)) {
+        field.max_length = static_cast<std::uint32_t>(*n);
+      }
+    }
+    if (only_for("max_items", t == FieldType::kStringList, "string_list")) {
+      if (auto n = r.integer("max_items", Presence::kOptional, 1, kMaxCount)) {
+        field.max_items = static_cast<std::uint32_t>(*n);
+      }
+    }
+    if (only_for("values", t == FieldType::kEnum, "enum")) {
+      for (const auto& v : r.identifiers("values", Presence::kRequired, limits_.max_list_items,
+                                         /*allow_single=*/false)) {
+        if (std::find(field.values.begin(), field.values.end(), v.id) != field.values.end()) {
+          out_.add(DiagnosticCode::kDuplicateId, v.pointer,
+                   "the enum value " + quote_text(v.id) + " is listed twice");
+        } else {
+          field.values.push_back(v.id);
+        }
+      }
+      if (field.values.empty() && r.get("values", Presence::kOptional) != nullptr) {
+        out_.add(DiagnosticCode::kInvalidValue, r.pointer("values"),
+                 "an enum field needs at least one value");
+      }
+    }
+    return field;
+  }
+
+  std::optional<double> read_bound(const ObjectReader& r, std::string_view key, FieldType type) {
+    if (type == FieldType::kInteger) {
+      const auto limit = static_cast<std::int64_t>(kMaxExactInteger);
+      if (auto n = r.integer(key, Presence::kOptional, -limit, limit)) {
+        return static_cast<double>(*n);
+      }
+      return std::nullopt;
+    }
+    return r.number(key, Presence::kOptional);
+  }
+
+  // First sweep over the stages: their ids, and the ids of the checklist items they declare.
+  void declare_stages(const json& stages, const std::string& base) {
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      const json& stage = stages[i];
+      const std::string pointer = child_pointer(base, i);
+      def_->stages_.emplace_back();
+      if (!stage.is_object()) continue;
+      if (const auto id = stage.find("id"); id != stage.end() && id->is_string() &&
+                                            internal::is_identifier(id->get_ref<const std::string&>())) {
+        stages_.declare(id->get<std::string>(), index(i), pointer + "/id", out_);
+      }
+      const auto items = stage.find("checklist");
+      if (items == stage.end() || !items->is_array() || items->size() > limits_.max_list_items) {
+        continue;
+      }
+      for (std::size_t j = 0; j < items->size(); ++j) {
+        const json& item = (*items)[j];
+        if (!item.is_object()) continue;
+        const auto id = item.find("id");
+        if (id == item.end() || !id->is_string() ||
+            !internal::is_identifier(id->get_ref<const std::string&>())) {
+          continue;
+        }
+        const auto item_index = index(def_->items_.size());
+        if (items_.declare(id->get<std::string>(), item_index,
+                           child_pointer(pointer + "/checklist", j) + "/id", out_)) {
+          def_->items_.push_back(
+              ChecklistItem{id->get<std::string>(), std::string(), id_of<StageId>(index(i))});
+        }
+      }
+    }
+    if (def_->items_.size() > limits_.max_list_items) {
+      out_.add(DiagnosticCode::kLimit, base,
+               "the stages declare " + std::to_string(def_->items_.size()) +
+                   " checklist items; at most " + std::to_string(limits_.max_list_items) +
+                   " are allowed");
+    }
+  }
+
+  void read_stage(const json& value, const std::string& pointer, std::size_t i) {
+    ObjectReader r(value, pointer, out_, "a stage",
+                   {"id", "name", "module", "kind", "guidance", "responsibility", "checklist",
+                    "gate", "lost_reasons"});
+    Stage& stage = def_->stages_[i];
+    stage.id = r.identifier("id", Presence::kRequired).value_or("");
+    stage.name = r.text("name", Presence::kRequired).value_or(stage.id);
+    stage.kind = static_cast<StageKind>(
+        r.choice("kind", Presence::kOptional, {"active", "won", "lost"}).value_or(0));
+    stage.guidance = r.text("guidance", Presence::kOptional, SIZE_MAX).value_or("");
+    const bool active = stage.kind == StageKind::kActive;
+    if (auto module = r.identifier("module", active ? Presence::kRequired : Presence::kOptional)) {
+      if (auto m = modules_.resolve(*module, r.pointer("module"), out_)) {
+        stage.module = id_of<ModuleId>(*m);
+      }
+    }
+    if (const json* responsibility = r.object("responsibility", Presence::kRequired)) {
+      stage.responsibility = read_responsibility(*responsibility, r.pointer("responsibility"));
+    }
+    for_each_entry(r, "checklist", limits_.max_list_items,
+                   [&](const json& item_value, const std::string& item_pointer, std::size_t) {
+                     ObjectReader item(item_value, item_pointer, out_, "a checklist item",
+                                       {"id", "label"});
+                     const auto id = item.identifier("id", Presence::kRequired);
+                     const auto label = item.text("label", Presence::kOptional);
+                     if (!id) return;
+                     const auto k = items_.find(*id);
+                     // Only the declaring stage (not a duplicate) owns the item.
+                     if (!k || def_->items_[*k].stage != id_of<StageId>(index(i))) return;
+                     if (std::find(stage.checklist.begin(), stage.checklist.end(),
+                                   id_of<ChecklistItemId>(*k)) != stage.checklist.end()) {
+                       return;
+                     }
+                     def_->items_[*k].label = label.value_or(*id);
+                     stage.checklist.push_back(id_of<ChecklistItemId>(*k));
+                   });
+    if (const json* gate = r.object("gate", Presence::kOptional)) {
+      if (!active) {
+        out_.add(DiagnosticCode::kInvalidValue, r.pointer("gate"),
+                 "a " + std::string(to_string(stage.kind)) +
+                     " stage is never left, so it cannot have a gate");
+      } else {
+        read_gate(*gate, r.pointer("gate"), i);
+      }
+    }
+    if (r.get("lost_reasons", Presence::kOptional) != nullptr &&
+        stage.kind != StageKind::kLost) {
+      out_.add(DiagnosticCode::kInvalidValue, r.pointer("lost_reasons"),
+               "only a lost stage can list lost reasons");
+    } else {
+      for (auto& reason : r.identifiers("lost_reasons", Presence::kOptional,
+                                        limits_.max_list_items, /*allow_single=*/false)) {
+        stage.lost_reasons.push_back(std::move(reason.id));
+      }
+    }
+  }
+
+  Responsibility read_responsibility(const json& value, const std::string& pointer) {
+    ObjectReader r(value, pointer, out_, "a responsibility assignment",
+                   {"accountable", "responsible", "consulted", "informed"});
+    Responsibility result;
+    const json* accountable = r.get("accountable", Presence::kOptional);
+    const auto accountable_roles =
+        r.identifiers("accountable", Presence::kOptional, kMaxRoles, /*allow_single=*/true);
+    if (accountable == nullptr || (accountable->is_array() && accountable->size() != 1)) {
+      out_.add(DiagnosticCode::kAccountable,
+               accountable == nullptr ? pointer : r.pointer("accountable"),
+               "a stage needs exactly one accountable role, but " +
+                   (accountable == nullptr ? std::string("none is given")
+                                           : std::to_string(accountable->size()) + " are given"));
+    } else if (accountable_roles.size() == 1) {
+      if (auto role = roles_.resolve(accountable_roles[0].id, accountable_roles[0].pointer, out_)) {
+        result.accountable = id_of<RoleId>(*role);
+      }
+    }
+    result.responsible = read_role_set(r, "responsible");
+    result.consulted = read_role_set(r, "consulted");
+    result.informed = read_role_set(r, "informed");
+    return result;
+  }
+
+  RoleSet read_role_set(const ObjectReader& r, std::string_view key) {
+    RoleSet set;
+    for (const auto& ref : r.identifiers(key, Presence::kOptional, kMaxRoles, false)) {
+      if (auto role = roles_.resolve(ref.id, ref.pointer, out_)) set.insert(id_of<RoleId>(*role));
+    }
+    return set;
+  }
+
+  void read_gate(const json& value, const std::string& pointer, std::size_t stage_index) {
+    ObjectReader r(value, pointer, out_, "a gate",
+                   {"required_fields", "checklist", "approvals", "conditions"});
+    Gate& gate = def_->stages_[stage_index].gate;
+    for (const auto& ref : r.identifiers("required_fields", Presence::kOptional,
+                                         limits_.max_list_items, false)) {
+      if (auto f = fields_.resolve(ref.id, ref.pointer, out_)) {
+        gate.required_fields.push_back(id_of<FieldId>(*f));
+      }
+    }
+    for (const auto& ref :
+         r.identifiers("checklist", Presence::kOptional, limits_.max_list_items, false)) {
+      if (auto k = items_.resolve(ref.id, ref.pointer, out_)) {
+        gate.checklist.push_back(id_of<ChecklistItemId>(*k));
+      }
+    }
+    for_each_entry(r, "approvals", limits_.max_list_items,
+                   [&](const json& item, const std::string& item_pointer, std::size_t) {
+                     read_approval(item, item_pointer, stage_index);
+                   });
+    for_each_entry(r, "conditions", limits_.max_list_items,
+                   [&](const json& item, const std::string& item_pointer, std::size_t) {
+                     if (auto condition = read_condition(item, item_pointer)) {
+                       gate.conditions.push_back(std::move(*condition));
+                     }
+                   });
+  }
+
+  void read_approval(const json& value, const std::string& pointer, std::size_t stage_index) {
+    ObjectReader r(value, pointer, out_, "an approval", {"id", "label", "role", "count"});
+    Approval approval;
+    const auto id = r.identifier("id", Presence::kRequired);
+    approval.label = r.text("label", Presence::kOptional).value_or(id.value_or(""));
+    if (auto role_id = r.identifier("role", Presence::kRequired)) {
+      if (auto role = roles_.resolve(*role_id, r.pointer("role"), out_)) {
+        approval.role = id_of<RoleId>(*role);
+      }
+    }
+    approval.count = static_cast<std::uint32_t>(
+        r.integer("count", Presence::kOptional, 1, 1000).value_or(1));
+    approval.stage = id_of<StageId>(index(stage_index));
+    if (!id) return;
+    approval.id = *id;
+    const auto approval_index = index(def_->approvals_.size());
+    if (approvals_.declare(approval.id, approval_index, r.pointer("id"), out_)) {
+      def_->approvals_.push_back(std::move(approval));
+      def_->stages_[stage_index].gate.approvals.push_back(id_of<ApprovalId>(approval_index));
+    }
+  }
+
+  std::optional<Condition> read_condition(const json& value, const std::string& pointer) {
+    ObjectReader r(value, pointer, out_, "a condition", {"description", "rule"});
+    const auto description = r.text("description", Presence::kRequired);
+    const json* rule = r.get("rule", Presence::kRequired);
+    if (!description || rule == nullptr) return std::nullopt;
+    return Condition{*description, rule->dump()};
+  }
+
+  void read_start(const ObjectReader& top) {
+    if (auto start = top.identifier("start", Presence::kOptional)) {
+      if (auto s = stages_.resolve(*start, top.pointer("start"), out_)) {
+        def_->start_ = id_of<StageId>(*s);
+      }
+    }
+    if (def_->stages_.empty()) return;
+    if (def_->stage(def_->start_).kind != StageKind::kActive) {
+      out_.add(DiagnosticCode::kInvalidValue,
+               top.get("start", Presence::kOptional) ? top.pointer("start") : "/stages/0",
+               "the start stage must be an active stage, not a won or lost one");
+    }
+  }
+
+  void read_transitions(const ObjectReader& top) {
+    std::vector<std::pair<Transition, std::string>> declared;  // with pointers, for checks
+    for_each_entry(top, "transitions", limits_.max_transitions,
+                   [&](const json& value, const std::string& pointer, std::size_t) {
+                     read_transition(value, pointer, declared);
+                   });
+    if (declared.size() > limits_.max_transitions) {
+      out_.add(DiagnosticCode::kLimit, top.pointer("transitions"),
+               "the transitions expand to " + std::to_string(declared.size()) +
+                   " moves; at most " + std::to_string(limits_.max_transitions) +
+                   " are allowed");
+      return;
+    }
+    // Group by source stage (stable: declaration order within a stage) for outgoing().
+    std::stable_sort(declared.begin(), declared.end(), [](const auto& a, const auto& b) {
+      return a.first.from < b.first.from;
+    });
+    def_->outgoing_begin_.assign(def_->stages_.size() + 1, 0);
+    for (std::size_t k = 0; k < declared.size(); ++k) {
+      const Transition& t = declared[k].first;
+      if (k > 0 && declared[k - 1].first.from == t.from) {
+        for (std::size_t p = k; p-- > 0 && declared[p].first.from == t.from;) {
+          if (declared[p].first.to == t.to) {
+            out_.add(DiagnosticCode::kDuplicateId, declared[k].second,
+                     "the transition from " + quote_text(def_->stage(t.from).id) + " to " +
+                         quote_text(def_->stage(t.to).id) + " is declared twice");
+            break;
+          }
+        }
+      }
+      ++def_->outgoing_begin_[to_index(t.from) + 1];
+      def_->transitions_.push_back(t);
+    }
+    for (std::size_t s = 0; s < def_->stages_.size(); ++s) {
+      def_->outgoing_begin_[s + 1] += def_->outgoing_begin_[s];
+    }
+  }
+
+  void read_transition(const json& value, const std::string& pointer,
+                       std::vector<std::pair<Transition, std::string>>& declared) {
+    ObjectReader r(value, pointer, out_, "a transition", {"from", "to", "label", "guard"});
+    const auto from = r.identifiers("from", Presence::kRequired, limits_.max_stages, true);
+    const auto to_id = r.identifier("to", Presence::kRequired);
+    const auto label = r.text("label", Presence::kOptional).value_or("");
+    std::optional<Condition> guard;
+    if (const json* g = r.get("guard", Presence::kOptional)) {
+      guard = read_condition(*g, r.pointer("guard"));
+    }
+    if (from.empty() && r.get("from", Presence::kOptional) != nullptr &&
+        r.get("from", Presence::kOptional)->is_array()) {
+      out_.add(DiagnosticCode::kInvalidValue, r.pointer("from"),
+               "\"from\" must name at least one stage");
+    }
+    std::optional<std::uint32_t> to;
+    if (to_id) to = stages_.resolve(*to_id, r.pointer("to"), out_);
+    for (const auto& ref : from) {
+      const auto f = stages_.resolve(ref.id, ref.pointer, out_);
+      if (!f || !to) continue;
+      const Stage& source = def_->stages_[*f];
+      const Stage& target = def_->stages_[*to];
+      if (source.kind != StageKind::kActive) {
+        out_.add(DiagnosticCode::kInvalidValue, ref.pointer,
+                 "the " + std::string(to_string(source.kind)) + " stage " + quote_text(source.id) +
+                     " is terminal; it cannot have outgoing transitions (reopening is a command, "
+                     "not a transition)");
+        continue;
+      }
+      if (*f == *to) {
+        out_.add(DiagnosticCode::kInvalidValue, ref.pointer,
+                 "a transition cannot lead from stage " + quote_text(source.id) + " to itself");
+        continue;
+      }
+      Transition t;
+      t.from = id_of<StageId>(*f);
+      t.to = id_of<StageId>(*to);
+      t.forward = target.kind == StageKind::kWon ||
+                  (target.kind == StageKind::kActive && *to > *f);
+      t.label = label;
+      t.guard = guard;
+      declared.emplace_back(std::move(t), ref.pointer);
+    }
+  }
+
+  void read_standards(const ObjectReader& top) {
+    for_each_entry(top, "delivery_standards", limits_.max_list_items,
+                   [&](const json& value, const std::string& pointer, std::size_t i) {
+                     DeliveryStandard standard = read_standard(value, pointer);
+                     if (!standard.id.empty()) {
+                       standards_.declare(standard.id, index(i), pointer + "/id", out_);
+                     }
+                     def_->standards_.push_back(std::move(standard));
+                   });
+  }
+
+  DeliveryStandard read_standard(const json& value, const std::string& pointer) {
+    ObjectReader r(value, pointer, out_, "a delivery standard",
+                   {"id", "name", "anchor", "goal", "limit", "at_risk", "escalation",
+                    "pausable"});
+    DeliveryStandard standard;
+    standard.id = r.identifier("id", Presence::kRequired).value_or("");
+    standard.name = r.text("name", Presence::kOptional).value_or(standard.id);
+    if (const json* anchor = r.get("anchor", Presence::kRequired)) {
+      standard.anchor = read_trigger(*anchor, r.pointer("anchor"), /*anchor=*/true);
+    }
+    if (const json* goal = r.get("goal", Presence::kRequired)) {
+      standard.goal = read_trigger(*goal, r.pointer("goal"), /*anchor=*/false);
+    }
+    const auto limit = read_duration(r, "limit", Presence::kRequired);
+    if (limit) {
+      if (limit->count() == 0) {
+        out_.add(DiagnosticCode::kOutOfRange, r.pointer("limit"), "\"limit\" must be positive");
+      }
+      standard.limit = *limit;
+    }
+    standard.at_risk = read_duration(r, "at_risk", Presence::kOptional);
+    if (limit && standard.at_risk && *standard.at_risk >= *limit) {
+      out_.add(DiagnosticCode::kOutOfRange, r.pointer("at_risk"),
+               "\"at_risk\" must come before the limit of " + internal::format_duration(*limit));
+    }
+    standard.pausable = r.boolean("pausable", Presence::kOptional).value_or(true);
+    for_each_entry(
+        r, "escalation", 16,
+        [&](const json& step_value, const std::string& step_pointer, std::size_t) {
+          ObjectReader step(step_value, step_pointer, out_, "an escalation step",
+                            {"after", "role"});
+          Escalation escalation;
+          const auto after = read_duration(step, "after", Presence::kRequired);
+          const auto role_id = step.identifier("role", Presence::kRequired);
+          std::optional<std::uint32_t> role;
+          if (role_id) role = roles_.resolve(*role_id, step.pointer("role"), out_);
+          if (!after || !role) return;
+          if (!standard.escalation.empty() && *after <= standard.escalation.back().after) {
+            out_.add(DiagnosticCode::kOutOfRange, step.pointer("after"),
+                     "escalation steps must come strictly later one after the other");
+          }
+          standard.escalation.push_back(Escalation{*after, id_of<RoleId>(*role)});
+        });
+    return standard;
+  }
+
+  Trigger read_trigger(const json& value, const std::string& pointer, bool anchor) {
+    ObjectReader r(value, pointer, out_, anchor ? "an anchor" : "a goal",
+                   {"on", "stage", "item", "field", "approval"});
+    Trigger trigger;
+    const auto on = anchor ? r.choice("on", Presence::kRequired,
+                                      {"instance_created", "stage_entered", "item_checked",
+                                       "field_set", "approval_given"})
+                           : r.choice("on", Presence::kRequired,
+                                      {"stage_left", "item_checked", "field_set",
+                                       "approval_given"});
+    if (!on) return trigger;
+    static constexpr TriggerKind kAnchorKinds[] = {
+        TriggerKind::kInstanceCreated, TriggerKind::kStageEntered, TriggerKind::kItemChecked,
+        TriggerKind::kFieldSet, TriggerKind::kApprovalGiven};
+    static constexpr TriggerKind kGoalKinds[] = {TriggerKind::kStageLeft, TriggerKind::kItemChecked,
+                                                 TriggerKind::kFieldSet,
+                                                 TriggerKind::kApprovalGiven};
+    trigger.kind = anchor ? kAnchorKinds[*on] : kGoalKinds[*on];
+    // Each kind names exactly one kind of target, under its own key.
+    struct Target {
+      std::string_view key;
+      const Namespace* names;
+    };
+    std::optional<Target> wanted;
+    switch (trigger.kind) {
+      case TriggerKind::kInstanceCreated: break;
+      case TriggerKind::kStageEntered:
+      case TriggerKind::kStageLeft: wanted = Target{"stage", &stages_}; break;
+      case TriggerKind::kItemChecked: wanted = Target{"item", &items_}; break;
+      case TriggerKind::kFieldSet: wanted = Target{"field", &fields_}; break;
+      case TriggerKind::kApprovalGiven: wanted = Target{"approval", &approvals_}; break;
+    }
+    for (const std::string_view key : {"stage", "item", "field", "approval"}) {
+      if (r.get(key, Presence::kOptional) != nullptr && (!wanted || wanted->key != key)) {
+        out_.add(DiagnosticCode::kInvalidValue, r.pointer(key),
+                 "\"" + std::string(key) + "\" does not apply to \"on\": \"" +
+                     std::string(to_string(trigger.kind)) + "\"");
+      }
+    }
+    if (wanted) {
+      if (auto id = r.identifier(wanted->key, Presence::kRequired)) {
+        if (auto target = wanted->names->resolve(*id, r.pointer(wanted->key), out_)) {
+          trigger.target = *target;
+        }
+      }
+    }
+    return trigger;
+  }
+
+  std::optional<std::chrono::seconds> read_duration(const ObjectReader& r, std::string_view key,
+                                                    Presence presence) {
+    const json* value = r.get(key, presence);
+    if (value == nullptr) return std::nullopt;
+    if (!value->is_string()) {
+      out_.add(DiagnosticCode::kWrongType, r.pointer(key),
+               "\"" + std::string(key) + "\" must be an ISO-8601 duration string such as "
+               "\"PT24H\", not " + std::string(internal::describe_type(*value)));
+      return std::nullopt;
+    }
+    auto parsed = internal::parse_duration(value->get_ref<const std::string&>());
+    if (auto* error = std::get_if<std::string>(&parsed)) {
+      out_.add(DiagnosticCode::kInvalidValue, r.pointer(key),
+               quote_text(value->get_ref<const std::string&>()) + " is not a valid duration: " +
+                   *error);
+      return std::nullopt;
+    }
+    return std::get<std::chrono::seconds>(parsed);
+  }
+
+  template <class Table>
+  static ProcessDefinition::NameIndex make_index(const Table& table) {
+    ProcessDefinition::NameIndex result;
+    result.reserve(table.size());
+    for (std::size_t i = 0; i < table.size(); ++i) {
+      result.emplace_back(table[i].id, index(i));
+    }
+    std::sort(result.begin(), result.end());
+    return result;
+  }
+
+  void build_indexes() {
+    def_->role_index_ = make_index(def_->roles_);
+    def_->module_index_ = make_index(def_->modules_);
+    def_->field_index_ = make_index(def_->fields_);
+    def_->stage_index_ = make_index(def_->stages_);
+    def_->item_index_ = make_index(def_->items_);
+    def_->approval_index_ = make_index(def_->approvals_);
+    def_->standard_index_ = make_index(def_->standards_);
+  }
+
+  static std::uint32_t index(std::size_t i) { return static_cast<std::uint32_t>(i); }
+
+  const LoadLimits& limits_;
+  Diagnostics& out_;
+  std::unique_ptr<ProcessDefinition> def_;
+  Namespace roles_{"role"};
+  Namespace modules_{"module"};
+  Namespace fields_{"field"};
+  Namespace stages_{"stage"};
+  Namespace items_{"checklist item"};
+  Namespace approvals_{"approval"};
+  Namespace standards_{"delivery standard"};
+};
+
+LoadResult load_definition(std::string_view json_text, const LoadLimits& limits) {
+  LoadResult result;
+  const internal::JsonLimits json_limits{limits.max_document_bytes, limits.max_depth,
+                                         limits.max_string_bytes, limits.max_values};
+  auto parsed = internal::parse_json(json_text, json_limits);
+  if (auto* failure = std::get_if<Diagnostic>(&parsed)) {
+    result.diagnostics.push_back(std::move(*failure));
+    return result;
+  }
+  Diagnostics out;
+  DefinitionCompiler compiler(limits, out);
+  result.definition = compiler.compile(std::get<json>(parsed));
+  result.diagnostics = out.take();
+  return result;
+}
+
+LoadResult load_definition_file(const std::filesystem::path& path, const LoadLimits& limits) {
+  LoadResult result;
+  const auto io_error = [&](const std::string& what) {
+    result.diagnostics.push_back(Diagnostic{DiagnosticCode::kIo, "", what});
+    return result;
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return io_error("is a directory, not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return io_error("cannot open the file: " + std::generic_category().message(errno));
+  // Read in chunks and stop one chunk past the limit: enough to know that the file is too large
+  // without reading a huge (or endless, like /dev/zero) file whole.
+  std::string text;
+  char chunk[64 * 1024];
+  while (in && text.size() <= limits.max_document_bytes) {
+    in.read(chunk, sizeof chunk);
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) return io_error("cannot read the file");
+  if (text.size() > limits.max_document_bytes) {
+    result.diagnostics.push_back(
+        Diagnostic{DiagnosticCode::kLimit, "",
+                   "the file is larger than the limit of " +
+                       std::to_string(limits.max_document_bytes) + " bytes"});
+    return result;
+  }
+  return load_definition(text, limits);
+}
+
+}  // namespace salesflow
