@@ -168,6 +168,12 @@ std::variant<json, Diagnostic> parse_json(std::string_view text, const JsonLimit
   if (is_blank(text)) {
     return Diagnostic{DiagnosticCode::kSyntax, "", "the document is empty"};
   }
+  // nlohmann's lexer takes a NUL byte for the end of input and would ignore whatever follows.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    return Diagnostic{DiagnosticCode::kSyntax, "",
+                      "the document contains a NUL byte at offset " + std::to_string(nul) +
+                          "; JSON text cannot contain one"};
+  }
   BoundedDomBuilder builder(limits);
   // strict: nothing but whitespace may follow the value; comments are not JSON.
   json::sax_parse(text.begin(), text.end(), &builder, nlohmann::detail::input_format_t::json,

@@ -66,7 +66,7 @@ class DefinitionCompiler {
     read_roles(top);
     read_modules(top);
     read_fields(top);
-    const json* stages = top.array("stages", Presence::kRequired, limits_.max_stages);
+    const json* stages = section(top, "stages", Presence::kRequired, limits_.max_stages, stages_);
     if (stages != nullptr && stages->empty()) {
       out_.add(DiagnosticCode::kInvalidValue, top.pointer("stages"),
                "a definition needs at least one stage");
@@ -97,6 +97,18 @@ class DefinitionCompiler {
     for (std::size_t i = 0; i < entries->size(); ++i) read((*entries)[i], child_pointer(base, i), i);
   }
 
+  // A top-level array that declares the ids of `names`. When it is there but cannot be read, or
+  // is required and absent, references to its ids cannot be checked: say so to `names`.
+  const json* section(const ObjectReader& top, std::string_view key, Presence presence,
+                      std::size_t max_items, Namespace& names) {
+    const json* entries = top.array(key, presence, max_items);
+    if (entries == nullptr &&
+        (presence == Presence::kRequired || top.get(key, Presence::kOptional) != nullptr)) {
+      names.mark_unreadable();
+    }
+    return entries;
+  }
+
   // Reads an optional array section of `parent` element by element.
   template <class Read>
   void for_each_entry(const ObjectReader& parent, std::string_view key, std::size_t max_items,
@@ -105,7 +117,7 @@ class DefinitionCompiler {
   }
 
   void read_roles(const ObjectReader& top) {
-    const json* roles = top.array("roles", Presence::kRequired, kMaxRoles);
+    const json* roles = section(top, "roles", Presence::kRequired, kMaxRoles, roles_);
     if (roles != nullptr && roles->empty()) {
       out_.add(DiagnosticCode::kInvalidValue, top.pointer("roles"),
                "a definition needs at least one role");
@@ -124,7 +136,8 @@ class DefinitionCompiler {
   }
 
   void read_modules(const ObjectReader& top) {
-    for_each_entry(top, "modules", limits_.max_list_items,
+    each(section(top, "modules", Presence::kOptional, limits_.max_list_items, modules_),
+         top.pointer("modules"),
                    [&](const json& value, const std::string& pointer, std::size_t i) {
                      ObjectReader r(value, pointer, out_, "a module",
                                     {"id", "name", "description"});
@@ -141,7 +154,8 @@ class DefinitionCompiler {
   }
 
   void read_fields(const ObjectReader& top) {
-    for_each_entry(top, "fields", limits_.max_fields,
+    each(section(top, "fields", Presence::kOptional, limits_.max_fields, fields_),
+         top.pointer("fields"),
                    [&](const json& value, const std::string& pointer, std::size_t i) {
                      def_->fields_.push_back(read_field(value, pointer));
                      const Field& field = def_->fields_.back();

@@ -274,6 +274,7 @@ std::optional<std::uint32_t> Namespace::find(std::string_view id) const {
 std::optional<std::uint32_t> Namespace::resolve(std::string_view id, const std::string& pointer,
                                                 Diagnostics& out) const {
   if (auto found = find(id)) return found;
+  if (unreadable_) return std::nullopt;
   out.add(DiagnosticCode::kUnknownReference, pointer,
           "unknown " + std::string(what_) + " " + quote_text(id) + ": no " + std::string(what_) +
               " with that id is declared");

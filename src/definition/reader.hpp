@@ -107,6 +107,10 @@ class Namespace {
   // Declares `id` as entry `index`. Records kDuplicateId and returns false when already declared.
   bool declare(const std::string& id, std::uint32_t index, const std::string& pointer,
                Diagnostics& out);
+  // Marks the declaring section as unreadable (wrong type, over a limit; already reported).
+  // References into the namespace then resolve to nothing without a diagnostic of their own:
+  // each would only repeat the one real problem.
+  void mark_unreadable() noexcept { unreadable_ = true; }
   // The index of `id`, or nothing with a kUnknownReference diagnostic at `pointer`.
   std::optional<std::uint32_t> resolve(std::string_view id, const std::string& pointer,
                                        Diagnostics& out) const;
@@ -114,6 +118,7 @@ class Namespace {
 
  private:
   std::string_view what_;
+  bool unreadable_ = false;
   std::map<std::string, std::uint32_t, std::less<>> ids_;
 };
 

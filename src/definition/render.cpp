@@ -188,11 +188,10 @@ std::string render_mermaid(const ProcessDefinition& def) {
   }
   out += "  start --> " + mermaid_id(to_index(def.start())) + "\n";
   for (const Transition& t : def.transitions()) {
-    const std::string arrow = drawn_dashed(t) ? " -.-> " : " --> ";
     const std::string label = edge_label(t);
-    out += "  " + mermaid_id(to_index(t.from)) + arrow;
-    if (!label.empty()) out += "|\"" + mermaid_text(label) + "\"| ";
-    out += mermaid_id(to_index(t.to)) + "\n";
+    out += "  " + mermaid_id(to_index(t.from)) + (drawn_dashed(t) ? " -.->" : " -->");
+    if (!label.empty()) out += "|\"" + mermaid_text(label) + "\"|";
+    out += " " + mermaid_id(to_index(t.to)) + "\n";
   }
   return out;
 }
