@@ -253,6 +253,11 @@ const BrokenCase kBrokenCases[] = {
     // Out-of-range numbers.
     {"VersionZero", [](json& d) { d["version"] = 0; }, C::kOutOfRange, "/version"},
     {"VersionHuge", [](json& d) { d["version"] = 1e300; }, C::kOutOfRange, "/version"},
+    {"IntegerBoundBeyondExactDoubles",
+     [](json& d) {
+       d["fields"].push_back({{"id", "n"}, {"type", "integer"}, {"min", 9007199254740993LL}});
+     },
+     C::kOutOfRange, "/fields/1/min"},
     {"ApprovalCountZero", [](json& d) { d["stages"][0]["gate"]["approvals"][0]["count"] = 0; },
      C::kOutOfRange, "/stages/0/gate/approvals/0/count"},
     {"MinAboveMax", [](json& d) { d["fields"][0]["max"] = -1; }, C::kOutOfRange, "/fields/0/max"},

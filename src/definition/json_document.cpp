@@ -1,7 +1,9 @@
 #include "definition/json_document.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -156,9 +158,8 @@ bool is_blank(std::string_view text) {
   return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
-}  // namespace
-
-std::variant<json, Diagnostic> parse_json(std::string_view text, const JsonLimits& limits) {
+// Checks common to both parsers, before either runs.
+std::optional<Diagnostic> check_text(std::string_view text, const JsonLimits& limits) {
   if (text.size() > limits.max_document_bytes) {
     return Diagnostic{DiagnosticCode::kLimit, "",
                       "the document is " + std::to_string(text.size()) +
@@ -174,12 +175,140 @@ std::variant<json, Diagnostic> parse_json(std::string_view text, const JsonLimit
                       "the document contains a NUL byte at offset " + std::to_string(nul) +
                           "; JSON text cannot contain one"};
   }
+  return std::nullopt;
+}
+
+// The limits and duplicate keys, checked over a simdjson tape without recursion. Returns the
+// first problem in document order. Pointers are only built for a problem: each visited container
+// records its parent and its place there, and the pointer is assembled from that trail.
+std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimits& limits) {
+  using simdjson::dom::element_type;
+  constexpr std::size_t kNone = SIZE_MAX;
+  struct Place {
+    std::size_t parent = kNone;  // index into `containers`, kNone for the root
+    bool in_object = false;
+    std::string_view key;        // in an object
+    std::size_t index = 0;       // in an array
+  };
+  struct Pending {
+    simdjson::dom::element value;
+    Place place;
+  };
+  std::vector<Place> containers;
+  const auto pointer_of = [&](Place place) {
+    std::vector<Place> chain;
+    for (; place.parent != kNone; place = containers[place.parent]) chain.push_back(place);
+    std::string pointer;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      append_pointer_token(pointer, it->in_object ? it->key : std::to_string(it->index));
+    }
+    return pointer;
+  };
+  const auto too_long = [&](std::size_t size, Place place) {
+    return Diagnostic{DiagnosticCode::kLimit, pointer_of(place),
+                      "a string of " + std::to_string(size) + " bytes is longer than the limit of " +
+                          std::to_string(limits.max_string_bytes)};
+  };
+  std::vector<Pending> stack{{root, Place{}}};
+  std::vector<std::string_view> keys;
+  std::unordered_set<std::string_view> seen;
+  std::size_t values = 0;
+  while (!stack.empty()) {
+    const Pending current = stack.back();
+    stack.pop_back();
+    if (++values > limits.max_values) {
+      return Diagnostic{DiagnosticCode::kLimit, pointer_of(current.place),
+                        "the document has more than " + std::to_string(limits.max_values) +
+                            " values"};
+    }
+    switch (current.value.type()) {
+      case element_type::STRING:
+        if (const std::string_view s = current.value.get_string().value_unsafe();
+            s.size() > limits.max_string_bytes) {
+          return too_long(s.size(), current.place);
+        }
+        break;
+      case element_type::ARRAY: {
+        const std::size_t self = containers.size();
+        containers.push_back(current.place);
+        // Pushed in reverse, so that elements are visited in document order.
+        const std::size_t first = stack.size();
+        std::size_t index = 0;
+        const simdjson::dom::array array = current.value.get_array().value_unsafe();
+        for (const simdjson::dom::element child : array) {
+          stack.push_back({child, Place{self, false, {}, index++}});
+        }
+        std::reverse(stack.begin() + static_cast<std::ptrdiff_t>(first), stack.end());
+        break;
+      }
+      case element_type::OBJECT: {
+        const std::size_t self = containers.size();
+        containers.push_back(current.place);
+        const std::size_t first = stack.size();
+        const auto object = current.value.get_object().value_unsafe();
+        // Small objects (nearly all) compare keys pairwise; large ones use a hash set, so that a
+        // hostile object with 100,000 keys costs linear time.
+        const bool large = object.size() > 16;
+        keys.clear();
+        seen.clear();
+        for (const auto field : object) {
+          const Place place{self, true, field.key, 0};
+          if (field.key.size() > limits.max_string_bytes) return too_long(field.key.size(), place);
+          const bool duplicate = large ? !seen.insert(field.key).second
+                                       : std::find(keys.begin(), keys.end(), field.key) != keys.end();
+          if (duplicate) {
+            return Diagnostic{DiagnosticCode::kDuplicateKey, pointer_of(place),
+                              "duplicate object key " + quote_text(field.key) +
+                                  "; each key may appear only once"};
+          }
+          if (!large) keys.push_back(field.key);
+          stack.push_back({field.value, place});
+        }
+        std::reverse(stack.begin() + static_cast<std::ptrdiff_t>(first), stack.end());
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<json, Diagnostic> parse_json(std::string_view text, const JsonLimits& limits) {
+  if (auto problem = check_text(text, limits)) return std::move(*problem);
   BoundedDomBuilder builder(limits);
   // strict: nothing but whitespace may follow the value; comments are not JSON.
   json::sax_parse(text.begin(), text.end(), &builder, nlohmann::detail::input_format_t::json,
                   /*strict=*/true, /*ignore_comments=*/false);
   if (builder.failed()) return builder.failure();
   return builder.take_root();
+}
+
+std::variant<simdjson::dom::element, Diagnostic> parse_json_fast(std::string_view text,
+                                                                 const JsonLimits& limits,
+                                                                 simdjson::dom::parser& parser) {
+  if (auto problem = check_text(text, limits)) return std::move(*problem);
+  // simdjson counts the root as one level, nlohmann does not: allow one more.
+  if (parser.capacity() < text.size() || parser.max_depth() != limits.max_depth + 1) {
+    if (const auto error = parser.allocate(text.size(), limits.max_depth + 1); error) {
+      return Diagnostic{DiagnosticCode::kLimit, "",
+                        std::string("cannot allocate the parser: ") +
+                            simdjson::error_message(error)};
+    }
+  }
+  simdjson::dom::element root;
+  if (const auto error = parser.parse(text.data(), text.size()).get(root); error) {
+    // simdjson says what, not where: the nlohmann parser finds the same problem and locates it.
+    auto located = parse_json(text, limits);
+    if (auto* diagnostic = std::get_if<Diagnostic>(&located)) return std::move(*diagnostic);
+    return Diagnostic{DiagnosticCode::kSyntax, "",
+                      std::string("the document is not valid JSON: ") +
+                          simdjson::error_message(error)};
+  }
+  if (auto problem = check_tape(root, limits)) return std::move(*problem);
+  return root;
 }
 
 void append_pointer_token(std::string& pointer, std::string_view token) {

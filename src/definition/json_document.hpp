@@ -1,6 +1,12 @@
 // Strict, bounded JSON parsing for every JSON input salesflow reads from outside.
 //
-// nlohmann/json parses; this adds what hostile input needs: duplicate object keys are an error
+// Two parsers, one contract. parse_json() builds an nlohmann::json DOM, for small inputs that code
+// manipulates as JSON. parse_json_fast() parses with simdjson into a read-only tape, about 50x
+// faster than nlohmann's DOM, for process definitions, whose load time is a product figure
+// (docs/PERFORMANCE.md); on failure it re-reads the text with the nlohmann parser, which knows
+// where the problem is, so both report the same located diagnostics.
+//
+// nlohmann/json and simdjson parse; this adds what hostile input needs: duplicate object keys are an error
 // (nlohmann would keep one silently), nesting depth, string length, value count and document size
 // are bounded, and every failure names the JSON Pointer where it happened. Parsing never recurses
 // on the input's nesting, so depth cannot overflow the stack.
@@ -13,6 +19,7 @@
 #include <variant>
 
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include "salesflow/definition.hpp"
 
@@ -28,6 +35,12 @@ struct JsonLimits {
 // Parses `text` as one JSON document. On failure returns a Diagnostic with code kSyntax (not
 // JSON, including invalid UTF-8, NaN/Infinity, truncation and empty input), kDuplicateKey or kLimit.
 std::variant<nlohmann::json, Diagnostic> parse_json(std::string_view text, const JsonLimits& limits);
+
+// As parse_json(), into a simdjson tape owned by `parser`: the element is valid until the parser
+// parses again or is destroyed.
+std::variant<simdjson::dom::element, Diagnostic> parse_json_fast(std::string_view text,
+                                                                 const JsonLimits& limits,
+                                                                 simdjson::dom::parser& parser);
 
 // Appends one reference token to a JSON Pointer, escaping '~' and '/' as RFC 6901 requires.
 void append_pointer_token(std::string& pointer, std::string_view token);

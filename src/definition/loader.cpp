@@ -21,7 +21,8 @@ using internal::Namespace;
 using internal::ObjectReader;
 using internal::Presence;
 using internal::quote_text;
-using nlohmann::json;
+using internal::Element;
+using simdjson::dom::element_type;
 
 namespace {
 constexpr std::int64_t kFormatVersion = 1;
@@ -40,14 +41,14 @@ class DefinitionCompiler {
   DefinitionCompiler(const LoadLimits& limits, Diagnostics& out)
       : limits_(limits), out_(out), def_(new ProcessDefinition()) {}
 
-  std::shared_ptr<const ProcessDefinition> compile(const json& root) {
+  std::shared_ptr<const ProcessDefinition> compile(Element root) {
     ObjectReader top(root, "", out_, "a process definition",
                      {"$schema", "format", "id", "name", "version", "description", "roles",
                       "modules", "fields", "stages", "start", "transitions",
                       "delivery_standards"});
     if (!top.is_object()) return nullptr;
-    if (const json* schema = top.get("$schema", Presence::kOptional);
-        schema != nullptr && !schema->is_string()) {
+    if (const auto schema = top.get("$schema", Presence::kOptional);
+        schema && schema->type() != element_type::STRING) {
       out_.add(DiagnosticCode::kWrongType, top.pointer("$schema"), "\"$schema\" must be a string");
     }
     if (const auto format = top.integer("format", Presence::kRequired, 1, kMaxCount);
@@ -66,16 +67,17 @@ class DefinitionCompiler {
     read_roles(top);
     read_modules(top);
     read_fields(top);
-    const json* stages = section(top, "stages", Presence::kRequired, limits_.max_stages, stages_);
-    if (stages != nullptr && stages->empty()) {
+    const auto stages = section(top, "stages", Presence::kRequired, limits_.max_stages, stages_);
+    if (stages && stages->size() == 0) {
       out_.add(DiagnosticCode::kInvalidValue, top.pointer("stages"),
                "a definition needs at least one stage");
     }
-    if (stages != nullptr) {
+    if (stages) {
       declare_stages(*stages, top.pointer("stages"));
-      for (std::size_t i = 0; i < stages->size(); ++i) {
-        read_stage((*stages)[i], child_pointer(top.pointer("stages"), i), i);
-      }
+      each(stages, top.pointer("stages"),
+           [&](Element stage, const std::string& pointer, std::size_t i) {
+             read_stage(stage, pointer, i);
+           });
     }
     read_start(top);
     read_transitions(top);
@@ -92,18 +94,23 @@ class DefinitionCompiler {
   // Calls read(element, pointer, index) for each element of `entries` (an array already checked
   // by ObjectReader::array, or null).
   template <class Read>
-  static void each(const json* entries, const std::string& base, Read read) {
-    if (entries == nullptr) return;
-    for (std::size_t i = 0; i < entries->size(); ++i) read((*entries)[i], child_pointer(base, i), i);
+  static void each(const std::optional<simdjson::dom::array>& entries, const std::string& base,
+                   Read read) {
+    if (!entries) return;
+    std::size_t i = 0;
+    for (const Element entry : *entries) {
+      read(entry, child_pointer(base, i), i);
+      ++i;
+    }
   }
 
   // A top-level array that declares the ids of `names`. When it is there but cannot be read, or
   // is required and absent, references to its ids cannot be checked: say so to `names`.
-  const json* section(const ObjectReader& top, std::string_view key, Presence presence,
-                      std::size_t max_items, Namespace& names) {
-    const json* entries = top.array(key, presence, max_items);
-    if (entries == nullptr &&
-        (presence == Presence::kRequired || top.get(key, Presence::kOptional) != nullptr)) {
+  std::optional<simdjson::dom::array> section(const ObjectReader& top, std::string_view key,
+                                              Presence presence, std::size_t max_items,
+                                              Namespace& names) {
+    const auto entries = top.array(key, presence, max_items);
+    if (!entries && (presence == Presence::kRequired || top.get(key, Presence::kOptional))) {
       names.mark_unreadable();
     }
     return entries;
@@ -117,13 +124,13 @@ class DefinitionCompiler {
   }
 
   void read_roles(const ObjectReader& top) {
-    const json* roles = section(top, "roles", Presence::kRequired, kMaxRoles, roles_);
-    if (roles != nullptr && roles->empty()) {
+    const auto roles = section(top, "roles", Presence::kRequired, kMaxRoles, roles_);
+    if (roles && roles->size() == 0) {
       out_.add(DiagnosticCode::kInvalidValue, top.pointer("roles"),
                "a definition needs at least one role");
     }
     each(roles, top.pointer("roles"),
-                   [&](const json& value, const std::string& pointer, std::size_t i) {
+                   [&](Element value, const std::string& pointer, std::size_t i) {
                      ObjectReader r(value, pointer, out_, "a role", {"id", "name", "description"});
                      Role role;
                      role.id = r.identifier("id", Presence::kRequired).value_or("");
@@ -138,7 +145,7 @@ class DefinitionCompiler {
   void read_modules(const ObjectReader& top) {
     each(section(top, "modules", Presence::kOptional, limits_.max_list_items, modules_),
          top.pointer("modules"),
-                   [&](const json& value, const std::string& pointer, std::size_t i) {
+                   [&](Element value, const std::string& pointer, std::size_t i) {
                      ObjectReader r(value, pointer, out_, "a module",
                                     {"id", "name", "description"});
                      Module module;
@@ -156,14 +163,14 @@ class DefinitionCompiler {
   void read_fields(const ObjectReader& top) {
     each(section(top, "fields", Presence::kOptional, limits_.max_fields, fields_),
          top.pointer("fields"),
-                   [&](const json& value, const std::string& pointer, std::size_t i) {
+                   [&](Element value, const std::string& pointer, std::size_t i) {
                      def_->fields_.push_back(read_field(value, pointer));
                      const Field& field = def_->fields_.back();
                      if (!field.id.empty()) fields_.declare(field.id, index(i), pointer + "/id", out_);
                    });
   }
 
-  Field read_field(const json& value, const std::string& pointer) {
+  Field read_field(Element value, const std::string& pointer) {
     ObjectReader r(value, pointer, out_, "a field",
                    {"id", "label", "description", "type", "values", "min", "max", "max_length",
                     "max_items"});
@@ -177,7 +184,7 @@ class DefinitionCompiler {
     if (!type) return field;
     field.type = static_cast<FieldType>(*type);
     const auto only_for = [&](std::string_view key, bool applies, std::string_view types) {
-      if (r.get(key, Presence::kOptional) != nullptr && !applies) {
+      if (r.get(key, Presence::kOptional) && !applies) {
         out_.add(DiagnosticCode::kInvalidValue, r.pointer(key),
                  "\"" + std::string(key) + "\" applies only to " + std::string(types) +
                      " fields, not to a " + std::string(to_string(field.type)) + " field");
@@ -217,7 +224,7 @@ class DefinitionCompiler {
           field.values.push_back(v.id);
         }
       }
-      if (field.values.empty() && r.get("values", Presence::kOptional) != nullptr) {
+      if (field.values.empty() && r.get("values", Presence::kOptional)) {
         out_.add(DiagnosticCode::kInvalidValue, r.pointer("values"),
                  "an enum field needs at least one value");
       }
@@ -237,35 +244,40 @@ class DefinitionCompiler {
   }
 
   // First sweep over the stages: their ids, and the ids of the checklist items they declare.
-  void declare_stages(const json& stages, const std::string& base) {
-    for (std::size_t i = 0; i < stages.size(); ++i) {
-      const json& stage = stages[i];
+  // Malformed entries are skipped here; the second sweep reports them.
+  void declare_stages(simdjson::dom::array stages, const std::string& base) {
+    const auto identifier_at = [](Element object, std::string_view key) {
+      std::string_view id;
+      if (object.type() != element_type::OBJECT || object[key].get_string().get(id) ||
+          !internal::is_identifier(id)) {
+        return std::string_view();
+      }
+      return id;
+    };
+    def_->stages_.resize(stages.size());
+    std::size_t i = 0;
+    for (const Element stage : stages) {
       const std::string pointer = child_pointer(base, i);
-      def_->stages_.emplace_back();
-      if (!stage.is_object()) continue;
-      if (const auto id = stage.find("id"); id != stage.end() && id->is_string() &&
-                                            internal::is_identifier(id->get_ref<const std::string&>())) {
-        stages_.declare(id->get<std::string>(), index(i), pointer + "/id", out_);
+      if (const std::string_view id = identifier_at(stage, "id"); !id.empty()) {
+        stages_.declare(std::string(id), index(i), pointer + "/id", out_);
       }
-      const auto items = stage.find("checklist");
-      if (items == stage.end() || !items->is_array() || items->size() > limits_.max_list_items) {
-        continue;
-      }
-      for (std::size_t j = 0; j < items->size(); ++j) {
-        const json& item = (*items)[j];
-        if (!item.is_object()) continue;
-        const auto id = item.find("id");
-        if (id == item.end() || !id->is_string() ||
-            !internal::is_identifier(id->get_ref<const std::string&>())) {
-          continue;
-        }
-        const auto item_index = index(def_->items_.size());
-        if (items_.declare(id->get<std::string>(), item_index,
-                           child_pointer(pointer + "/checklist", j) + "/id", out_)) {
-          def_->items_.push_back(
-              ChecklistItem{id->get<std::string>(), std::string(), id_of<StageId>(index(i))});
+      simdjson::dom::array items;
+      if (stage.type() == element_type::OBJECT && !stage["checklist"].get_array().get(items) &&
+          items.size() <= limits_.max_list_items) {
+        std::size_t j = 0;
+        for (const Element item : items) {
+          const std::string_view id = identifier_at(item, "id");
+          const auto item_index = index(def_->items_.size());
+          if (!id.empty() &&
+              items_.declare(std::string(id), item_index,
+                             child_pointer(pointer + "/checklist", j) + "/id", out_)) {
+            def_->items_.push_back(
+                ChecklistItem{std::string(id), std::string(), id_of<StageId>(index(i))});
+          }
+          ++j;
         }
       }
+      ++i;
     }
     if (def_->items_.size() > limits_.max_list_items) {
       out_.add(DiagnosticCode::kLimit, base,
@@ -275,7 +287,7 @@ class DefinitionCompiler {
     }
   }
 
-  void read_stage(const json& value, const std::string& pointer, std::size_t i) {
+  void read_stage(Element value, const std::string& pointer, std::size_t i) {
     ObjectReader r(value, pointer, out_, "a stage",
                    {"id", "name", "module", "kind", "guidance", "responsibility", "checklist",
                     "gate", "lost_reasons"});
@@ -291,11 +303,11 @@ class DefinitionCompiler {
         stage.module = id_of<ModuleId>(*m);
       }
     }
-    if (const json* responsibility = r.object("responsibility", Presence::kRequired)) {
+    if (const auto responsibility = r.object("responsibility", Presence::kRequired)) {
       stage.responsibility = read_responsibility(*responsibility, r.pointer("responsibility"));
     }
     for_each_entry(r, "checklist", limits_.max_list_items,
-                   [&](const json& item_value, const std::string& item_pointer, std::size_t) {
+                   [&](Element item_value, const std::string& item_pointer, std::size_t) {
                      ObjectReader item(item_value, item_pointer, out_, "a checklist item",
                                        {"id", "label"});
                      const auto id = item.identifier("id", Presence::kRequired);
@@ -311,7 +323,7 @@ class DefinitionCompiler {
                      def_->items_[*k].label = label.value_or(*id);
                      stage.checklist.push_back(id_of<ChecklistItemId>(*k));
                    });
-    if (const json* gate = r.object("gate", Presence::kOptional)) {
+    if (const auto gate = r.object("gate", Presence::kOptional)) {
       if (!active) {
         out_.add(DiagnosticCode::kInvalidValue, r.pointer("gate"),
                  "a " + std::string(to_string(stage.kind)) +
@@ -320,8 +332,7 @@ class DefinitionCompiler {
         read_gate(*gate, r.pointer("gate"), i);
       }
     }
-    if (r.get("lost_reasons", Presence::kOptional) != nullptr &&
-        stage.kind != StageKind::kLost) {
+    if (r.get("lost_reasons", Presence::kOptional) && stage.kind != StageKind::kLost) {
       out_.add(DiagnosticCode::kInvalidValue, r.pointer("lost_reasons"),
                "only a lost stage can list lost reasons");
     } else {
@@ -332,19 +343,23 @@ class DefinitionCompiler {
     }
   }
 
-  Responsibility read_responsibility(const json& value, const std::string& pointer) {
+  Responsibility read_responsibility(Element value, const std::string& pointer) {
     ObjectReader r(value, pointer, out_, "a responsibility assignment",
                    {"accountable", "responsible", "consulted", "informed"});
     Responsibility result;
-    const json* accountable = r.get("accountable", Presence::kOptional);
+    const auto accountable = r.get("accountable", Presence::kOptional);
     const auto accountable_roles =
         r.identifiers("accountable", Presence::kOptional, kMaxRoles, /*allow_single=*/true);
-    if (accountable == nullptr || (accountable->is_array() && accountable->size() != 1)) {
-      out_.add(DiagnosticCode::kAccountable,
-               accountable == nullptr ? pointer : r.pointer("accountable"),
+    const std::size_t given =
+        !accountable ? 0
+        : accountable->type() == element_type::ARRAY
+            ? accountable->get_array().value_unsafe().size()
+            : 1;
+    if (given != 1) {
+      out_.add(DiagnosticCode::kAccountable, !accountable ? pointer : r.pointer("accountable"),
                "a stage needs exactly one accountable role, but " +
-                   (accountable == nullptr ? std::string("none is given")
-                                           : std::to_string(accountable->size()) + " are given"));
+                   (given == 0 ? std::string("none is given")
+                               : std::to_string(given) + " are given"));
     } else if (accountable_roles.size() == 1) {
       if (auto role = roles_.resolve(accountable_roles[0].id, accountable_roles[0].pointer, out_)) {
         result.accountable = id_of<RoleId>(*role);
@@ -364,7 +379,7 @@ class DefinitionCompiler {
     return set;
   }
 
-  void read_gate(const json& value, const std::string& pointer, std::size_t stage_index) {
+  void read_gate(Element value, const std::string& pointer, std::size_t stage_index) {
     ObjectReader r(value, pointer, out_, "a gate",
                    {"required_fields", "checklist", "approvals", "conditions"});
     Gate& gate = def_->stages_[stage_index].gate;
@@ -381,18 +396,18 @@ class DefinitionCompiler {
       }
     }
     for_each_entry(r, "approvals", limits_.max_list_items,
-                   [&](const json& item, const std::string& item_pointer, std::size_t) {
+                   [&](Element item, const std::string& item_pointer, std::size_t) {
                      read_approval(item, item_pointer, stage_index);
                    });
     for_each_entry(r, "conditions", limits_.max_list_items,
-                   [&](const json& item, const std::string& item_pointer, std::size_t) {
+                   [&](Element item, const std::string& item_pointer, std::size_t) {
                      if (auto condition = read_condition(item, item_pointer)) {
                        gate.conditions.push_back(std::move(*condition));
                      }
                    });
   }
 
-  void read_approval(const json& value, const std::string& pointer, std::size_t stage_index) {
+  void read_approval(Element value, const std::string& pointer, std::size_t stage_index) {
     ObjectReader r(value, pointer, out_, "an approval", {"id", "label", "role", "count"});
     Approval approval;
     const auto id = r.identifier("id", Presence::kRequired);
@@ -414,12 +429,12 @@ class DefinitionCompiler {
     }
   }
 
-  std::optional<Condition> read_condition(const json& value, const std::string& pointer) {
+  std::optional<Condition> read_condition(Element value, const std::string& pointer) {
     ObjectReader r(value, pointer, out_, "a condition", {"description", "rule"});
     const auto description = r.text("description", Presence::kRequired);
-    const json* rule = r.get("rule", Presence::kRequired);
-    if (!description || rule == nullptr) return std::nullopt;
-    return Condition{*description, rule->dump()};
+    const auto rule = r.get("rule", Presence::kRequired);
+    if (!description || !rule) return std::nullopt;
+    return Condition{*description, simdjson::minify(*rule)};
   }
 
   void read_start(const ObjectReader& top) {
@@ -439,7 +454,7 @@ class DefinitionCompiler {
   void read_transitions(const ObjectReader& top) {
     std::vector<std::pair<Transition, std::string>> declared;  // with pointers, for checks
     for_each_entry(top, "transitions", limits_.max_transitions,
-                   [&](const json& value, const std::string& pointer, std::size_t) {
+                   [&](Element value, const std::string& pointer, std::size_t) {
                      read_transition(value, pointer, declared);
                    });
     if (declared.size() > limits_.max_transitions) {
@@ -474,18 +489,18 @@ class DefinitionCompiler {
     }
   }
 
-  void read_transition(const json& value, const std::string& pointer,
+  void read_transition(Element value, const std::string& pointer,
                        std::vector<std::pair<Transition, std::string>>& declared) {
     ObjectReader r(value, pointer, out_, "a transition", {"from", "to", "label", "guard"});
     const auto from = r.identifiers("from", Presence::kRequired, limits_.max_stages, true);
     const auto to_id = r.identifier("to", Presence::kRequired);
     const auto label = r.text("label", Presence::kOptional).value_or("");
     std::optional<Condition> guard;
-    if (const json* g = r.get("guard", Presence::kOptional)) {
+    if (const auto g = r.get("guard", Presence::kOptional)) {
       guard = read_condition(*g, r.pointer("guard"));
     }
-    if (from.empty() && r.get("from", Presence::kOptional) != nullptr &&
-        r.get("from", Presence::kOptional)->is_array()) {
+    if (from.empty() && r.get("from", Presence::kOptional) &&
+        r.get("from", Presence::kOptional)->type() == element_type::ARRAY) {
       out_.add(DiagnosticCode::kInvalidValue, r.pointer("from"),
                "\"from\" must name at least one stage");
     }
@@ -521,7 +536,7 @@ class DefinitionCompiler {
 
   void read_standards(const ObjectReader& top) {
     for_each_entry(top, "delivery_standards", limits_.max_list_items,
-                   [&](const json& value, const std::string& pointer, std::size_t i) {
+                   [&](Element value, const std::string& pointer, std::size_t i) {
                      DeliveryStandard standard = read_standard(value, pointer);
                      if (!standard.id.empty()) {
                        standards_.declare(standard.id, index(i), pointer + "/id", out_);
@@ -530,17 +545,17 @@ class DefinitionCompiler {
                    });
   }
 
-  DeliveryStandard read_standard(const json& value, const std::string& pointer) {
+  DeliveryStandard read_standard(Element value, const std::string& pointer) {
     ObjectReader r(value, pointer, out_, "a delivery standard",
                    {"id", "name", "anchor", "goal", "limit", "at_risk", "escalation",
                     "pausable"});
     DeliveryStandard standard;
     standard.id = r.identifier("id", Presence::kRequired).value_or("");
     standard.name = r.text("name", Presence::kOptional).value_or(standard.id);
-    if (const json* anchor = r.get("anchor", Presence::kRequired)) {
+    if (const auto anchor = r.get("anchor", Presence::kRequired)) {
       standard.anchor = read_trigger(*anchor, r.pointer("anchor"), /*anchor=*/true);
     }
-    if (const json* goal = r.get("goal", Presence::kRequired)) {
+    if (const auto goal = r.get("goal", Presence::kRequired)) {
       standard.goal = read_trigger(*goal, r.pointer("goal"), /*anchor=*/false);
     }
     const auto limit = read_duration(r, "limit", Presence::kRequired);
@@ -558,7 +573,7 @@ class DefinitionCompiler {
     standard.pausable = r.boolean("pausable", Presence::kOptional).value_or(true);
     for_each_entry(
         r, "escalation", 16,
-        [&](const json& step_value, const std::string& step_pointer, std::size_t) {
+        [&](Element step_value, const std::string& step_pointer, std::size_t) {
           ObjectReader step(step_value, step_pointer, out_, "an escalation step",
                             {"after", "role"});
           Escalation escalation;
@@ -576,7 +591,7 @@ class DefinitionCompiler {
     return standard;
   }
 
-  Trigger read_trigger(const json& value, const std::string& pointer, bool anchor) {
+  Trigger read_trigger(Element value, const std::string& pointer, bool anchor) {
     ObjectReader r(value, pointer, out_, anchor ? "an anchor" : "a goal",
                    {"on", "stage", "item", "field", "approval"});
     Trigger trigger;
@@ -609,7 +624,7 @@ class DefinitionCompiler {
       case TriggerKind::kApprovalGiven: wanted = Target{"approval", &approvals_}; break;
     }
     for (const std::string_view key : {"stage", "item", "field", "approval"}) {
-      if (r.get(key, Presence::kOptional) != nullptr && (!wanted || wanted->key != key)) {
+      if (r.get(key, Presence::kOptional) && (!wanted || wanted->key != key)) {
         out_.add(DiagnosticCode::kInvalidValue, r.pointer(key),
                  "\"" + std::string(key) + "\" does not apply to \"on\": \"" +
                      std::string(to_string(trigger.kind)) + "\"");
@@ -627,19 +642,19 @@ class DefinitionCompiler {
 
   std::optional<std::chrono::seconds> read_duration(const ObjectReader& r, std::string_view key,
                                                     Presence presence) {
-    const json* value = r.get(key, presence);
-    if (value == nullptr) return std::nullopt;
-    if (!value->is_string()) {
+    const auto value = r.get(key, presence);
+    if (!value) return std::nullopt;
+    if (value->type() != element_type::STRING) {
       out_.add(DiagnosticCode::kWrongType, r.pointer(key),
                "\"" + std::string(key) + "\" must be an ISO-8601 duration string such as "
                "\"PT24H\", not " + std::string(internal::describe_type(*value)));
       return std::nullopt;
     }
-    auto parsed = internal::parse_duration(value->get_ref<const std::string&>());
+    const std::string_view text = value->get_string().value_unsafe();
+    auto parsed = internal::parse_duration(text);
     if (auto* error = std::get_if<std::string>(&parsed)) {
       out_.add(DiagnosticCode::kInvalidValue, r.pointer(key),
-               quote_text(value->get_ref<const std::string&>()) + " is not a valid duration: " +
-                   *error);
+               quote_text(text) + " is not a valid duration: " + *error);
       return std::nullopt;
     }
     return std::get<std::chrono::seconds>(parsed);
@@ -684,14 +699,15 @@ LoadResult load_definition(std::string_view json_text, const LoadLimits& limits)
   LoadResult result;
   const internal::JsonLimits json_limits{limits.max_document_bytes, limits.max_depth,
                                          limits.max_string_bytes, limits.max_values};
-  auto parsed = internal::parse_json(json_text, json_limits);
+  simdjson::dom::parser parser;
+  auto parsed = internal::parse_json_fast(json_text, json_limits, parser);
   if (auto* failure = std::get_if<Diagnostic>(&parsed)) {
     result.diagnostics.push_back(std::move(*failure));
     return result;
   }
   Diagnostics out;
   DefinitionCompiler compiler(limits, out);
-  result.definition = compiler.compile(std::get<json>(parsed));
+  result.definition = compiler.compile(std::get<Element>(parsed));
   result.diagnostics = out.take();
   return result;
 }

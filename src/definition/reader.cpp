@@ -6,20 +6,20 @@
 
 namespace salesflow::internal {
 
-using nlohmann::json;
+using simdjson::dom::element_type;
 
-std::string_view describe_type(const json& value) {
+std::string_view describe_type(Element value) {
   switch (value.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float: return "a number";
-    default: return "a value of another kind";
+    case element_type::NULL_VALUE: return "null";
+    case element_type::OBJECT: return "an object";
+    case element_type::ARRAY: return "an array";
+    case element_type::STRING: return "a string";
+    case element_type::BOOL: return "a boolean";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE: return "a number";
   }
+  return "a value of another kind";
 }
 
 bool is_identifier(std::string_view text) noexcept {
@@ -32,23 +32,44 @@ bool is_identifier(std::string_view text) noexcept {
   return true;
 }
 
-ObjectReader::ObjectReader(const json& value, std::string pointer, Diagnostics& out,
+namespace {
+bool is_number(Element value) {
+  const auto type = value.type();
+  return type == element_type::INT64 || type == element_type::UINT64 ||
+         type == element_type::DOUBLE;
+}
+
+// Exact for integers up to 2^53 and any double; integers beyond round, which only matters for
+// range checks far outside every limit of the format.
+double as_double(Element value) {
+  switch (value.type()) {
+    case element_type::INT64: return static_cast<double>(value.get_int64().value_unsafe());
+    case element_type::UINT64: return static_cast<double>(value.get_uint64().value_unsafe());
+    default: return value.get_double().value_unsafe();
+  }
+}
+
+std::string number_text(Element value) { return simdjson::minify(value); }
+}  // namespace
+
+ObjectReader::ObjectReader(Element value, std::string pointer, Diagnostics& out,
                            std::string_view what,
                            std::initializer_list<std::string_view> known_keys)
     : pointer_(std::move(pointer)), out_(out), what_(what) {
-  if (!value.is_object()) {
+  if (value.type() != element_type::OBJECT) {
     out_.add(DiagnosticCode::kWrongType, pointer_,
              std::string(what_) + " must be an object, not " + std::string(describe_type(value)));
     return;
   }
-  object_ = &value;
-  for (const auto& [key, unused] : value.items()) {
-    if (key.starts_with("x-")) continue;
+  object_ = value.get_object().value_unsafe();
+  is_object_ = true;
+  for (const auto field : object_) {
+    if (field.key.starts_with("x-")) continue;
     bool known = false;
-    for (const std::string_view k : known_keys) known = known || k == key;
+    for (const std::string_view k : known_keys) known = known || k == field.key;
     if (!known) {
-      out_.add(DiagnosticCode::kUnknownKey, child_pointer(pointer_, key),
-               "unknown key " + quote_text(key) + " in " + std::string(what_) +
+      out_.add(DiagnosticCode::kUnknownKey, child_pointer(pointer_, field.key),
+               "unknown key " + quote_text(field.key) + " in " + std::string(what_) +
                    " (extensions must start with \"x-\")");
     }
   }
@@ -58,20 +79,20 @@ std::string ObjectReader::pointer(std::string_view key) const {
   return child_pointer(pointer_, key);
 }
 
-const json* ObjectReader::get(std::string_view key, Presence presence) const {
-  if (object_ == nullptr) return nullptr;
-  const auto it = object_->find(key);
-  if (it == object_->end()) {
+std::optional<Element> ObjectReader::get(std::string_view key, Presence presence) const {
+  if (!is_object_) return std::nullopt;
+  Element value;
+  if (object_.at_key(key).get(value) != simdjson::SUCCESS) {
     if (presence == Presence::kRequired) {
       out_.add(DiagnosticCode::kMissingKey, pointer_,
                std::string(what_) + " needs the key \"" + std::string(key) + "\"");
     }
-    return nullptr;
+    return std::nullopt;
   }
-  return &*it;
+  return value;
 }
 
-void ObjectReader::wrong_type(std::string_view key, const json& value,
+void ObjectReader::wrong_type(std::string_view key, Element value,
                               std::string_view expected) const {
   out_.add(DiagnosticCode::kWrongType, pointer(key),
            "\"" + std::string(key) + "\" must be " + std::string(expected) + ", not " +
@@ -80,31 +101,32 @@ void ObjectReader::wrong_type(std::string_view key, const json& value,
 
 std::optional<std::string> ObjectReader::identifier(std::string_view key,
                                                     Presence presence) const {
-  const json* value = get(key, presence);
-  if (value == nullptr) return std::nullopt;
-  if (!value->is_string()) {
+  const auto value = get(key, presence);
+  if (!value) return std::nullopt;
+  if (value->type() != element_type::STRING) {
     wrong_type(key, *value, "an identifier string");
     return std::nullopt;
   }
-  const auto& text = value->get_ref<const std::string&>();
+  const std::string_view text = value->get_string().value_unsafe();
   if (!is_identifier(text)) {
     out_.add(DiagnosticCode::kInvalidValue, pointer(key),
-             quote_text(text) + " is not a valid identifier: it must start with a letter, contain "
-                            "only letters, digits, '_', '.' and '-', and be at most 64 bytes");
+             quote_text(text) + " is not a valid identifier: it must start with a letter, "
+                                "contain only letters, digits, '_', '.' and '-', and be at most "
+                                "64 bytes");
     return std::nullopt;
   }
-  return text;
+  return std::string(text);
 }
 
 std::optional<std::string> ObjectReader::text(std::string_view key, Presence presence,
                                               std::size_t max_bytes) const {
-  const json* value = get(key, presence);
-  if (value == nullptr) return std::nullopt;
-  if (!value->is_string()) {
+  const auto value = get(key, presence);
+  if (!value) return std::nullopt;
+  if (value->type() != element_type::STRING) {
     wrong_type(key, *value, "a string");
     return std::nullopt;
   }
-  const auto& text = value->get_ref<const std::string&>();
+  const std::string_view text = value->get_string().value_unsafe();
   if (text.empty()) {
     out_.add(DiagnosticCode::kInvalidValue, pointer(key),
              "\"" + std::string(key) + "\" must not be empty");
@@ -116,25 +138,25 @@ std::optional<std::string> ObjectReader::text(std::string_view key, Presence pre
                  " bytes long; at most " + std::to_string(max_bytes) + " are allowed");
     return std::nullopt;
   }
-  return text;
+  return std::string(text);
 }
 
 std::optional<std::size_t> ObjectReader::choice(
     std::string_view key, Presence presence,
     std::initializer_list<std::string_view> choices) const {
-  const json* value = get(key, presence);
-  if (value == nullptr) return std::nullopt;
+  const auto value = get(key, presence);
+  if (!value) return std::nullopt;
   std::string listed;
   for (const std::string_view c : choices) {
     listed += listed.empty() ? "\"" : ", \"";
     listed += c;
     listed += '"';
   }
-  if (!value->is_string()) {
+  if (value->type() != element_type::STRING) {
     wrong_type(key, *value, "one of " + listed);
     return std::nullopt;
   }
-  const auto& text = value->get_ref<const std::string&>();
+  const std::string_view text = value->get_string().value_unsafe();
   std::size_t position = 0;
   for (const std::string_view c : choices) {
     if (c == text) return position;
@@ -146,72 +168,91 @@ std::optional<std::size_t> ObjectReader::choice(
 }
 
 std::optional<bool> ObjectReader::boolean(std::string_view key, Presence presence) const {
-  const json* value = get(key, presence);
-  if (value == nullptr) return std::nullopt;
-  if (!value->is_boolean()) {
+  const auto value = get(key, presence);
+  if (!value) return std::nullopt;
+  if (value->type() != element_type::BOOL) {
     wrong_type(key, *value, "true or false");
     return std::nullopt;
   }
-  return value->get<bool>();
+  return value->get_bool().value_unsafe();
 }
 
 std::optional<double> ObjectReader::number(std::string_view key, Presence presence) const {
-  const json* value = get(key, presence);
-  if (value == nullptr) return std::nullopt;
-  if (!value->is_number()) {
+  const auto value = get(key, presence);
+  if (!value) return std::nullopt;
+  if (!is_number(*value)) {
     wrong_type(key, *value, "a number");
     return std::nullopt;
   }
-  return value->get<double>();
+  return as_double(*value);
 }
 
 std::optional<std::int64_t> ObjectReader::integer(std::string_view key, Presence presence,
                                                   std::int64_t min, std::int64_t max) const {
-  const json* value = get(key, presence);
-  if (value == nullptr) return std::nullopt;
+  const auto value = get(key, presence);
+  if (!value) return std::nullopt;
   const std::string range = " between " + std::to_string(min) + " and " + std::to_string(max);
-  if (!value->is_number()) {
+  if (!is_number(*value)) {
     wrong_type(key, *value, "an integer" + range);
     return std::nullopt;
   }
-  // Compare as double first: it holds every JSON number's magnitude without overflow.
-  const double d = value->get<double>();
-  if (d != std::floor(d)) {
-    out_.add(DiagnosticCode::kInvalidValue, pointer(key),
-             "\"" + std::string(key) + "\" must be a whole number, not " + value->dump());
-    return std::nullopt;
+  // Integers compare exactly; only a fractional spelling (1.0) goes through double.
+  std::int64_t n = 0;
+  bool in_range = true;
+  switch (value->type()) {
+    case element_type::INT64:
+      n = value->get_int64().value_unsafe();
+      in_range = n >= min && n <= max;
+      break;
+    case element_type::UINT64:  // above INT64_MAX, so above any max
+      in_range = false;
+      break;
+    default: {
+      const double d = value->get_double().value_unsafe();
+      if (d != std::floor(d)) {
+        out_.add(DiagnosticCode::kInvalidValue, pointer(key),
+                 "\"" + std::string(key) + "\" must be a whole number, not " + number_text(*value));
+        return std::nullopt;
+      }
+      // Doubles at or beyond +-2^63 cannot be converted; they are out of every range here.
+      in_range = d >= static_cast<double>(min) && d <= static_cast<double>(max) &&
+                 std::abs(d) < 9.2e18;
+      if (in_range) n = static_cast<std::int64_t>(d);
+      in_range = in_range && n >= min && n <= max;
+    }
   }
-  if (d < static_cast<double>(min) || d > static_cast<double>(max)) {
+  if (!in_range) {
     out_.add(DiagnosticCode::kOutOfRange, pointer(key),
-             "\"" + std::string(key) + "\" is " + value->dump() + "; it must be" + range);
+             "\"" + std::string(key) + "\" is " + number_text(*value) + "; it must be" + range);
     return std::nullopt;
   }
-  return value->is_number_float() ? static_cast<std::int64_t>(d) : value->get<std::int64_t>();
+  return n;
 }
 
-const json* ObjectReader::array(std::string_view key, Presence presence,
-                                std::size_t max_items) const {
-  const json* value = get(key, presence);
-  if (value == nullptr) return nullptr;
-  if (!value->is_array()) {
+std::optional<simdjson::dom::array> ObjectReader::array(std::string_view key, Presence presence,
+                                                        std::size_t max_items) const {
+  const auto value = get(key, presence);
+  if (!value) return std::nullopt;
+  if (value->type() != element_type::ARRAY) {
     wrong_type(key, *value, "an array");
-    return nullptr;
+    return std::nullopt;
   }
-  if (value->size() > max_items) {
+  const auto array = value->get_array().value_unsafe();
+  if (array.size() > max_items) {
     out_.add(DiagnosticCode::kLimit, pointer(key),
-             "\"" + std::string(key) + "\" has " + std::to_string(value->size()) +
+             "\"" + std::string(key) + "\" has " + std::to_string(array.size()) +
                  " entries; at most " + std::to_string(max_items) + " are allowed");
-    return nullptr;
+    return std::nullopt;
   }
-  return value;
+  return array;
 }
 
-const json* ObjectReader::object(std::string_view key, Presence presence) const {
-  const json* value = get(key, presence);
-  if (value == nullptr) return nullptr;
-  if (!value->is_object()) {
+std::optional<Element> ObjectReader::object(std::string_view key, Presence presence) const {
+  const auto value = get(key, presence);
+  if (!value) return std::nullopt;
+  if (value->type() != element_type::OBJECT) {
     wrong_type(key, *value, "an object");
-    return nullptr;
+    return std::nullopt;
   }
   return value;
 }
@@ -221,36 +262,38 @@ std::vector<ObjectReader::Reference> ObjectReader::identifiers(std::string_view 
                                                                std::size_t max_items,
                                                                bool allow_single) const {
   std::vector<Reference> result;
-  const json* value = get(key, presence);
-  if (value == nullptr) return result;
-  const auto add = [&](const json& item, std::string item_pointer) {
-    if (!item.is_string()) {
+  const auto value = get(key, presence);
+  if (!value) return result;
+  const auto add = [&](Element item, std::string item_pointer) {
+    if (item.type() != element_type::STRING) {
       out_.add(DiagnosticCode::kWrongType, item_pointer,
                "expected an identifier string, not " + std::string(describe_type(item)));
-    } else if (!is_identifier(item.get_ref<const std::string&>())) {
+    } else if (const std::string_view id = item.get_string().value_unsafe(); !is_identifier(id)) {
       out_.add(DiagnosticCode::kInvalidValue, item_pointer,
-               quote_text(item.get_ref<const std::string&>()) + " is not a valid identifier");
+               quote_text(id) + " is not a valid identifier");
     } else {
-      result.push_back(Reference{item.get<std::string>(), std::move(item_pointer)});
+      result.push_back(Reference{std::string(id), std::move(item_pointer)});
     }
   };
-  if (allow_single && value->is_string()) {
+  if (allow_single && value->type() == element_type::STRING) {
     add(*value, pointer(key));
     return result;
   }
-  if (!value->is_array()) {
+  if (value->type() != element_type::ARRAY) {
     wrong_type(key, *value, allow_single ? "an identifier or an array of identifiers"
                                          : "an array of identifiers");
     return result;
   }
-  if (value->size() > max_items) {
+  const auto array = value->get_array().value_unsafe();
+  if (array.size() > max_items) {
     out_.add(DiagnosticCode::kLimit, pointer(key),
-             "\"" + std::string(key) + "\" has " + std::to_string(value->size()) +
+             "\"" + std::string(key) + "\" has " + std::to_string(array.size()) +
                  " entries; at most " + std::to_string(max_items) + " are allowed");
     return result;
   }
   const std::string base = pointer(key);
-  for (std::size_t i = 0; i < value->size(); ++i) add((*value)[i], child_pointer(base, i));
+  std::size_t i = 0;
+  for (const Element item : array) add(item, child_pointer(base, i++));
   return result;
 }
 

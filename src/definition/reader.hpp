@@ -1,4 +1,4 @@
-// Typed, diagnosing access to a parsed JSON document: the building blocks of every loader that
+// Typed, diagnosing access to a parsed JSON document (a simdjson tape): the building blocks of every loader that
 // reads JSON from outside. Each accessor checks presence, type and range and, when something is
 // wrong, records one Diagnostic with the JSON Pointer of the offending value and carries on, so
 // that a loader reports every problem of a document in one pass.
@@ -10,10 +10,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <map>
+#include <unordered_map>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include "salesflow/definition.hpp"
 
@@ -34,7 +34,9 @@ class Diagnostics {
 enum class Presence : std::uint8_t { kRequired, kOptional };
 
 // "a string", "an array", ...: how a message names a JSON type.
-std::string_view describe_type(const nlohmann::json& value);
+std::string_view describe_type(simdjson::dom::element value);
+
+using Element = simdjson::dom::element;
 
 // True for the identifiers of the format: a letter, then letters, digits, '_', '.', '-'; at most
 // 64 bytes. Identifiers appear in DOT, Mermaid and log lines, so they are kept this plain.
@@ -48,16 +50,16 @@ class ObjectReader {
   // Records kWrongType when `value` is not an object (every accessor then returns nothing) and
   // kUnknownKey for each key outside `known_keys`. Keys beginning with "x-" are extensions and
   // always allowed. `what` names the object in messages ("a stage").
-  ObjectReader(const nlohmann::json& value, std::string pointer, Diagnostics& out,
+  ObjectReader(Element value, std::string pointer, Diagnostics& out,
                std::string_view what, std::initializer_list<std::string_view> known_keys);
 
-  bool is_object() const noexcept { return object_ != nullptr; }
+  bool is_object() const noexcept { return is_object_; }
   const std::string& pointer() const noexcept { return pointer_; }
   std::string pointer(std::string_view key) const;
   Diagnostics& diagnostics() const noexcept { return out_; }
 
-  // The raw value under `key`, or null. Records kMissingKey for an absent required key.
-  const nlohmann::json* get(std::string_view key, Presence presence) const;
+  // The raw value under `key`, or nothing. Records kMissingKey for an absent required key.
+  std::optional<Element> get(std::string_view key, Presence presence) const;
 
   // An identifier (see is_identifier()).
   std::optional<std::string> identifier(std::string_view key, Presence presence) const;
@@ -74,10 +76,10 @@ class ObjectReader {
   std::optional<std::int64_t> integer(std::string_view key, Presence presence, std::int64_t min,
                                       std::int64_t max) const;
   // An array of at most `max_items` elements; records kLimit past that.
-  const nlohmann::json* array(std::string_view key, Presence presence,
-                              std::size_t max_items) const;
+  std::optional<simdjson::dom::array> array(std::string_view key, Presence presence,
+                                            std::size_t max_items) const;
   // An object.
-  const nlohmann::json* object(std::string_view key, Presence presence) const;
+  std::optional<Element> object(std::string_view key, Presence presence) const;
 
   // A string or an array of strings, each an identifier; the pointers of the identifiers are
   // returned alongside. Used for references such as "from": "a" or "from": ["a", "b"].
@@ -89,10 +91,10 @@ class ObjectReader {
                                      std::size_t max_items, bool allow_single) const;
 
  private:
-  void wrong_type(std::string_view key, const nlohmann::json& value,
-                  std::string_view expected) const;
+  void wrong_type(std::string_view key, Element value, std::string_view expected) const;
 
-  const nlohmann::json* object_ = nullptr;
+  simdjson::dom::object object_;
+  bool is_object_ = false;
   std::string pointer_;
   Diagnostics& out_;
   std::string_view what_;
@@ -119,7 +121,13 @@ class Namespace {
  private:
   std::string_view what_;
   bool unreadable_ = false;
-  std::map<std::string, std::uint32_t, std::less<>> ids_;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> ids_;
 };
 
 }  // namespace salesflow::internal
