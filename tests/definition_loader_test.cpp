@@ -201,6 +201,9 @@ const BrokenCase kBrokenCases[] = {
        d["fields"].push_back({{"id", "g"}, {"type", "enum"}, {"values", {"A", "B", "A"}}});
      },
      C::kDuplicateId, "/fields/1/values/2"},
+    {"RequiredFieldListedTwice",
+     [](json& d) { d["stages"][0]["gate"]["required_fields"] = {"amount", "amount"}; },
+     C::kDuplicateId, "/stages/0/gate/required_fields/1"},
     {"DuplicateStandard",
      [](json& d) { d["delivery_standards"].push_back(d["delivery_standards"][0]); },
      C::kDuplicateId, "/delivery_standards/1/id"},

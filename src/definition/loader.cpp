@@ -383,18 +383,11 @@ class DefinitionCompiler {
     ObjectReader r(value, pointer, out_, "a gate",
                    {"required_fields", "checklist", "approvals", "conditions"});
     Gate& gate = def_->stages_[stage_index].gate;
-    for (const auto& ref : r.identifiers("required_fields", Presence::kOptional,
-                                         limits_.max_list_items, false)) {
-      if (auto f = fields_.resolve(ref.id, ref.pointer, out_)) {
-        gate.required_fields.push_back(id_of<FieldId>(*f));
-      }
-    }
-    for (const auto& ref :
-         r.identifiers("checklist", Presence::kOptional, limits_.max_list_items, false)) {
-      if (auto k = items_.resolve(ref.id, ref.pointer, out_)) {
-        gate.checklist.push_back(id_of<ChecklistItemId>(*k));
-      }
-    }
+    resolve_unique(r.identifiers("required_fields", Presence::kOptional, limits_.max_list_items,
+                                 false),
+                   fields_, gate.required_fields);
+    resolve_unique(r.identifiers("checklist", Presence::kOptional, limits_.max_list_items, false),
+                   items_, gate.checklist);
     for_each_entry(r, "approvals", limits_.max_list_items,
                    [&](Element item, const std::string& item_pointer, std::size_t) {
                      read_approval(item, item_pointer, stage_index);
@@ -405,6 +398,22 @@ class DefinitionCompiler {
                        gate.conditions.push_back(std::move(*condition));
                      }
                    });
+  }
+
+  // Resolves each reference into `ids`, reporting unknown ones and repeats.
+  template <class Id>
+  void resolve_unique(const std::vector<ObjectReader::Reference>& references,
+                      const Namespace& names, std::vector<Id>& ids) {
+    for (const auto& ref : references) {
+      const auto found = names.resolve(ref.id, ref.pointer, out_);
+      if (!found) continue;
+      if (std::find(ids.begin(), ids.end(), id_of<Id>(*found)) != ids.end()) {
+        out_.add(DiagnosticCode::kDuplicateId, ref.pointer,
+                 quote_text(ref.id) + " is listed twice");
+        continue;
+      }
+      ids.push_back(id_of<Id>(*found));
+    }
   }
 
   void read_approval(Element value, const std::string& pointer, std::size_t stage_index) {
