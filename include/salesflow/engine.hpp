@@ -1,0 +1,98 @@
+// The engine: registered definitions, live instances, and commands that become events.
+//
+// An accepted command is decided (process.hpp), appended to Storage with the expected version,
+// applied to the instance's state, and then announced to the listeners. A rejected command
+// changes nothing: state, version, log and listeners are untouched.
+//
+// [Thread safety] All methods may be called from any number of threads. Commands on different
+// instances run in parallel; commands on one instance are serialised. Listeners are called after
+// the commit, on the calling thread, with no engine lock held.
+// [Ownership] The engine borrows the hooks in EngineOptions: they must outlive it. It shares the
+// registered definitions (shared_ptr); an instance stays on the definition version it was created
+// with for its whole life.
+// [Errors] Rejections are answers (CommandResult::rejection). Exceptions only for bugs and
+// std::bad_alloc; a listener's exception is swallowed (see hooks.hpp).
+#ifndef SALESFLOW_ENGINE_HPP_
+#define SALESFLOW_ENGINE_HPP_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "salesflow/definition.hpp"
+#include "salesflow/hooks.hpp"
+#include "salesflow/process.hpp"
+
+namespace salesflow {
+
+struct EngineOptions {
+  // Where events go. Default (null): the engine makes and owns an InMemoryStorage.
+  Storage* storage = nullptr;
+  // Who holds which roles. Default (null): nobody holds any role, only instance assignments count.
+  const Directory* directory = nullptr;
+  // Told of every committed event, in this order. Default: none.
+  std::vector<EventListener*> listeners;
+};
+
+struct CommandResult {
+  std::vector<Event> events;           // accepted: the events, stamped and applied
+  std::optional<Rejection> rejection;  // rejected: why
+  std::uint64_t version = 0;           // the instance's version after the command
+
+  bool ok() const noexcept { return !rejection.has_value(); }
+};
+
+// A move the actor could make now.
+struct OpenTransition {
+  TransitionId transition{};
+  StageId to{};
+  bool gate_open = true;  // false: forward, and the gate has unmet criteria
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineOptions options = {});
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine();
+
+  // Registers a definition. Several versions of one process may be registered side by side.
+  // Returns false (and changes nothing) when this id and version is already registered.
+  bool register_definition(std::shared_ptr<const ProcessDefinition> definition);
+  // The registered definition; the newest version when `version` is not given.
+  std::shared_ptr<const ProcessDefinition> definition(
+      std::string_view id, std::optional<std::uint32_t> version = std::nullopt) const;
+
+  // Decides, commits and announces one command. `now` is the command's time (the engine keeps no
+  // clock of its own yet: deadlines arrive with the Clock hook).
+  CommandResult execute(const Command& command, Timestamp now);
+
+  // A copy of the instance's current state, or nothing when it does not exist.
+  std::optional<InstanceState> instance(std::string_view id) const;
+  // What keeps the instance from leaving its stage forward. REQUIRES: the instance exists.
+  std::optional<std::vector<UnmetCriterion>> missing_to_leave(std::string_view id) const;
+  // The declared moves from the instance's stage that `actor` may take now (role and status
+  // permitting), each with whether its gate is open.
+  std::optional<std::vector<OpenTransition>> open_transitions(std::string_view id,
+                                                              std::string_view actor) const;
+
+  // Rebuilds every instance from Storage::scan(): after a restart, before any command.
+  // Events of unregistered definitions are skipped and counted in the result.
+  std::size_t recover();
+
+  std::size_t instance_count() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The state a sequence of events folds into. REQUIRES: the events are one instance's, in version
+// order, decided for `definition`.
+InstanceState replay(const ProcessDefinition& definition, std::span<const Event> events);
+
+}  // namespace salesflow
+
+#endif  // SALESFLOW_ENGINE_HPP_

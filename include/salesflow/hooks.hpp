@@ -1,0 +1,131 @@
+// The hooks through which a host plugs its own world into the engine: who holds which roles
+// (Directory), where events are kept (Storage), who is told what (EventListener). Each is an
+// abstract, non-copyable class; in-memory implementations ship for tests, simulations and hosts
+// that keep their own records.
+#ifndef SALESFLOW_HOOKS_HPP_
+#define SALESFLOW_HOOKS_HPP_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "salesflow/process.hpp"
+
+namespace salesflow {
+
+// ---------------------------------------------------------------------------------------------
+// Directory: which roles a person holds, by role id ("sales_rep"), across all instances. Roles
+// given on one instance (the assign command) come on top.
+//
+// [Threading] roles_of() is called from the engine's calling threads, concurrently, while no
+// engine lock is held on other instances; implementations must be thread-safe.
+class Directory {
+ public:
+  Directory() = default;
+  Directory(const Directory&) = delete;
+  Directory& operator=(const Directory&) = delete;
+  virtual ~Directory();
+
+  // The role ids `person` holds. An unknown person holds none.
+  virtual std::vector<std::string> roles_of(std::string_view person) const = 0;
+};
+
+// A Directory kept in memory. Thread-safe: grant() may run concurrently with lookups.
+class InMemoryDirectory final : public Directory {
+ public:
+  void grant(std::string person, std::string role);
+  std::vector<std::string> roles_of(std::string_view person) const override;
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, std::vector<std::string>, std::less<>> roles_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Storage: the event log. Append is atomic per call and conditional on the stored version.
+//
+// [Threading] The engine calls append() for one instance at a time (commands on one instance are
+// serialised) but for different instances concurrently; load() and scan() may run concurrently
+// with appends. Implementations must be thread-safe.
+class Storage {
+ public:
+  Storage() = default;
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  virtual ~Storage();
+
+  enum class AppendResult : std::uint8_t {
+    kOk,
+    kConflict,     // the stored version is not expected_version: nothing was written
+    kUnavailable,  // the store failed: nothing was written
+  };
+
+  // Appends `events` (versions expected_version+1, +2, ...) to `instance` if its stored version
+  // is expected_version (0 for a new instance). All or nothing.
+  virtual AppendResult append(std::string_view instance, std::uint64_t expected_version,
+                              std::span<const Event> events) = 0;
+  // The events of `instance` in version order; empty when it has none.
+  virtual std::vector<Event> load(std::string_view instance) const = 0;
+  // Calls `visit` for every stored event, each instance's in version order.
+  virtual void scan(const std::function<void(const Event&)>& visit) const = 0;
+};
+
+// Storage in memory: lost when the process ends.
+class InMemoryStorage final : public Storage {
+ public:
+  AppendResult append(std::string_view instance, std::uint64_t expected_version,
+                      std::span<const Event> events) override;
+  std::vector<Event> load(std::string_view instance) const override;
+  void scan(const std::function<void(const Event&)>& visit) const override;
+  std::size_t event_count() const;
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, std::vector<Event>, std::less<>> events_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// EventListener: notifications. Every method has a no-op default, and takes a struct, so that
+// fields can be added without breaking implementations.
+//
+// [Threading] Called on the thread that executed the command, after the change is committed to
+// Storage and the state, with no engine lock held: a listener may call back into the engine.
+// The events of one instance are delivered in version order. Different instances' events may be
+// delivered concurrently from different threads.
+// [Exceptions] An exception a listener throws is caught and dropped by the engine; the committed
+// change stands and the other listeners are still called.
+
+// Who should hear of a stage entry: the stage's consulted and informed roles, with its guidance.
+struct StageEntryNotice {
+  const ProcessDefinition* definition = nullptr;
+  const Event* event = nullptr;  // the kCreated, kStageChanged or kReopened event
+  const Stage* stage = nullptr;
+  RoleSet consulted;
+  RoleSet informed;
+  std::string_view guidance;
+};
+
+class EventListener {
+ public:
+  EventListener() = default;
+  EventListener(const EventListener&) = delete;
+  EventListener& operator=(const EventListener&) = delete;
+  virtual ~EventListener();
+
+  // Every committed event, in version order per instance.
+  virtual void on_event(const Event& /*event*/) {}
+  // An instance entered a stage (created, moved, reopened): notify the stage's people.
+  virtual void on_stage_entered(const StageEntryNotice& /*notice*/) {}
+};
+
+}  // namespace salesflow
+
+#endif  // SALESFLOW_HOOKS_HPP_

@@ -1,0 +1,218 @@
+// The process logic as two pure functions over an instance's state:
+//
+//     decide(definition, state, command, context) -> events | rejection   (no side effects)
+//     apply(definition, state, event)             -> state
+//
+// The event log is the truth: an instance's state is the fold of apply() over its events. Live
+// operation (the Engine), replay, recovery and simulation all run these two functions, so the
+// process rules exist once.
+//
+// [Thread safety] decide() and apply() are pure: they touch nothing but their arguments. Distinct
+// states may be used from distinct threads; one state must not be applied to concurrently.
+// [Ownership] An InstanceState refers to its ProcessDefinition by raw pointer: whoever holds the
+// state keeps the definition alive (the Engine holds every registered definition).
+// [Errors] A rejected command is a normal answer (a Rejection), not an exception.
+#ifndef SALESFLOW_PROCESS_HPP_
+#define SALESFLOW_PROCESS_HPP_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "salesflow/definition.hpp"
+#include "salesflow/value.hpp"
+
+namespace salesflow {
+
+// ---------------------------------------------------------------------------------------------
+// Events: the facts an accepted command records. One flat struct, so that storage and listeners
+// handle one shape; which members are meaningful depends on `type` (see each enumerator).
+
+enum class EventType : std::uint8_t {
+  kCreated,           // stage: the start stage
+  kFieldSet,          // field, value
+  kFieldCleared,      // field
+  kItemChecked,       // item
+  kItemUnchecked,     // item
+  kApprovalGiven,     // approval; text: who approved (the actor)
+  kApprovalRejected,  // approval; text: the comment. Withdraws the actor's earlier approval.
+  kAssigned,          // role; text: the person assigned to that role on this instance
+  kStageChanged,      // from_stage, stage
+  kPutOnHold,         // text: why
+  kResumed,
+  kClosedLost,        // from_stage, stage: the lost stage; text: the reason
+  kReopened,          // from_stage: the lost stage, stage: the stage it was closed from
+};
+
+std::string_view to_string(EventType type) noexcept;
+std::optional<EventType> event_type_from_string(std::string_view name) noexcept;
+
+struct Event {
+  std::string instance;
+  std::uint64_t version = 0;  // the instance's version once this event is applied: 1, 2, 3...
+  EventType type = EventType::kCreated;
+  Timestamp at{};
+  std::string actor;
+  std::string definition_id;
+  std::uint32_t definition_version = 0;
+
+  StageId stage{};
+  StageId from_stage{};
+  std::uint32_t target = 0;  // the field, item, approval or role index, per type
+  FieldValue value;
+  std::string text;
+
+  friend bool operator==(const Event&, const Event&) = default;
+};
+
+// ---------------------------------------------------------------------------------------------
+// State.
+
+enum class InstanceStatus : std::uint8_t { kOpen, kOnHold, kWon, kLost };
+std::string_view to_string(InstanceStatus status) noexcept;
+
+struct GivenApproval {
+  ApprovalId approval{};
+  std::string person;
+  friend bool operator==(const GivenApproval&, const GivenApproval&) = default;
+};
+
+struct RoleAssignment {
+  RoleId role{};
+  std::string person;
+  friend bool operator==(const RoleAssignment&, const RoleAssignment&) = default;
+};
+
+// One instance (a deal, a lead, a ticket) as the fold of its events.
+struct InstanceState {
+  const ProcessDefinition* definition = nullptr;
+  std::uint64_t version = 0;  // 0: does not exist yet
+  StageId stage{};
+  InstanceStatus status = InstanceStatus::kOpen;
+  StageId closed_from{};  // kLost: the stage the instance was closed from (for reopen)
+  Timestamp created_at{};
+  Timestamp stage_entered_at{};
+  std::vector<FieldValue> fields;            // by FieldId
+  std::vector<std::uint64_t> checked_items;  // bit set by ChecklistItemId
+  std::vector<GivenApproval> approvals;      // in the order given
+  std::vector<RoleAssignment> assignments;   // people assigned to roles on this instance
+  std::string lost_reason;
+
+  bool exists() const noexcept { return version > 0; }
+  bool is_checked(ChecklistItemId item) const noexcept;
+  // Distinct people who gave `approval`.
+  std::uint32_t approval_count(ApprovalId approval) const noexcept;
+
+  friend bool operator==(const InstanceState&, const InstanceState&) = default;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Commands.
+
+enum class CommandType : std::uint8_t {
+  kCreate,      // definition_id [definition_version]; fields: initial values
+  kSetFields,   // fields; a std::monostate value clears the field
+  kCheckItem,   // target: checklist item id
+  kUncheckItem, // target: checklist item id
+  kApprove,     // target: approval id
+  kReject,      // target: approval id; text: comment
+  kAssign,      // target: role id; text: the person
+  kAdvance,     // target: stage id
+  kHold,        // text: why
+  kResume,
+  kCloseLost,   // target: lost stage id (optional when there is one); text: the reason
+  kReopen,
+};
+
+std::string_view to_string(CommandType type) noexcept;
+std::optional<CommandType> command_type_from_string(std::string_view name) noexcept;
+
+struct Command {
+  CommandType type = CommandType::kCreate;
+  std::string instance;
+  std::string actor;
+  // When set, the command is rejected with kConflict unless the instance is at this version.
+  std::optional<std::uint64_t> expected_version;
+  std::string definition_id;                        // kCreate
+  std::optional<std::uint32_t> definition_version;  // kCreate; default: the newest registered
+  std::vector<std::pair<std::string, FieldValue>> fields;
+  std::string target;
+  std::string text;
+};
+
+// Why a command was rejected. Codes follow what the caller should do next.
+enum class ErrorCode : std::uint8_t {
+  kGateBlocked,        // meet the unmet criteria, then retry
+  kForbidden,          // the actor lacks the role the step needs
+  kInvalidTransition,  // no such move now (undeclared, closed, on hold, guard fails)
+  kInvalidField,       // unknown field, wrong type, out of range, not an enum value
+  kUnknownInstance,
+  kDuplicateInstance,
+  kConflict,           // expected_version does not match: reload and retry
+  kBadCommand,         // malformed: unknown item, approval, role or stage; missing argument
+  kUnavailable,        // the storage failed; nothing was changed: retry later
+};
+
+std::string_view to_string(ErrorCode code) noexcept;
+
+// One exit criterion that does not hold.
+struct UnmetCriterion {
+  enum class Kind : std::uint8_t {
+    kMissingField,     // id: the field
+    kInvalidField,     // id: the field; detail: why
+    kOpenItem,         // id: the checklist item
+    kMissingApproval,  // id: the approval; have, need: distinct approvers
+    kFailedCondition,  // detail: the condition's description
+  };
+  Kind kind = Kind::kMissingField;
+  std::string id;
+  std::string detail;
+  std::uint32_t have = 0;
+  std::uint32_t need = 0;
+  friend bool operator==(const UnmetCriterion&, const UnmetCriterion&) = default;
+};
+
+std::string_view to_string(UnmetCriterion::Kind kind) noexcept;
+
+struct Rejection {
+  ErrorCode code = ErrorCode::kBadCommand;
+  std::string message;                 // one sentence for people
+  std::vector<UnmetCriterion> unmet;   // kGateBlocked: every criterion that does not hold
+};
+
+// What decide() needs beyond the definition, the state and the command.
+struct DecisionContext {
+  Timestamp now{};
+  RoleSet actor_roles;  // the actor's roles from the Directory, plus assignments on the instance
+};
+
+// Events (without instance, version, actor or definition stamped; the caller stamps them) or a
+// rejection. REQUIRES: `state.definition` is `definition`, or the state does not exist (create).
+struct Decision {
+  std::vector<Event> events;
+  std::optional<Rejection> rejection;
+  bool ok() const noexcept { return !rejection.has_value(); }
+};
+
+[[nodiscard]] Decision decide(const ProcessDefinition& definition, const InstanceState& state,
+                              const Command& command, const DecisionContext& context);
+
+// Folds one event into the state. REQUIRES: the event was decided for this state's definition.
+void apply(const ProcessDefinition& definition, InstanceState& state, const Event& event);
+
+// The criteria that keep the instance from leaving its stage forward: required fields,
+// checklist items, approvals, conditions. Empty when the gate is open.
+std::vector<UnmetCriterion> unmet_criteria(const ProcessDefinition& definition,
+                                           const InstanceState& state);
+
+// The roles `actor_roles` gives on this instance: the Directory's plus the instance's assignments
+// of `actor`.
+RoleSet effective_roles(const InstanceState& state, std::string_view actor, RoleSet directory_roles);
+
+}  // namespace salesflow
+
+#endif  // SALESFLOW_PROCESS_HPP_

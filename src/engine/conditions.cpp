@@ -1,0 +1,72 @@
+#include "engine/conditions.hpp"
+
+#include <deque>
+
+#include "salesflow/rules.hpp"
+
+namespace salesflow::internal {
+namespace {
+
+// An instance's fields as rule data, without copying them into a JSON document: {"var": "grade"}
+// reads the field "grade". Unset fields are missing (so `var` defaults and `missing` apply).
+class InstanceRuleData final : public RuleData {
+ public:
+  InstanceRuleData(const ProcessDefinition& definition, const InstanceState& state)
+      : definition_(definition), state_(state) {}
+
+  RuleDataValue lookup(std::span<const std::string_view> path) const override {
+    if (path.empty()) return RuleDataValue::missing();
+    const auto field = definition_.find_field(path.front());
+    if (!field) return RuleDataValue::missing();
+    return walk(value_of(state_.fields[to_index(*field)]), path.subspan(1));
+  }
+
+  std::size_t size(const void* array) const override {
+    return static_cast<const std::vector<std::string>*>(array)->size();
+  }
+
+  RuleDataValue element(const void* array, std::size_t index) const override {
+    const auto& list = *static_cast<const std::vector<std::string>*>(array);
+    return index < list.size() ? RuleDataValue::string(list[index]) : RuleDataValue::missing();
+  }
+
+ private:
+  RuleDataValue value_of(const FieldValue& value) const {
+    struct Visitor {
+      const InstanceRuleData& self;
+      RuleDataValue operator()(std::monostate) const { return RuleDataValue::missing(); }
+      RuleDataValue operator()(const std::string& s) const { return RuleDataValue::string(s); }
+      RuleDataValue operator()(double d) const { return RuleDataValue::number(d); }
+      RuleDataValue operator()(std::int64_t i) const {
+        return RuleDataValue::number(static_cast<double>(i));
+      }
+      RuleDataValue operator()(bool b) const { return RuleDataValue::boolean(b); }
+      RuleDataValue operator()(Timestamp t) const {
+        // Timestamps read as their ISO-8601 text, which compares in time order.
+        return RuleDataValue::string(self.texts_.emplace_back(format_timestamp(t)));
+      }
+      RuleDataValue operator()(const std::vector<std::string>& list) const {
+        return RuleDataValue::array(&list);
+      }
+    };
+    return std::visit(Visitor{*this}, value);
+  }
+
+  const ProcessDefinition& definition_;
+  const InstanceState& state_;
+  mutable std::deque<std::string> texts_;  // strings made for this evaluation; stable addresses
+};
+
+}  // namespace
+
+bool condition_holds(const ProcessDefinition& definition, const InstanceState& state,
+                     const Condition& condition) {
+  // TODO(rules integration): compile once at load time instead of per evaluation.
+  const RuleCompileResult compiled = compile_rule(condition.rule_json);
+  if (!compiled.ok()) return false;
+  const InstanceRuleData data(definition, state);
+  const auto result = compiled.rule->evaluate_condition(data);
+  return std::holds_alternative<bool>(result) && std::get<bool>(result);
+}
+
+}  // namespace salesflow::internal

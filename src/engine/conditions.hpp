@@ -1,0 +1,17 @@
+// Gate conditions and transition guards: rules evaluated against an instance's fields.
+#ifndef SALESFLOW_ENGINE_CONDITIONS_HPP_
+#define SALESFLOW_ENGINE_CONDITIONS_HPP_
+
+#include "salesflow/definition.hpp"
+#include "salesflow/process.hpp"
+
+namespace salesflow::internal {
+
+// Whether `condition` holds for `state`. A rule that fails to evaluate (a limit, a type error in
+// a host operator) does not hold: a gate must not open on an error.
+bool condition_holds(const ProcessDefinition& definition, const InstanceState& state,
+                     const Condition& condition);
+
+}  // namespace salesflow::internal
+
+#endif  // SALESFLOW_ENGINE_CONDITIONS_HPP_

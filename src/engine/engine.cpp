@@ -1,0 +1,321 @@
+// The Engine: instances in lock stripes, commands decided and applied under the stripe's lock,
+// events appended to Storage before they are applied, listeners told afterwards in commit order.
+#include "salesflow/engine.hpp"
+
+#include <array>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "definition/json_document.hpp"
+
+namespace salesflow {
+
+namespace {
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+// What listeners are told about one committed command.
+struct Delivery {
+  std::shared_ptr<const ProcessDefinition> definition;
+  std::vector<Event> events;
+};
+
+}  // namespace
+
+class Engine::Impl {
+ public:
+  explicit Impl(EngineOptions options) : options_(std::move(options)) {
+    if (options_.storage == nullptr) {
+      owned_storage_ = std::make_unique<InMemoryStorage>();
+      options_.storage = owned_storage_.get();
+    }
+  }
+
+  bool register_definition(std::shared_ptr<const ProcessDefinition> definition) {
+    std::unique_lock lock(definitions_mutex_);
+    auto& versions = definitions_[definition->id()];
+    return versions.emplace(definition->version(), std::move(definition)).second;
+  }
+
+  std::shared_ptr<const ProcessDefinition> definition(std::string_view id,
+                                                      std::optional<std::uint32_t> version) const {
+    std::shared_lock lock(definitions_mutex_);
+    const auto it = definitions_.find(id);
+    if (it == definitions_.end() || it->second.empty()) return nullptr;
+    if (!version) return it->second.rbegin()->second;
+    const auto v = it->second.find(*version);
+    return v == it->second.end() ? nullptr : v->second;
+  }
+
+  CommandResult execute(const Command& command, Timestamp now) {
+    Stripe& stripe = stripe_of(command.instance);
+    CommandResult result;
+    {
+      std::unique_lock lock(stripe.mutex);
+      auto found = stripe.instances.find(command.instance);
+      const InstanceState empty;
+      const InstanceState& state = found == stripe.instances.end() ? empty : found->second.state;
+      std::shared_ptr<const ProcessDefinition> definition;
+      if (found != stripe.instances.end()) {
+        definition = found->second.definition;
+      } else if (command.type == CommandType::kCreate) {
+        definition = this->definition(command.definition_id, command.definition_version);
+        if (!definition) {
+          result.rejection = Rejection{
+              ErrorCode::kBadCommand,
+              "no definition " + internal::quote_text(command.definition_id) +
+                  (command.definition_version
+                       ? " version " + std::to_string(*command.definition_version)
+                       : std::string()) +
+                  " is registered",
+              {}};
+          return result;
+        }
+      }
+      if (!definition) {
+        result.rejection = Rejection{ErrorCode::kUnknownInstance,
+                                     "there is no instance " + internal::quote_text(command.instance),
+                                     {}};
+        return result;
+      }
+      const DecisionContext context{now, roles_of(*definition, state, command.actor)};
+      Decision decision = decide(*definition, state, command, context);
+      if (!decision.ok()) {
+        result.rejection = std::move(decision.rejection);
+        result.version = state.version;
+        return result;
+      }
+      std::uint64_t version = state.version;
+      for (Event& e : decision.events) {
+        e.instance = command.instance;
+        e.version = ++version;
+        e.actor = command.actor;
+        e.definition_id = definition->id();
+        e.definition_version = definition->version();
+      }
+      if (!decision.events.empty()) {
+        switch (options_.storage->append(command.instance, state.version, decision.events)) {
+          case Storage::AppendResult::kOk: break;
+          case Storage::AppendResult::kConflict:
+            result.rejection = Rejection{ErrorCode::kConflict,
+                                         "the stored instance changed meanwhile; reload and retry",
+                                         {}};
+            result.version = state.version;
+            return result;
+          case Storage::AppendResult::kUnavailable:
+            result.rejection =
+                Rejection{ErrorCode::kUnavailable, "the storage failed; nothing was changed", {}};
+            result.version = state.version;
+            return result;
+        }
+        if (found == stripe.instances.end()) {
+          found = stripe.instances.emplace(command.instance, Slot{definition, {}}).first;
+        }
+        for (const Event& e : decision.events) apply(*definition, found->second.state, e);
+        // Queued under the stripe's lock, so deliveries keep commit order.
+        std::lock_guard outbox_lock(stripe.outbox_mutex);
+        stripe.outbox.push_back(Delivery{definition, decision.events});
+      }
+      result.version = found == stripe.instances.end() ? 0 : found->second.state.version;
+      result.events = std::move(decision.events);
+    }
+    deliver(stripe);
+    return result;
+  }
+
+  std::optional<InstanceState> instance(std::string_view id) const {
+    const Stripe& stripe = stripe_of(id);
+    std::lock_guard lock(stripe.mutex);
+    const auto it = stripe.instances.find(id);
+    if (it == stripe.instances.end()) return std::nullopt;
+    return it->second.state;
+  }
+
+  std::optional<std::vector<UnmetCriterion>> missing_to_leave(std::string_view id) const {
+    const Stripe& stripe = stripe_of(id);
+    std::lock_guard lock(stripe.mutex);
+    const auto it = stripe.instances.find(id);
+    if (it == stripe.instances.end()) return std::nullopt;
+    return unmet_criteria(*it->second.definition, it->second.state);
+  }
+
+  std::optional<std::vector<OpenTransition>> open_transitions(std::string_view id,
+                                                              std::string_view actor) const {
+    const Stripe& stripe = stripe_of(id);
+    std::lock_guard lock(stripe.mutex);
+    const auto it = stripe.instances.find(id);
+    if (it == stripe.instances.end()) return std::nullopt;
+    const ProcessDefinition& def = *it->second.definition;
+    const InstanceState& state = it->second.state;
+    std::vector<OpenTransition> open;
+    const DecisionContext context{Timestamp{}, roles_of(def, state, actor)};
+    for (const Transition& t : def.outgoing(state.stage)) {
+      // Ask decide() itself, so that this answer can never disagree with a real command.
+      Command probe;
+      probe.type = CommandType::kAdvance;
+      probe.instance = std::string(id);
+      probe.actor = std::string(actor);
+      probe.target = def.stage(t.to).id;
+      if (const Stage& to = def.stage(t.to); !to.lost_reasons.empty()) probe.text = to.lost_reasons[0];
+      const Decision decision = decide(def, state, probe, context);
+      if (!decision.ok() && decision.rejection->code != ErrorCode::kGateBlocked) continue;
+      const auto index = static_cast<std::uint32_t>(&t - def.transitions().data());
+      open.push_back(OpenTransition{TransitionId(index), t.to, decision.ok()});
+    }
+    return open;
+  }
+
+  std::size_t recover() {
+    std::size_t skipped = 0;
+    std::map<std::string, std::vector<Event>> by_instance;
+    options_.storage->scan([&](const Event& e) { by_instance[e.instance].push_back(e); });
+    for (auto& [id, events] : by_instance) {
+      auto definition = this->definition(events.front().definition_id,
+                                         events.front().definition_version);
+      if (!definition) {
+        skipped += events.size();
+        continue;
+      }
+      Stripe& stripe = stripe_of(id);
+      std::lock_guard lock(stripe.mutex);
+      Slot slot{definition, replay(*definition, events)};
+      stripe.instances.insert_or_assign(id, std::move(slot));
+    }
+    return skipped;
+  }
+
+  std::size_t instance_count() const {
+    std::size_t count = 0;
+    for (const Stripe& stripe : stripes_) {
+      std::lock_guard lock(stripe.mutex);
+      count += stripe.instances.size();
+    }
+    return count;
+  }
+
+ private:
+  struct Slot {
+    std::shared_ptr<const ProcessDefinition> definition;
+    InstanceState state;
+  };
+
+  // Instances are spread over stripes by the hash of their id. One mutex per stripe serialises
+  // the commands of its instances; instances of different stripes run in parallel.
+  struct Stripe {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, Slot, StringHash, std::equal_to<>> instances;
+    std::mutex outbox_mutex;
+    std::deque<Delivery> outbox;
+    bool delivering = false;
+  };
+  static constexpr std::size_t kStripes = 256;
+
+  Stripe& stripe_of(std::string_view id) { return stripes_[StringHash{}(id) % kStripes]; }
+  const Stripe& stripe_of(std::string_view id) const {
+    return stripes_[StringHash{}(id) % kStripes];
+  }
+
+  RoleSet roles_of(const ProcessDefinition& def, const InstanceState& state,
+                   std::string_view actor) const {
+    RoleSet roles;
+    if (options_.directory != nullptr) {
+      for (const std::string& role : options_.directory->roles_of(actor)) {
+        if (const auto r = def.find_role(role)) roles.insert(*r);
+      }
+    }
+    return effective_roles(state, actor, roles);
+  }
+
+  // Hands queued deliveries to the listeners, one thread per stripe at a time, in commit order,
+  // with no lock held during the calls.
+  void deliver(Stripe& stripe) {
+    std::unique_lock lock(stripe.outbox_mutex);
+    if (stripe.delivering) return;  // the thread delivering now will deliver ours too
+    stripe.delivering = true;
+    while (!stripe.outbox.empty()) {
+      Delivery delivery = std::move(stripe.outbox.front());
+      stripe.outbox.pop_front();
+      lock.unlock();
+      notify(delivery);
+      lock.lock();
+    }
+    stripe.delivering = false;
+  }
+
+  void notify(const Delivery& delivery) const {
+    for (EventListener* listener : options_.listeners) {
+      for (const Event& e : delivery.events) {
+        guarded([&] { listener->on_event(e); });
+        if (e.type != EventType::kCreated && e.type != EventType::kStageChanged &&
+            e.type != EventType::kReopened) {
+          continue;
+        }
+        const Stage& stage = delivery.definition->stage(e.stage);
+        const StageEntryNotice notice{delivery.definition.get(), &e, &stage,
+                                      stage.responsibility.consulted,
+                                      stage.responsibility.informed, stage.guidance};
+        guarded([&] { listener->on_stage_entered(notice); });
+      }
+    }
+  }
+
+  // A listener's exception must not undo or block a committed change.
+  template <class F>
+  static void guarded(F&& call) {
+    try {
+      call();
+    } catch (...) {
+    }
+  }
+
+  EngineOptions options_;
+  std::unique_ptr<InMemoryStorage> owned_storage_;
+  mutable std::shared_mutex definitions_mutex_;
+  std::map<std::string, std::map<std::uint32_t, std::shared_ptr<const ProcessDefinition>>,
+           std::less<>>
+      definitions_;
+  std::array<Stripe, kStripes> stripes_;
+};
+
+Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Engine::~Engine() = default;
+
+bool Engine::register_definition(std::shared_ptr<const ProcessDefinition> definition) {
+  return impl_->register_definition(std::move(definition));
+}
+std::shared_ptr<const ProcessDefinition> Engine::definition(
+    std::string_view id, std::optional<std::uint32_t> version) const {
+  return impl_->definition(id, version);
+}
+CommandResult Engine::execute(const Command& command, Timestamp now) {
+  return impl_->execute(command, now);
+}
+std::optional<InstanceState> Engine::instance(std::string_view id) const {
+  return impl_->instance(id);
+}
+std::optional<std::vector<UnmetCriterion>> Engine::missing_to_leave(std::string_view id) const {
+  return impl_->missing_to_leave(id);
+}
+std::optional<std::vector<OpenTransition>> Engine::open_transitions(std::string_view id,
+                                                                    std::string_view actor) const {
+  return impl_->open_transitions(id, actor);
+}
+std::size_t Engine::recover() { return impl_->recover(); }
+std::size_t Engine::instance_count() const { return impl_->instance_count(); }
+
+InstanceState replay(const ProcessDefinition& definition, std::span<const Event> events) {
+  InstanceState state;
+  for (const Event& e : events) apply(definition, state, e);
+  return state;
+}
+
+}  // namespace salesflow

@@ -1,0 +1,55 @@
+#include "salesflow/hooks.hpp"
+
+#include <algorithm>
+
+namespace salesflow {
+
+Directory::~Directory() = default;
+Storage::~Storage() = default;
+EventListener::~EventListener() = default;
+
+void InMemoryDirectory::grant(std::string person, std::string role) {
+  std::unique_lock lock(mutex_);
+  auto& roles = roles_[std::move(person)];
+  if (std::find(roles.begin(), roles.end(), role) == roles.end()) roles.push_back(std::move(role));
+}
+
+std::vector<std::string> InMemoryDirectory::roles_of(std::string_view person) const {
+  std::shared_lock lock(mutex_);
+  const auto it = roles_.find(person);
+  return it == roles_.end() ? std::vector<std::string>{} : it->second;
+}
+
+Storage::AppendResult InMemoryStorage::append(std::string_view instance,
+                                              std::uint64_t expected_version,
+                                              std::span<const Event> events) {
+  std::unique_lock lock(mutex_);
+  auto it = events_.find(instance);
+  const std::uint64_t stored = it == events_.end() ? 0 : it->second.size();
+  if (stored != expected_version) return AppendResult::kConflict;
+  if (it == events_.end()) it = events_.emplace(std::string(instance), std::vector<Event>{}).first;
+  it->second.insert(it->second.end(), events.begin(), events.end());
+  return AppendResult::kOk;
+}
+
+std::vector<Event> InMemoryStorage::load(std::string_view instance) const {
+  std::shared_lock lock(mutex_);
+  const auto it = events_.find(instance);
+  return it == events_.end() ? std::vector<Event>{} : it->second;
+}
+
+void InMemoryStorage::scan(const std::function<void(const Event&)>& visit) const {
+  std::shared_lock lock(mutex_);
+  for (const auto& [instance, events] : events_) {
+    for (const Event& e : events) visit(e);
+  }
+}
+
+std::size_t InMemoryStorage::event_count() const {
+  std::shared_lock lock(mutex_);
+  std::size_t count = 0;
+  for (const auto& [instance, events] : events_) count += events.size();
+  return count;
+}
+
+}  // namespace salesflow

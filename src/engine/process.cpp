@@ -1,0 +1,482 @@
+// decide() and apply(): the whole process logic, as pure functions.
+#include <algorithm>
+
+#include "definition/json_document.hpp"
+#include "engine/conditions.hpp"
+#include "salesflow/process.hpp"
+
+namespace salesflow {
+
+using internal::quote_text;
+
+namespace {
+
+template <class Id>
+Id id_of(std::uint32_t index) {
+  return static_cast<Id>(index);
+}
+
+std::uint32_t as_target(std::size_t index) { return static_cast<std::uint32_t>(index); }
+
+// Roles that may work a stage (move it on, hold it, close it): responsible and accountable.
+RoleSet working_roles(const Stage& stage) {
+  RoleSet roles = stage.responsibility.responsible;
+  roles.insert(stage.responsibility.accountable);
+  return roles;
+}
+
+// Roles that may edit an instance's data in a stage: the working roles and the consulted ones.
+RoleSet editing_roles(const Stage& stage) {
+  return working_roles(stage) | stage.responsibility.consulted;
+}
+
+std::string role_names(const ProcessDefinition& def, RoleSet roles) {
+  std::string names;
+  for (std::size_t r = 0; r < def.roles().size(); ++r) {
+    if (!roles.contains(RoleId(as_target(r)))) continue;
+    names += (names.empty() ? "" : ", ") + def.roles()[r].id;
+  }
+  return names.empty() ? "(none)" : names;
+}
+
+class Decider {
+ public:
+  Decider(const ProcessDefinition& def, const InstanceState& state, const Command& command,
+          const DecisionContext& context)
+      : def_(def), state_(state), command_(command), context_(context) {}
+
+  Decision run() {
+    if (command_.type == CommandType::kCreate) {
+      if (state_.exists()) {
+        return reject(ErrorCode::kDuplicateInstance,
+                      "instance " + quote_text(command_.instance) + " already exists");
+      }
+    } else if (!state_.exists()) {
+      return reject(ErrorCode::kUnknownInstance,
+                    "there is no instance " + quote_text(command_.instance));
+    }
+    if (command_.expected_version && *command_.expected_version != state_.version) {
+      return reject(ErrorCode::kConflict,
+                    "the instance is at version " + std::to_string(state_.version) +
+                        ", not the expected " + std::to_string(*command_.expected_version));
+    }
+    switch (command_.type) {
+      case CommandType::kCreate: return create();
+      case CommandType::kSetFields: return set_fields();
+      case CommandType::kCheckItem:
+      case CommandType::kUncheckItem: return check_item(command_.type == CommandType::kCheckItem);
+      case CommandType::kApprove:
+      case CommandType::kReject: return approve(command_.type == CommandType::kApprove);
+      case CommandType::kAssign: return assign();
+      case CommandType::kAdvance: return advance();
+      case CommandType::kHold: return hold();
+      case CommandType::kResume: return resume();
+      case CommandType::kCloseLost: return close_lost();
+      case CommandType::kReopen: return reopen();
+    }
+    return reject(ErrorCode::kBadCommand, "unknown command");
+  }
+
+ private:
+  Decision reject(ErrorCode code, std::string message,
+                  std::vector<UnmetCriterion> unmet = {}) const {
+    Decision decision;
+    decision.rejection = Rejection{code, std::move(message), std::move(unmet)};
+    return decision;
+  }
+
+  Event event(EventType type) const {
+    Event e;
+    e.type = type;
+    e.at = context_.now;
+    e.stage = state_.stage;
+    return e;
+  }
+
+  const Stage& current() const { return def_.stage(state_.stage); }
+
+  // Rejects unless the actor holds one of `roles`; `what` completes "only X may ...".
+  std::optional<Decision> require(RoleSet roles, std::string_view what) const {
+    if (context_.actor_roles.intersects(roles)) return std::nullopt;
+    return reject(ErrorCode::kForbidden,
+                  quote_text(command_.actor) + " may not " + std::string(what) + ": only " +
+                      role_names(def_, roles) + " may");
+  }
+
+  std::optional<Decision> require_open(std::string_view what) const {
+    switch (state_.status) {
+      case InstanceStatus::kOpen: return std::nullopt;
+      case InstanceStatus::kOnHold:
+        return reject(ErrorCode::kInvalidTransition,
+                      "cannot " + std::string(what) + ": the instance is on hold; resume it first");
+      case InstanceStatus::kWon:
+      case InstanceStatus::kLost:
+        return reject(ErrorCode::kInvalidTransition,
+                      "cannot " + std::string(what) + ": the instance is closed (" +
+                          std::string(to_string(state_.status)) + ")");
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Decision> require_not_closed(std::string_view what) const {
+    if (state_.status == InstanceStatus::kWon || state_.status == InstanceStatus::kLost) {
+      return require_open(what);
+    }
+    return std::nullopt;
+  }
+
+  // Field values checked against the definition: events for each, or the first problem.
+  std::optional<Decision> field_events(std::vector<Event>& events) const {
+    for (const auto& [name, value] : command_.fields) {
+      const auto field = def_.find_field(name);
+      if (!field) {
+        return reject(ErrorCode::kInvalidField, "unknown field " + quote_text(name));
+      }
+      if (auto problem = validate_field_value(def_.field(*field), value)) {
+        return reject(ErrorCode::kInvalidField, "field " + quote_text(name) + " " + *problem);
+      }
+      Event e = event(is_set(value) ? EventType::kFieldSet : EventType::kFieldCleared);
+      e.target = as_target(to_index(*field));
+      e.value = value;
+      events.push_back(std::move(e));
+    }
+    return std::nullopt;
+  }
+
+  Decision create() {
+    const Stage& start = def_.stage(def_.start());
+    if (auto no = require(working_roles(start), "create an instance")) return *no;
+    Decision decision;
+    Event created = event(EventType::kCreated);
+    created.stage = def_.start();
+    decision.events.push_back(std::move(created));
+    if (auto bad = field_events(decision.events)) return *bad;
+    return decision;
+  }
+
+  Decision set_fields() {
+    if (auto closed = require_not_closed("change fields")) return *closed;
+    if (command_.fields.empty()) return reject(ErrorCode::kBadCommand, "no fields to set");
+    if (auto no = require(editing_roles(current()), "change fields in this stage")) return *no;
+    Decision decision;
+    if (auto bad = field_events(decision.events)) return *bad;
+    return decision;
+  }
+
+  Decision check_item(bool check) {
+    if (auto closed = require_not_closed("change the checklist")) return *closed;
+    const auto item = def_.find_item(command_.target);
+    if (!item) {
+      return reject(ErrorCode::kBadCommand, "unknown checklist item " + quote_text(command_.target));
+    }
+    if (auto no = require(editing_roles(current()), "change the checklist in this stage")) {
+      return *no;
+    }
+    Decision decision;
+    if (state_.is_checked(*item) == check) return decision;  // already so: nothing to record
+    Event e = event(check ? EventType::kItemChecked : EventType::kItemUnchecked);
+    e.target = as_target(to_index(*item));
+    decision.events.push_back(std::move(e));
+    return decision;
+  }
+
+  Decision approve(bool give) {
+    if (auto closed = require_not_closed(give ? "approve" : "reject")) return *closed;
+    const auto approval = def_.find_approval(command_.target);
+    if (!approval) {
+      return reject(ErrorCode::kBadCommand, "unknown approval " + quote_text(command_.target));
+    }
+    RoleSet role;
+    role.insert(def_.approval(*approval).role);
+    if (auto no = require(role, give ? "give this approval" : "reject this approval")) return *no;
+    const bool given = std::any_of(state_.approvals.begin(), state_.approvals.end(),
+                                   [&](const GivenApproval& a) {
+                                     return a.approval == *approval && a.person == command_.actor;
+                                   });
+    Decision decision;
+    if (give && given) return decision;  // approving twice counts once
+    Event e = event(give ? EventType::kApprovalGiven : EventType::kApprovalRejected);
+    e.target = as_target(to_index(*approval));
+    if (!give) e.text = command_.text;
+    decision.events.push_back(std::move(e));
+    return decision;
+  }
+
+  Decision assign() {
+    if (auto closed = require_not_closed("assign people")) return *closed;
+    const auto role = def_.find_role(command_.target);
+    if (!role) return reject(ErrorCode::kBadCommand, "unknown role " + quote_text(command_.target));
+    if (command_.text.empty()) return reject(ErrorCode::kBadCommand, "no person to assign");
+    RoleSet accountable;
+    accountable.insert(current().responsibility.accountable);
+    if (auto no = require(accountable, "assign people in this stage")) return *no;
+    Decision decision;
+    const RoleAssignment wanted{*role, command_.text};
+    if (std::find(state_.assignments.begin(), state_.assignments.end(), wanted) !=
+        state_.assignments.end()) {
+      return decision;
+    }
+    Event e = event(EventType::kAssigned);
+    e.target = as_target(to_index(*role));
+    e.text = command_.text;
+    decision.events.push_back(std::move(e));
+    return decision;
+  }
+
+  std::optional<StageId> target_stage() const {
+    return def_.find_stage(command_.target);
+  }
+
+  Decision advance() {
+    const auto to = target_stage();
+    if (!to) return reject(ErrorCode::kBadCommand, "unknown stage " + quote_text(command_.target));
+    if (def_.stage(*to).kind == StageKind::kLost) return close_lost();
+    if (auto closed = require_open("move the instance")) return *closed;
+    const auto transition = def_.find_transition(state_.stage, *to);
+    if (!transition) {
+      return reject(ErrorCode::kInvalidTransition,
+                    "there is no transition from " + quote_text(current().id) + " to " +
+                        quote_text(def_.stage(*to).id));
+    }
+    if (auto no = require(working_roles(current()), "move the instance on from this stage")) {
+      return *no;
+    }
+    const Transition& t = def_.transition(*transition);
+    std::vector<UnmetCriterion> unmet;
+    if (t.guard && !internal::condition_holds(def_, state_, *t.guard)) {
+      unmet.push_back(UnmetCriterion{UnmetCriterion::Kind::kFailedCondition, "guard",
+                                     t.guard->description, 0, 0});
+    }
+    if (t.forward) {
+      auto gate = unmet_criteria(def_, state_);
+      unmet.insert(unmet.end(), gate.begin(), gate.end());
+    }
+    if (!unmet.empty()) {
+      return reject(ErrorCode::kGateBlocked,
+                    std::to_string(unmet.size()) + " criteria keep the instance in " +
+                        quote_text(current().id),
+                    std::move(unmet));
+    }
+    Decision decision;
+    Event e = event(EventType::kStageChanged);
+    e.from_stage = state_.stage;
+    e.stage = *to;
+    decision.events.push_back(std::move(e));
+    return decision;
+  }
+
+  Decision hold() {
+    if (auto closed = require_open("put the instance on hold")) return *closed;
+    if (auto no = require(working_roles(current()), "put the instance on hold")) return *no;
+    Decision decision;
+    Event e = event(EventType::kPutOnHold);
+    e.text = command_.text;
+    decision.events.push_back(std::move(e));
+    return decision;
+  }
+
+  Decision resume() {
+    if (state_.status != InstanceStatus::kOnHold) {
+      return reject(ErrorCode::kInvalidTransition, "cannot resume: the instance is not on hold");
+    }
+    if (auto no = require(working_roles(current()), "resume the instance")) return *no;
+    Decision decision;
+    decision.events.push_back(event(EventType::kResumed));
+    return decision;
+  }
+
+  Decision close_lost() {
+    if (auto closed = require_not_closed("close the instance")) return *closed;
+    std::optional<StageId> lost;
+    if (!command_.target.empty()) {
+      lost = target_stage();
+      if (!lost || def_.stage(*lost).kind != StageKind::kLost) {
+        return reject(ErrorCode::kBadCommand, quote_text(command_.target) + " is not a lost stage");
+      }
+    } else {
+      for (const Transition& t : def_.outgoing(state_.stage)) {
+        if (def_.stage(t.to).kind != StageKind::kLost) continue;
+        if (lost) {
+          return reject(ErrorCode::kBadCommand,
+                        "several lost stages can be reached from here; name one");
+        }
+        lost = t.to;
+      }
+      if (!lost) {
+        return reject(ErrorCode::kInvalidTransition,
+                      "no lost stage can be reached from " + quote_text(current().id));
+      }
+    }
+    if (!def_.find_transition(state_.stage, *lost)) {
+      return reject(ErrorCode::kInvalidTransition,
+                    "there is no transition from " + quote_text(current().id) + " to " +
+                        quote_text(def_.stage(*lost).id));
+    }
+    if (auto no = require(working_roles(current()), "close the instance from this stage")) {
+      return *no;
+    }
+    const Stage& lost_stage = def_.stage(*lost);
+    if (!lost_stage.lost_reasons.empty() &&
+        std::find(lost_stage.lost_reasons.begin(), lost_stage.lost_reasons.end(),
+                  command_.text) == lost_stage.lost_reasons.end()) {
+      std::string allowed;
+      for (const auto& r : lost_stage.lost_reasons) allowed += (allowed.empty() ? "" : ", ") + r;
+      return reject(ErrorCode::kBadCommand,
+                    "the reason must be one of " + allowed + ", not " + quote_text(command_.text));
+    }
+    Decision decision;
+    Event e = event(EventType::kClosedLost);
+    e.from_stage = state_.stage;
+    e.stage = *lost;
+    e.text = command_.text;
+    decision.events.push_back(std::move(e));
+    return decision;
+  }
+
+  Decision reopen() {
+    if (state_.status != InstanceStatus::kLost) {
+      return reject(ErrorCode::kInvalidTransition, "cannot reopen: the instance is not lost");
+    }
+    RoleSet accountable;
+    accountable.insert(def_.stage(state_.closed_from).responsibility.accountable);
+    if (auto no = require(accountable, "reopen the instance")) return *no;
+    Decision decision;
+    Event e = event(EventType::kReopened);
+    e.from_stage = state_.stage;
+    e.stage = state_.closed_from;
+    decision.events.push_back(std::move(e));
+    return decision;
+  }
+
+  const ProcessDefinition& def_;
+  const InstanceState& state_;
+  const Command& command_;
+  const DecisionContext& context_;
+};
+
+// Entering a stage again starts its approvals afresh: what was approved may have changed since.
+void clear_stage_approvals(const ProcessDefinition& def, InstanceState& state, StageId stage) {
+  std::erase_if(state.approvals, [&](const GivenApproval& a) {
+    return def.approval(a.approval).stage == stage;
+  });
+}
+
+void enter(const ProcessDefinition& def, InstanceState& state, StageId stage, Timestamp at) {
+  state.stage = stage;
+  state.stage_entered_at = at;
+  clear_stage_approvals(def, state, stage);
+}
+
+}  // namespace
+
+bool InstanceState::is_checked(ChecklistItemId item) const noexcept {
+  const std::size_t i = to_index(item);
+  return i / 64 < checked_items.size() && ((checked_items[i / 64] >> (i % 64)) & 1u);
+}
+
+std::uint32_t InstanceState::approval_count(ApprovalId approval) const noexcept {
+  std::uint32_t count = 0;
+  for (const GivenApproval& a : approvals) count += a.approval == approval;
+  return count;
+}
+
+Decision decide(const ProcessDefinition& definition, const InstanceState& state,
+                const Command& command, const DecisionContext& context) {
+  return Decider(definition, state, command, context).run();
+}
+
+void apply(const ProcessDefinition& def, InstanceState& state, const Event& event) {
+  state.version = event.version;
+  switch (event.type) {
+    case EventType::kCreated:
+      state.definition = &def;
+      state.status = InstanceStatus::kOpen;
+      state.created_at = event.at;
+      state.fields.assign(def.fields().size(), FieldValue{});
+      state.checked_items.assign((def.checklist_items().size() + 63) / 64, 0);
+      enter(def, state, event.stage, event.at);
+      break;
+    case EventType::kFieldSet: state.fields[event.target] = event.value; break;
+    case EventType::kFieldCleared: state.fields[event.target] = FieldValue{}; break;
+    case EventType::kItemChecked:
+      state.checked_items[event.target / 64] |= std::uint64_t{1} << (event.target % 64);
+      break;
+    case EventType::kItemUnchecked:
+      state.checked_items[event.target / 64] &= ~(std::uint64_t{1} << (event.target % 64));
+      break;
+    case EventType::kApprovalGiven:
+      state.approvals.push_back(GivenApproval{ApprovalId(event.target), event.actor});
+      break;
+    case EventType::kApprovalRejected:
+      std::erase(state.approvals, GivenApproval{ApprovalId(event.target), event.actor});
+      break;
+    case EventType::kAssigned:
+      state.assignments.push_back(RoleAssignment{RoleId(event.target), event.text});
+      break;
+    case EventType::kStageChanged:
+      enter(def, state, event.stage, event.at);
+      if (def.stage(event.stage).kind == StageKind::kWon) state.status = InstanceStatus::kWon;
+      break;
+    case EventType::kPutOnHold: state.status = InstanceStatus::kOnHold; break;
+    case EventType::kResumed: state.status = InstanceStatus::kOpen; break;
+    case EventType::kClosedLost:
+      state.closed_from = event.from_stage;
+      state.status = InstanceStatus::kLost;
+      state.lost_reason = event.text;
+      enter(def, state, event.stage, event.at);
+      break;
+    case EventType::kReopened:
+      state.status = InstanceStatus::kOpen;
+      state.lost_reason.clear();
+      enter(def, state, event.stage, event.at);
+      break;
+  }
+}
+
+std::vector<UnmetCriterion> unmet_criteria(const ProcessDefinition& def,
+                                           const InstanceState& state) {
+  using Kind = UnmetCriterion::Kind;
+  std::vector<UnmetCriterion> unmet;
+  const Gate& gate = def.stage(state.stage).gate;
+  for (const FieldId f : gate.required_fields) {
+    const Field& field = def.field(f);
+    const FieldValue& value = state.fields[to_index(f)];
+    if (!is_set(value)) {
+      unmet.push_back({Kind::kMissingField, field.id, field.label + " is not set", 0, 0});
+    } else if (auto problem = validate_field_value(field, value)) {
+      unmet.push_back({Kind::kInvalidField, field.id, field.label + " " + *problem, 0, 0});
+    }
+  }
+  for (const ChecklistItemId i : gate.checklist) {
+    if (!state.is_checked(i)) {
+      const ChecklistItem& item = def.item(i);
+      unmet.push_back({Kind::kOpenItem, item.id, item.label + " is not checked", 0, 0});
+    }
+  }
+  for (const ApprovalId a : gate.approvals) {
+    const Approval& approval = def.approval(a);
+    const std::uint32_t have = state.approval_count(a);
+    if (have < approval.count) {
+      unmet.push_back({Kind::kMissingApproval, approval.id,
+                       approval.label + " needs " + std::to_string(approval.count) +
+                           " approval(s) by " + def.role(approval.role).id,
+                       have, approval.count});
+    }
+  }
+  for (const Condition& condition : gate.conditions) {
+    if (!internal::condition_holds(def, state, condition)) {
+      unmet.push_back({Kind::kFailedCondition, "", condition.description, 0, 0});
+    }
+  }
+  return unmet;
+}
+
+RoleSet effective_roles(const InstanceState& state, std::string_view actor,
+                        RoleSet directory_roles) {
+  for (const RoleAssignment& a : state.assignments) {
+    if (a.person == actor) directory_roles.insert(a.role);
+  }
+  return directory_roles;
+}
+
+}  // namespace salesflow

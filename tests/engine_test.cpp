@@ -1,0 +1,441 @@
+// The engine as a host uses it: commands in, events or structured rejections out.
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <date/date.h>
+
+#include "salesflow/engine.hpp"
+#include "support/definition_test_util.hpp"
+
+namespace salesflow::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+using ::testing::UnorderedElementsAre;
+using namespace std::chrono_literals;
+
+const Timestamp kMonday = *parse_timestamp("2026-11-23T09:00:00Z");
+
+std::shared_ptr<const ProcessDefinition> b2b() {
+  static const auto def = load_definition_file(std::filesystem::path(SALESFLOW_SOURCE_DIR) /
+                                               "examples/b2b_pipeline.json")
+                              .definition;
+  return def;
+}
+
+// Records what listeners are told.
+class RecordingListener : public EventListener {
+ public:
+  void on_event(const Event& event) override { events.push_back(event); }
+  void on_stage_entered(const StageEntryNotice& notice) override {
+    entries.push_back({notice.stage->id, notice.consulted, notice.informed,
+                       std::string(notice.guidance)});
+  }
+  struct Entry {
+    std::string stage;
+    RoleSet consulted, informed;
+    std::string guidance;
+  };
+  std::vector<Event> events;
+  std::vector<Entry> entries;
+};
+
+class B2bEngine : public ::testing::Test {
+ protected:
+  B2bEngine() {
+    for (const auto& [person, role] : std::vector<std::pair<std::string, std::string>>{
+             {"maria", "sales_rep"}, {"max", "sales_manager"}, {"lena", "legal"},
+             {"pete", "presales"},   {"sam", "service"},       {"mark", "marketing"}}) {
+      directory_.grant(person, role);
+    }
+    options_.storage = &storage_;
+    options_.directory = &directory_;
+    options_.listeners = {&listener_};
+    engine_ = std::make_unique<Engine>(options_);
+    EXPECT_TRUE(engine_->register_definition(b2b()));
+  }
+
+  Command command(CommandType type, std::string actor, std::string target = "") {
+    Command c;
+    c.type = type;
+    c.instance = "deal-1";
+    c.actor = std::move(actor);
+    c.target = std::move(target);
+    return c;
+  }
+
+  CommandResult run(const Command& c) { return engine_->execute(c, now_ += 1min); }
+
+  CommandResult create(std::vector<std::pair<std::string, FieldValue>> fields = {}) {
+    Command c = command(CommandType::kCreate, "maria");
+    c.definition_id = "b2b_pipeline";
+    c.fields = std::move(fields);
+    return run(c);
+  }
+
+  CommandResult set(std::vector<std::pair<std::string, FieldValue>> fields,
+                    std::string actor = "maria") {
+    Command c = command(CommandType::kSetFields, std::move(actor));
+    c.fields = std::move(fields);
+    return run(c);
+  }
+
+  CommandResult check(const std::string& item, std::string actor = "maria") {
+    return run(command(CommandType::kCheckItem, std::move(actor), item));
+  }
+
+  CommandResult advance(const std::string& stage, std::string actor = "maria") {
+    return run(command(CommandType::kAdvance, std::move(actor), stage));
+  }
+
+  // Takes deal-1 through lead incubation into needs diagnosis.
+  void qualify() {
+    ASSERT_TRUE(create({{"company", std::string("Acme")}, {"industry", std::string("retail")},
+                        {"company_size", std::string("large")}, {"urgency", std::string("high")},
+                        {"grade", std::string("B")}})
+                    .ok());
+    ASSERT_TRUE(check("lead_cleaned").ok());
+    ASSERT_TRUE(check("grade_verified").ok());
+    ASSERT_TRUE(advance("needs_diagnosis").ok());
+  }
+
+  std::string stage_of(const std::string& id = "deal-1") {
+    const auto state = engine_->instance(id);
+    return state ? b2b()->stage(state->stage).id : "(none)";
+  }
+
+  InMemoryStorage storage_;
+  InMemoryDirectory directory_;
+  RecordingListener listener_;
+  EngineOptions options_;
+  std::unique_ptr<Engine> engine_;
+  Timestamp now_ = kMonday;
+};
+
+TEST_F(B2bEngine, CreateStartsAtTheStartStageWithInitialFields) {
+  const CommandResult r = create({{"company", std::string("Acme")}, {"lead_score", 72.5}});
+  ASSERT_TRUE(r.ok()) << r.rejection->message;
+  ASSERT_THAT(r.events, SizeIs(3));
+  EXPECT_EQ(r.events[0].type, EventType::kCreated);
+  EXPECT_EQ(r.events[1].type, EventType::kFieldSet);
+  for (std::size_t i = 0; i < r.events.size(); ++i) {
+    EXPECT_EQ(r.events[i].version, i + 1);
+    EXPECT_EQ(r.events[i].actor, "maria");
+    EXPECT_EQ(r.events[i].definition_id, "b2b_pipeline");
+    EXPECT_EQ(r.events[i].definition_version, 1u);
+    EXPECT_EQ(r.events[i].at, kMonday + 1min);
+  }
+  EXPECT_EQ(r.version, 3u);
+  EXPECT_EQ(stage_of(), "lead_incubation");
+  const auto state = engine_->instance("deal-1");
+  EXPECT_EQ(state->fields[to_index(*b2b()->find_field("lead_score"))], FieldValue(72.5));
+  EXPECT_EQ(state->status, InstanceStatus::kOpen);
+}
+
+TEST_F(B2bEngine, CreatingTwiceIsADuplicate) {
+  ASSERT_TRUE(create().ok());
+  EXPECT_EQ(create().rejection->code, ErrorCode::kDuplicateInstance);
+}
+
+TEST_F(B2bEngine, CommandsOnAMissingInstanceAreUnknown) {
+  EXPECT_EQ(advance("needs_diagnosis").rejection->code, ErrorCode::kUnknownInstance);
+}
+
+TEST_F(B2bEngine, CreateNeedsARegisteredDefinition) {
+  Command c = command(CommandType::kCreate, "maria");
+  c.definition_id = "nope";
+  EXPECT_EQ(run(c).rejection->code, ErrorCode::kBadCommand);
+}
+
+TEST_F(B2bEngine, AGateBlocksAndListsEveryUnmetCriterion) {
+  ASSERT_TRUE(create({{"company", std::string("Acme")}, {"grade", std::string("B")}}).ok());
+  ASSERT_TRUE(check("lead_cleaned").ok());
+  const CommandResult r = advance("needs_diagnosis");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.rejection->code, ErrorCode::kGateBlocked);
+  using K = UnmetCriterion::Kind;
+  EXPECT_THAT(r.rejection->unmet,
+              UnorderedElementsAre(AllOf(Field(&UnmetCriterion::kind, K::kMissingField),
+                                         Field(&UnmetCriterion::id, "industry")),
+                                   AllOf(Field(&UnmetCriterion::kind, K::kMissingField),
+                                         Field(&UnmetCriterion::id, "company_size")),
+                                   AllOf(Field(&UnmetCriterion::kind, K::kMissingField),
+                                         Field(&UnmetCriterion::id, "urgency")),
+                                   AllOf(Field(&UnmetCriterion::kind, K::kOpenItem),
+                                         Field(&UnmetCriterion::id, "grade_verified"))));
+  EXPECT_EQ(engine_->missing_to_leave("deal-1")->size(), 4u) << "the query gives the same list";
+  EXPECT_EQ(stage_of(), "lead_incubation");
+}
+
+TEST_F(B2bEngine, AnOpenGateLetsTheDealMoveOn) {
+  qualify();
+  EXPECT_EQ(stage_of(), "needs_diagnosis");
+  EXPECT_THAT(*engine_->missing_to_leave("deal-1"), SizeIs(5)) << "2 fields and 3 items";
+}
+
+TEST_F(B2bEngine, ARepCannotSignBeforeLegalsPreReviewAndCannotGiveItHimself) {
+  qualify();
+  ASSERT_TRUE(set({{"decision_maker", std::string("CFO")},
+                   {"needs_summary", std::string("https://wiki/acme")}})
+                  .ok());
+  for (const char* item : {"org_structure", "decision_chain", "hidden_needs"}) {
+    ASSERT_TRUE(check(item).ok());
+  }
+  ASSERT_TRUE(advance("solution_matching").ok());
+  ASSERT_TRUE(set({{"solution_type", std::string("standard")},
+                   {"solution_modules", std::vector<std::string>{"crm", "billing"}},
+                   {"deal_value", 120000.0}})
+                  .ok());
+  ASSERT_TRUE(check("proposal_sent").ok());
+  ASSERT_TRUE(advance("deal_closing").ok());
+  ASSERT_TRUE(set({{"contract_signed_at", *parse_timestamp("2026-11-24T10:00:00Z")},
+                   {"seats", std::int64_t{40}}})
+                  .ok());
+  ASSERT_TRUE(check("contract_drafted").ok());
+  ASSERT_TRUE(check("esignature_sent").ok());
+
+  const CommandResult early = advance("value_continuation");
+  EXPECT_EQ(early.rejection->code, ErrorCode::kGateBlocked);
+  ASSERT_THAT(early.rejection->unmet, SizeIs(1));
+  EXPECT_EQ(early.rejection->unmet[0].kind, UnmetCriterion::Kind::kMissingApproval);
+  EXPECT_EQ(early.rejection->unmet[0].id, "legal_pre_review");
+  EXPECT_EQ(early.rejection->unmet[0].have, 0u);
+  EXPECT_EQ(early.rejection->unmet[0].need, 1u);
+
+  const CommandResult self = run(command(CommandType::kApprove, "maria", "legal_pre_review"));
+  EXPECT_EQ(self.rejection->code, ErrorCode::kForbidden);
+
+  ASSERT_TRUE(run(command(CommandType::kApprove, "lena", "legal_pre_review")).ok());
+  ASSERT_TRUE(advance("value_continuation").ok());
+  EXPECT_EQ(stage_of(), "value_continuation");
+}
+
+TEST_F(B2bEngine, OnlyResponsibleOrAccountableRolesMayMoveADeal) {
+  qualify();
+  const CommandResult r = advance("solution_matching", "mark");
+  EXPECT_EQ(r.rejection->code, ErrorCode::kForbidden);
+  EXPECT_THAT(r.rejection->message, ::testing::HasSubstr("sales_rep"));
+}
+
+TEST_F(B2bEngine, UndeclaredMovesAreInvalidTransitions) {
+  qualify();
+  EXPECT_EQ(advance("deal_closing").rejection->code, ErrorCode::kInvalidTransition);
+  EXPECT_EQ(advance("no_such_stage").rejection->code, ErrorCode::kBadCommand);
+}
+
+TEST_F(B2bEngine, NothingMovesWhileOnHoldUntilResumed) {
+  qualify();
+  ASSERT_TRUE(run(command(CommandType::kHold, "maria")).ok());
+  EXPECT_EQ(engine_->instance("deal-1")->status, InstanceStatus::kOnHold);
+  EXPECT_EQ(advance("solution_matching").rejection->code, ErrorCode::kInvalidTransition);
+  EXPECT_EQ(run(command(CommandType::kHold, "maria")).rejection->code,
+            ErrorCode::kInvalidTransition);
+  ASSERT_TRUE(run(command(CommandType::kResume, "maria")).ok());
+  EXPECT_EQ(engine_->instance("deal-1")->status, InstanceStatus::kOpen);
+}
+
+TEST_F(B2bEngine, InvalidFieldValuesAreRejected) {
+  ASSERT_TRUE(create().ok());
+  EXPECT_EQ(set({{"budget", 5.0}}).rejection->code, ErrorCode::kInvalidField);
+  EXPECT_EQ(set({{"lead_score", std::string("high")}}).rejection->code, ErrorCode::kInvalidField);
+  EXPECT_EQ(set({{"lead_score", 101.0}}).rejection->code, ErrorCode::kInvalidField);
+  EXPECT_EQ(set({{"grade", std::string("D")}}).rejection->code, ErrorCode::kInvalidField);
+  EXPECT_EQ(set({{"seats", std::int64_t{0}}}).rejection->code, ErrorCode::kInvalidField);
+  // One bad field rejects the whole command: the good one is not set either.
+  EXPECT_EQ(set({{"grade", std::string("A")}, {"urgency", std::string("now")}}).rejection->code,
+            ErrorCode::kInvalidField);
+  EXPECT_FALSE(is_set(engine_->instance("deal-1")->fields[to_index(*b2b()->find_field("grade"))]));
+}
+
+TEST_F(B2bEngine, AStaleExpectedVersionIsAConflict) {
+  ASSERT_TRUE(create().ok());
+  Command c = command(CommandType::kCheckItem, "maria", "lead_cleaned");
+  c.expected_version = 7;
+  EXPECT_EQ(run(c).rejection->code, ErrorCode::kConflict);
+  c.expected_version = 1;
+  EXPECT_TRUE(run(c).ok());
+}
+
+TEST_F(B2bEngine, ARejectedCommandChangesNothing) {
+  qualify();
+  const InstanceState before = *engine_->instance("deal-1");
+  const std::size_t stored = storage_.event_count();
+  const std::size_t told = listener_.events.size();
+  for (const CommandResult& r :
+       {advance("solution_matching"), advance("solution_matching", "mark"),
+        set({{"grade", std::string("Z")}}), run(command(CommandType::kReopen, "max"))}) {
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.version, before.version);
+  }
+  EXPECT_EQ(*engine_->instance("deal-1"), before);
+  EXPECT_EQ(storage_.event_count(), stored);
+  EXPECT_EQ(listener_.events.size(), told);
+}
+
+TEST_F(B2bEngine, ClosingAsLostNeedsADeclaredReasonAndOnlyTheAccountableRoleReopens) {
+  ASSERT_TRUE(create().ok());
+  Command close = command(CommandType::kCloseLost, "maria");
+  close.text = "bored";
+  EXPECT_EQ(run(close).rejection->code, ErrorCode::kBadCommand);
+  close.text = "invalid_lead";
+  ASSERT_TRUE(run(close).ok());
+  const auto state = engine_->instance("deal-1");
+  EXPECT_EQ(state->status, InstanceStatus::kLost);
+  EXPECT_EQ(state->lost_reason, "invalid_lead");
+  EXPECT_EQ(stage_of(), "lost");
+  EXPECT_EQ(check("lead_cleaned").rejection->code, ErrorCode::kInvalidTransition);
+  // lead_incubation's accountable role is sales_manager.
+  EXPECT_EQ(run(command(CommandType::kReopen, "maria")).rejection->code, ErrorCode::kForbidden);
+  ASSERT_TRUE(run(command(CommandType::kReopen, "max")).ok());
+  EXPECT_EQ(stage_of(), "lead_incubation");
+  EXPECT_EQ(engine_->instance("deal-1")->status, InstanceStatus::kOpen);
+}
+
+TEST_F(B2bEngine, AssignmentsGiveRolesOnOneInstanceOnly) {
+  qualify();
+  // needs_diagnosis: accountable sales_rep. Maria makes Mark a responsible presales on deal-1.
+  Command assign = command(CommandType::kAssign, "mark", "sales_rep");
+  assign.text = "mark";
+  EXPECT_EQ(run(assign).rejection->code, ErrorCode::kForbidden) << "only the accountable role";
+  assign.actor = "maria";
+  ASSERT_TRUE(run(assign).ok());
+  EXPECT_TRUE(set({{"decision_maker", std::string("CEO")}}, "mark").ok());
+}
+
+TEST_F(B2bEngine, ApprovalsCountDistinctPeopleAndCanBeWithdrawn) {
+  qualify();
+  ASSERT_TRUE(run(command(CommandType::kApprove, "lena", "legal_pre_review")).ok());
+  const ApprovalId legal = *b2b()->find_approval("legal_pre_review");
+  EXPECT_EQ(engine_->instance("deal-1")->approval_count(legal), 1u);
+  // Approving twice counts once.
+  EXPECT_TRUE(run(command(CommandType::kApprove, "lena", "legal_pre_review")).events.empty());
+  EXPECT_EQ(engine_->instance("deal-1")->approval_count(legal), 1u);
+  ASSERT_TRUE(run(command(CommandType::kReject, "lena", "legal_pre_review")).ok());
+  EXPECT_EQ(engine_->instance("deal-1")->approval_count(legal), 0u);
+}
+
+TEST_F(B2bEngine, ListenersHearEveryEventAndStageEntriesWithGuidance) {
+  qualify();
+  EXPECT_EQ(listener_.events.size(), storage_.event_count());
+  for (std::size_t i = 0; i < listener_.events.size(); ++i) {
+    EXPECT_EQ(listener_.events[i].version, i + 1);
+  }
+  ASSERT_THAT(listener_.entries, SizeIs(2));
+  EXPECT_EQ(listener_.entries[0].stage, "lead_incubation");
+  const auto& needs = listener_.entries[1];
+  EXPECT_EQ(needs.stage, "needs_diagnosis");
+  EXPECT_TRUE(needs.consulted.contains(*b2b()->find_role("presales")));
+  EXPECT_TRUE(needs.informed.contains(*b2b()->find_role("service")));
+  EXPECT_THAT(needs.guidance, ::testing::HasSubstr("needs survey"));
+}
+
+class ThrowingListener : public EventListener {
+ public:
+  void on_event(const Event&) override { throw std::runtime_error("listener bug"); }
+  void on_stage_entered(const StageEntryNotice&) override { throw 42; }
+};
+
+TEST_F(B2bEngine, AThrowingListenerCannotCorruptTheEngine) {
+  ThrowingListener thrower;
+  options_.listeners = {&thrower, &listener_};
+  engine_ = std::make_unique<Engine>(options_);
+  engine_->register_definition(b2b());
+  qualify();
+  EXPECT_EQ(stage_of(), "needs_diagnosis");
+  EXPECT_EQ(listener_.events.size(), storage_.event_count()) << "later listeners still hear";
+}
+
+TEST_F(B2bEngine, ReplayingTheStoredEventsReproducesTheState) {
+  qualify();
+  ASSERT_TRUE(run(command(CommandType::kApprove, "lena", "legal_pre_review")).ok());
+  ASSERT_TRUE(run(command(CommandType::kHold, "maria")).ok());
+  const auto events = storage_.load("deal-1");
+  EXPECT_EQ(replay(*b2b(), events), *engine_->instance("deal-1"));
+}
+
+TEST_F(B2bEngine, RecoveringFromStorageRebuildsEveryInstance) {
+  qualify();
+  Command other = command(CommandType::kCreate, "maria");
+  other.instance = "deal-2";
+  other.definition_id = "b2b_pipeline";
+  ASSERT_TRUE(run(other).ok());
+  Engine restarted(options_);
+  restarted.register_definition(b2b());
+  EXPECT_EQ(restarted.recover(), 0u);
+  EXPECT_EQ(restarted.instance_count(), 2u);
+  EXPECT_EQ(*restarted.instance("deal-1"), *engine_->instance("deal-1"));
+  EXPECT_EQ(*restarted.instance("deal-2"), *engine_->instance("deal-2"));
+}
+
+TEST_F(B2bEngine, InstancesStayOnTheDefinitionVersionTheyWereCreatedWith) {
+  ASSERT_TRUE(create().ok());
+  auto doc = nlohmann::json::parse(std::ifstream(std::filesystem::path(SALESFLOW_SOURCE_DIR) /
+                                                 "examples/b2b_pipeline.json"));
+  doc["version"] = 2;
+  doc["stages"][0]["gate"]["required_fields"] = {"company"};
+  const auto v2 = load_definition(doc.dump()).definition;
+  ASSERT_NE(v2, nullptr);
+  ASSERT_TRUE(engine_->register_definition(v2));
+  EXPECT_FALSE(engine_->register_definition(v2)) << "one id and version registers once";
+  Command c = command(CommandType::kCreate, "maria");
+  c.instance = "deal-2";
+  c.definition_id = "b2b_pipeline";
+  c.fields = {{"company", std::string("Beta")}};
+  const CommandResult created = run(c);
+  EXPECT_EQ(created.events[0].definition_version, 2u) << "new instances take the newest version";
+  EXPECT_EQ(engine_->instance("deal-1")->definition->version(), 1u);
+  EXPECT_EQ(engine_->missing_to_leave("deal-2")->size(), 2u) << "two checklist items";
+  EXPECT_EQ(engine_->missing_to_leave("deal-1")->size(), 7u) << "five fields, two items";
+}
+
+TEST_F(B2bEngine, OpenTransitionsAnswerWhatAnActorMayDoNow) {
+  qualify();
+  const auto open = engine_->open_transitions("deal-1", "maria");
+  ASSERT_TRUE(open.has_value());
+  std::vector<std::string> targets;
+  for (const OpenTransition& t : *open) {
+    targets.push_back(b2b()->stage(t.to).id + (t.gate_open ? "" : " (gate closed)"));
+  }
+  EXPECT_THAT(targets, UnorderedElementsAre("solution_matching (gate closed)", "lost"));
+  EXPECT_THAT(*engine_->open_transitions("deal-1", "mark"), IsEmpty());
+}
+
+}  // namespace
+}  // namespace salesflow::testing
+
+namespace salesflow::testing {
+namespace {
+
+TEST(Timestamp, ParsesIsoUtcAndOffsetsAndRefusesEverythingElse) {
+  using namespace std::chrono;
+  const Timestamp base = Timestamp(date::sys_days(date::year(2026) / 11 / 27)) + 9h + 30min;
+  EXPECT_EQ(parse_timestamp("2026-11-27T09:30:00Z"), base);
+  EXPECT_EQ(parse_timestamp("2026-11-27T09:30:00.250Z"), base + 250ms);
+  EXPECT_EQ(parse_timestamp("2026-11-27T09:30:00.1Z"), base + 100ms);
+  EXPECT_EQ(parse_timestamp("2026-11-27T10:30:00+01:00"), base);
+  EXPECT_EQ(parse_timestamp("2026-11-27T04:00:00-05:30"), base);
+  EXPECT_EQ(parse_timestamp("2024-02-29T00:00:00Z"),
+            Timestamp(date::sys_days(date::year(2024) / 2 / 29)));
+  for (const char* bad : {"", "2026-11-27", "2026-11-27T09:30:00", "2026-13-01T00:00:00Z",
+                          "2025-02-29T00:00:00Z", "2026-11-27T24:00:00Z", "2026-11-27T09:60:00Z",
+                          "2026-11-27 09:30:00Z", "2026-11-27T09:30:00.Z", "2026-11-27T09:30:00ZZ",
+                          "2026-11-27T09:30:00+1:00", "+2026-11-27T09:30:00Z", "yesterday",
+                          "2026-11-27T09:30:00.1234567890Z"}) {
+    EXPECT_EQ(parse_timestamp(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(Timestamp, FormatsRoundTrip) {
+  for (const char* text : {"2026-11-27T09:30:00Z", "1999-12-31T23:59:59.999Z"}) {
+    EXPECT_EQ(format_timestamp(*parse_timestamp(text)), text);
+  }
+}
+
+}  // namespace
+}  // namespace salesflow::testing
