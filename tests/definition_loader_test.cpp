@@ -94,6 +94,26 @@ TEST(DefinitionLoader, CompilesDeliveryStandardsToSecondsAndTargets) {
   EXPECT_TRUE(s.pausable) << "standards pause on hold unless they say otherwise";
 }
 
+TEST(DefinitionLoader, CompilesGateConditionsAndGuardsOnce) {
+  const LoadResult result = load_mutated([](json& d) {
+    d["stages"][0]["gate"]["conditions"] = {
+        {{"description", "big enough"}, {"rule", {{">=", {{{"var", "amount"}}, 100}}}}}};
+    d["transitions"][0]["guard"] = {{"description", "always"}, {"rule", true}};
+  });
+  ASSERT_TRUE(result.ok()) << ::testing::PrintToString(result.diagnostics);
+  const Stage& open = result.definition->stage(StageId{0});
+  ASSERT_THAT(open.gate.conditions, SizeIs(1));
+  EXPECT_EQ(open.gate.conditions[0].description, "big enough");
+  EXPECT_EQ(open.gate.conditions[0].rule_json, R"({">=":[{"var":"amount"},100]})");
+  const auto big = JsonRuleData::parse(R"({"amount": 150})");
+  const auto small = JsonRuleData::parse(R"({"amount": 50})");
+  EXPECT_EQ(open.gate.conditions[0].rule.evaluate_condition(std::get<JsonRuleData>(big)),
+            (std::variant<bool, RuleError>(true)));
+  EXPECT_EQ(open.gate.conditions[0].rule.evaluate_condition(std::get<JsonRuleData>(small)),
+            (std::variant<bool, RuleError>(false)));
+  ASSERT_TRUE(result.definition->outgoing(StageId{0})[0].guard.has_value());
+}
+
 TEST(DefinitionLoader, AcceptsExtensionKeysAnywhere) {
   const LoadResult result = load_mutated([](json& d) {
     d["x-owner"] = "crm team";
@@ -320,6 +340,19 @@ const BrokenCase kBrokenCases[] = {
     {"ConditionWithoutRule",
      [](json& d) { d["stages"][0]["gate"]["conditions"] = {{{"description", "x"}}}; },
      C::kMissingKey, "/stages/0/gate/conditions/0"},
+    // Rules are compiled at load time; their diagnostics point into the definition.
+    {"UnknownRuleOperatorInACondition",
+     [](json& d) {
+       d["stages"][0]["gate"]["conditions"] = {
+           {{"description", "x"}, {"rule", {{"frobnicate", {1}}}}}};
+     },
+     C::kInvalidValue, "/stages/0/gate/conditions/0/rule/frobnicate"},
+    {"JavaScriptOnlyOperatorInAGuard",
+     [](json& d) {
+       d["transitions"][0]["guard"] = {{"description", "x"},
+                                       {"rule", {{"and", {true, {{"log", "hi"}}}}}}};
+     },
+     C::kInvalidValue, "/transitions/0/guard/rule/and/1/log"},
     // Limits.
     {"MoreThan64Roles",
      [](json& d) {

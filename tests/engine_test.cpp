@@ -216,6 +216,24 @@ TEST_F(B2bEngine, ARepCannotSignBeforeLegalsPreReviewAndCannotGiveItHimself) {
   EXPECT_EQ(stage_of(), "value_continuation");
 }
 
+TEST_F(B2bEngine, TheFastTrackGuardLetsOnlyGradeALeadsOfExistingCustomersSkipDiagnosis) {
+  ASSERT_TRUE(create({{"company", std::string("Acme")}, {"industry", std::string("retail")},
+                      {"company_size", std::string("large")}, {"urgency", std::string("high")},
+                      {"grade", std::string("A")}, {"existing_customer", false}})
+                  .ok());
+  ASSERT_TRUE(check("lead_cleaned").ok());
+  ASSERT_TRUE(check("grade_verified").ok());
+  const CommandResult blocked = advance("solution_matching");
+  ASSERT_FALSE(blocked.ok());
+  EXPECT_EQ(blocked.rejection->code, ErrorCode::kGateBlocked);
+  ASSERT_THAT(blocked.rejection->unmet, SizeIs(1)) << "the gate itself is open";
+  EXPECT_EQ(blocked.rejection->unmet[0].kind, UnmetCriterion::Kind::kFailedCondition);
+  EXPECT_THAT(blocked.rejection->unmet[0].detail, ::testing::HasSubstr("grade A"));
+  ASSERT_TRUE(set({{"existing_customer", true}}).ok());
+  EXPECT_TRUE(advance("solution_matching").ok());
+  EXPECT_EQ(stage_of(), "solution_matching");
+}
+
 TEST_F(B2bEngine, OnlyResponsibleOrAccountableRolesMayMoveADeal) {
   qualify();
   const CommandResult r = advance("solution_matching", "mark");

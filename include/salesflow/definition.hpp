@@ -30,6 +30,9 @@
 #include <utility>
 #include <vector>
 
+#include "salesflow/diagnostic.hpp"
+#include "salesflow/rules.hpp"
+
 namespace salesflow {
 
 // ---------------------------------------------------------------------------------------------
@@ -121,11 +124,12 @@ enum class StageKind : std::uint8_t {
 
 std::string_view to_string(StageKind kind) noexcept;
 
-// A rule written in the rule language (JsonLogic; see docs/definition-format.md). The definition
-// keeps the rule's JSON text; the rules layer compiles it.
+// A rule written in the rule language (JsonLogic; docs/rules.md), compiled when the definition
+// is loaded.
 struct Condition {
   std::string description;  // a sentence a person reads when the condition fails
-  std::string rule_json;    // the rule, as compact JSON text
+  std::string rule_json;    // the rule as written, as compact JSON text
+  Rule rule;                // the compiled rule
 };
 
 struct ChecklistItem {
@@ -299,36 +303,6 @@ class ProcessDefinition {
 // ---------------------------------------------------------------------------------------------
 // Loading.
 
-// What kind of problem a diagnostic reports; stable, for programs that react to diagnostics.
-enum class DiagnosticCode : std::uint8_t {
-  kSyntax,               // not JSON: syntax error, invalid UTF-8, NaN/Infinity, truncated, empty
-  kLimit,                // an input limit of LoadLimits was exceeded
-  kDuplicateKey,         // an object has the same key twice
-  kUnknownKey,           // a key the format does not define
-  kMissingKey,           // a required key is absent
-  kWrongType,            // a value of the wrong JSON type
-  kInvalidValue,         // a value of the right type that the format does not allow
-  kOutOfRange,           // a number outside its allowed range
-  kDuplicateId,          // two declarations with the same id
-  kUnknownReference,     // a reference to an undeclared role, field, stage, item, ...
-  kAccountable,          // a stage without exactly one accountable role
-  kUnreachableStage,     // a stage that cannot be reached from the start
-  kNoTerminalReachable,  // a stage from which no won or lost stage can be reached
-  kNoWonStage,           // the definition has no won stage
-  kTrapCycle,            // stages forming a cycle that no transition leaves
-  kIo,                   // the file cannot be read
-};
-
-std::string_view to_string(DiagnosticCode code) noexcept;
-
-struct Diagnostic {
-  DiagnosticCode code = DiagnosticCode::kSyntax;
-  std::string pointer;  // RFC 6901 JSON Pointer to the offending value; "" is the whole document
-  std::string message;  // one plain sentence, valid UTF-8
-
-  friend bool operator==(const Diagnostic&, const Diagnostic&) = default;
-};
-
 // Input limits. Input beyond any of them is rejected with a kLimit diagnostic; they bound the time
 // and memory a hostile definition can cost. Defaults are documented in docs/definition-format.md.
 struct LoadLimits {
@@ -351,14 +325,18 @@ struct LoadResult {
   bool ok() const noexcept { return definition != nullptr; }
 };
 
-// Parses, checks and compiles a definition from JSON text (UTF-8).
+// Parses, checks and compiles a definition from JSON text (UTF-8). Rules in the definition may use
+// the host operators of `operators` (null: built-in operators only); the definition keeps the ones
+// it uses alive.
 [[nodiscard]] LoadResult load_definition(std::string_view json_text,
-                                         const LoadLimits& limits = {});
+                                         const LoadLimits& limits = {},
+                                         const OperatorRegistry* operators = nullptr);
 
 // As load_definition(), reading the file first. A file that cannot be read gives one kIo
 // diagnostic; a file over limits.max_document_bytes is rejected without reading it whole.
 [[nodiscard]] LoadResult load_definition_file(const std::filesystem::path& path,
-                                              const LoadLimits& limits = {});
+                                              const LoadLimits& limits = {},
+                                              const OperatorRegistry* operators = nullptr);
 
 }  // namespace salesflow
 

@@ -32,7 +32,7 @@
 #include <variant>
 #include <vector>
 
-#include "salesflow/definition.hpp"
+#include "salesflow/diagnostic.hpp"
 
 namespace salesflow {
 

@@ -10,8 +10,9 @@ int main(int argc, char** argv) {
   int exit_code = salesflow::cli::kExitOk;
   salesflow::cli::add_validate_command(app, exit_code);
   salesflow::cli::add_dot_command(app, exit_code);
-#if defined(SALESFLOW_CLI_HAS_RULE)
   salesflow::cli::add_rule_command(app, exit_code);
+#if defined(SALESFLOW_CLI_HAS_RUN)
+  salesflow::cli::add_run_command(app, exit_code);
 #endif
   try {
     app.parse(argc, argv);

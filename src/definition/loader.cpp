@@ -38,8 +38,9 @@ Id id_of(std::uint32_t index) {
 
 class DefinitionCompiler {
  public:
-  DefinitionCompiler(const LoadLimits& limits, Diagnostics& out)
-      : limits_(limits), out_(out), def_(new ProcessDefinition()) {}
+  DefinitionCompiler(const LoadLimits& limits, const OperatorRegistry* operators,
+                     Diagnostics& out)
+      : limits_(limits), operators_(operators), out_(out), def_(new ProcessDefinition()) {}
 
   std::shared_ptr<const ProcessDefinition> compile(Element root) {
     ObjectReader top(root, "", out_, "a process definition",
@@ -443,7 +444,15 @@ class DefinitionCompiler {
     const auto description = r.text("description", Presence::kRequired);
     const auto rule = r.get("rule", Presence::kRequired);
     if (!description || !rule) return std::nullopt;
-    return Condition{*description, simdjson::minify(*rule)};
+    std::string text = simdjson::minify(*rule);
+    RuleCompileResult compiled = compile_rule(text, operators_);
+    for (Diagnostic& d : compiled.diagnostics) {
+      // Rule diagnostics point into the rule; make them point into the definition.
+      d.pointer = r.pointer("rule") + d.pointer;
+      out_.add(d.code, std::move(d.pointer), "rule: " + d.message);
+    }
+    if (!compiled.ok()) return std::nullopt;
+    return Condition{*description, std::move(text), std::move(*compiled.rule)};
   }
 
   void read_start(const ObjectReader& top) {
@@ -693,6 +702,7 @@ class DefinitionCompiler {
   static std::uint32_t index(std::size_t i) { return static_cast<std::uint32_t>(i); }
 
   const LoadLimits& limits_;
+  const OperatorRegistry* operators_;
   Diagnostics& out_;
   std::unique_ptr<ProcessDefinition> def_;
   Namespace roles_{"role"};
@@ -704,7 +714,8 @@ class DefinitionCompiler {
   Namespace standards_{"delivery standard"};
 };
 
-LoadResult load_definition(std::string_view json_text, const LoadLimits& limits) {
+LoadResult load_definition(std::string_view json_text, const LoadLimits& limits,
+                           const OperatorRegistry* operators) {
   LoadResult result;
   const internal::JsonLimits json_limits{limits.max_document_bytes, limits.max_depth,
                                          limits.max_string_bytes, limits.max_values};
@@ -715,13 +726,14 @@ LoadResult load_definition(std::string_view json_text, const LoadLimits& limits)
     return result;
   }
   Diagnostics out;
-  DefinitionCompiler compiler(limits, out);
+  DefinitionCompiler compiler(limits, operators, out);
   result.definition = compiler.compile(std::get<Element>(parsed));
   result.diagnostics = out.take();
   return result;
 }
 
-LoadResult load_definition_file(const std::filesystem::path& path, const LoadLimits& limits) {
+LoadResult load_definition_file(const std::filesystem::path& path, const LoadLimits& limits,
+                                const OperatorRegistry* operators) {
   LoadResult result;
   const auto io_error = [&](const std::string& what) {
     result.diagnostics.push_back(Diagnostic{DiagnosticCode::kIo, "", what});
@@ -747,7 +759,7 @@ LoadResult load_definition_file(const std::filesystem::path& path, const LoadLim
                        std::to_string(limits.max_document_bytes) + " bytes"});
     return result;
   }
-  return load_definition(text, limits);
+  return load_definition(text, limits, operators);
 }
 
 }  // namespace salesflow

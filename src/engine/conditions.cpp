@@ -61,11 +61,8 @@ class InstanceRuleData final : public RuleData {
 
 bool condition_holds(const ProcessDefinition& definition, const InstanceState& state,
                      const Condition& condition) {
-  // TODO(rules integration): compile once at load time instead of per evaluation.
-  const RuleCompileResult compiled = compile_rule(condition.rule_json);
-  if (!compiled.ok()) return false;
   const InstanceRuleData data(definition, state);
-  const auto result = compiled.rule->evaluate_condition(data);
+  const auto result = condition.rule.evaluate_condition(data);
   return std::holds_alternative<bool>(result) && std::get<bool>(result);
 }
 

@@ -1,0 +1,561 @@
+#include "cli/command_json.hpp"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <utility>
+#include <vector>
+
+namespace salesflow::cli {
+namespace {
+
+using internal::quote_text;
+using nlohmann::json;
+
+// Where an op's string argument goes in the Command.
+enum class Slot : std::uint8_t { kTarget, kText, kDefinition };
+
+struct Argument {
+  std::string_view key;
+  Slot slot;
+  bool required;
+};
+
+struct Op {
+  std::string_view name;
+  CommandType type;
+  std::array<Argument, 2> arguments;  // unused entries have an empty key
+  bool takes_fields;                  // "fields": required by set, optional for create
+};
+
+constexpr Argument kNone{"", Slot::kTarget, false};
+
+// The ops of docs/command-stream.md, besides "tick". Keep the two in step.
+constexpr std::array<Op, 12> kOps{{
+    {"create", CommandType::kCreate, {{{"definition", Slot::kDefinition, true}, kNone}}, true},
+    {"set", CommandType::kSetFields, {{kNone, kNone}}, true},
+    {"check", CommandType::kCheckItem, {{{"item", Slot::kTarget, true}, kNone}}, false},
+    {"uncheck", CommandType::kUncheckItem, {{{"item", Slot::kTarget, true}, kNone}}, false},
+    {"approve", CommandType::kApprove, {{{"approval", Slot::kTarget, true}, kNone}}, false},
+    {"reject",
+     CommandType::kReject,
+     {{{"approval", Slot::kTarget, true}, {"comment", Slot::kText, false}}},
+     false},
+    {"assign",
+     CommandType::kAssign,
+     {{{"role", Slot::kTarget, true}, {"person", Slot::kText, true}}},
+     false},
+    {"advance", CommandType::kAdvance, {{{"to", Slot::kTarget, true}, kNone}}, false},
+    {"hold", CommandType::kHold, {{{"reason", Slot::kText, false}, kNone}}, false},
+    {"resume", CommandType::kResume, {{kNone, kNone}}, false},
+    {"close",
+     CommandType::kCloseLost,
+     {{{"stage", Slot::kTarget, false}, {"reason", Slot::kText, false}}},
+     false},
+    {"reopen", CommandType::kReopen, {{kNone, kNone}}, false},
+}};
+
+constexpr std::array<std::string_view, 5> kCommonKeys{"op", "instance", "actor", "at",
+                                                      "expected_version"};
+
+std::string pointer_to(std::string_view key) { return internal::child_pointer("", key); }
+
+LineError bad(std::string message, std::string pointer = "") {
+  return LineError{ErrorCode::kBadCommand, std::move(message), std::move(pointer), "", ""};
+}
+
+// "a string", "an object", ...: the JSON type of `value`, for messages.
+std::string a_type(const json& value) {
+  const std::string name = value.type_name();
+  const bool vowel = name[0] == 'a' || name[0] == 'o';
+  return (vowel ? "an " : "a ") + name;
+}
+
+// A JSON number with an integral value within int64 (1 and 1.0 alike: JSON does not tell them
+// apart, and JSON Schema's "integer" accepts both).
+std::optional<std::int64_t> as_int64(const json& value) {
+  if (value.is_number_integer() && !value.is_number_unsigned()) {
+    return value.get<std::int64_t>();
+  }
+  if (value.is_number_unsigned()) {
+    const auto u = value.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return {};
+    return static_cast<std::int64_t>(u);
+  }
+  if (value.is_number_float()) {
+    const double d = value.get<double>();
+    // 2^63 is exactly representable; every double below it in magnitude converts safely.
+    if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0 &&
+        d < 9223372036854775808.0) {
+      return static_cast<std::int64_t>(d);
+    }
+  }
+  return {};
+}
+
+// A required or optional non-negative integer member, checked against [min, max].
+std::optional<LineError> read_count(const json& line, std::string_view key, std::uint64_t min,
+                                    std::uint64_t max, std::optional<std::uint64_t>& out) {
+  const auto it = line.find(key);
+  if (it == line.end()) return std::nullopt;
+  const auto n = as_int64(*it);
+  if (!n || *n < 0 || static_cast<std::uint64_t>(*n) < min ||
+      static_cast<std::uint64_t>(*n) > max) {
+    return bad(quote_text(key) + " must be an integer from " + std::to_string(min) + " to " +
+                   std::to_string(max) + ", not " + quote_text(it->dump(), 40),
+               pointer_to(key));
+  }
+  out = static_cast<std::uint64_t>(*n);
+  return std::nullopt;
+}
+
+// A string member: absent is an error when `required`; present must be a string, and non-empty
+// when `non_empty`.
+std::optional<LineError> read_string(const json& line, std::string_view key, std::string_view op,
+                                     bool required, bool non_empty, std::string& out) {
+  const auto it = line.find(key);
+  if (it == line.end()) {
+    if (!required) return std::nullopt;
+    return bad(std::string(op) + " needs " + quote_text(key) + " (a string)");
+  }
+  if (!it->is_string()) {
+    return bad(quote_text(key) + " must be a string, not " + a_type(*it), pointer_to(key));
+  }
+  out = it->get_ref<const json::string_t&>();
+  if (non_empty && out.empty()) {
+    return bad(quote_text(key) + " must not be empty", pointer_to(key));
+  }
+  return std::nullopt;
+}
+
+std::string allowed_keys(const Op* op) {
+  std::string keys;
+  const auto add = [&](std::string_view key) {
+    keys += keys.empty() ? "" : ", ";
+    keys += key;
+  };
+  if (op == nullptr) {
+    add("op");
+    add("at");
+    return keys;
+  }
+  for (const std::string_view key : kCommonKeys) add(key);
+  for (const Argument& a : op->arguments) {
+    if (!a.key.empty()) add(a.key);
+  }
+  if (op->type == CommandType::kCreate) add("definition_version");
+  if (op->takes_fields) add("fields");
+  return keys;
+}
+
+bool is_allowed_key(const Op* op, std::string_view key) {
+  if (key == "op" || key == "at") return true;
+  if (op == nullptr) return false;  // tick
+  for (const std::string_view common : kCommonKeys) {
+    if (key == common) return true;
+  }
+  for (const Argument& a : op->arguments) {
+    if (!a.key.empty() && key == a.key) return true;
+  }
+  return (op->takes_fields && key == "fields") ||
+         (op->type == CommandType::kCreate && key == "definition_version");
+}
+
+std::string op_names() {
+  std::string names;
+  for (const Op& op : kOps) names += std::string(op.name) + ", ";
+  return names + "tick";
+}
+
+LineError invalid_field(std::string_view name, std::string what, std::string pointer) {
+  return LineError{ErrorCode::kInvalidField, "field " + quote_text(name) + " " + std::move(what),
+                   std::move(pointer), std::string(name), ""};
+}
+
+// One field value from JSON, by the field's declared type. null clears the field.
+std::variant<FieldValue, LineError> field_value(const Field& field, const json& value,
+                                                const std::string& pointer) {
+  if (value.is_null()) return FieldValue{};
+  const auto wrong = [&](std::string_view expected) {
+    return invalid_field(field.id, "must be " + std::string(expected) + ", not " + a_type(value),
+                         pointer);
+  };
+  switch (field.type) {
+    case FieldType::kString:
+    case FieldType::kEnum:
+      if (!value.is_string()) return wrong("a string");
+      return FieldValue{value.get<std::string>()};
+    case FieldType::kNumber:
+      if (!value.is_number()) return wrong("a number");
+      return FieldValue{value.get<double>()};
+    case FieldType::kInteger: {
+      if (!value.is_number()) return wrong("an integer");
+      if (const auto n = as_int64(value)) return FieldValue{*n};
+      const double d = value.get<double>();
+      return invalid_field(field.id,
+                           std::trunc(d) == d ? "is outside the range of a 64-bit integer"
+                                              : "must be a whole number, not " + value.dump(),
+                           pointer);
+    }
+    case FieldType::kBoolean:
+      if (!value.is_boolean()) return wrong("true or false");
+      return FieldValue{value.get<bool>()};
+    case FieldType::kTimestamp: {
+      const auto example = "an ISO-8601 UTC timestamp string such as \"2026-11-27T09:30:00Z\"";
+      if (!value.is_string()) return wrong(example);
+      const auto& text = value.get_ref<const json::string_t&>();
+      if (const auto t = parse_timestamp(text)) return FieldValue{*t};
+      return invalid_field(
+          field.id, "must be " + std::string(example) + ", not " + quote_text(text), pointer);
+    }
+    case FieldType::kStringList: {
+      if (!value.is_array()) return wrong("a list of strings");
+      std::vector<std::string> list;
+      list.reserve(value.size());
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        if (!value[i].is_string()) {
+          return invalid_field(
+              field.id,
+              "must be a list of strings; item " + std::to_string(i) + " is " + a_type(value[i]),
+              internal::child_pointer(pointer, i));
+        }
+        list.push_back(value[i].get<std::string>());
+      }
+      return FieldValue{std::move(list)};
+    }
+  }
+  return wrong("a value of its type");
+}
+
+void append_uint(std::string& out, std::uint64_t n) {
+  char buffer[24];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, n).ptr;
+  out.append(buffer, end);
+}
+
+void append_int(std::string& out, std::int64_t n) {
+  char buffer[24];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, n).ptr;
+  out.append(buffer, end);
+}
+
+void append_double(std::string& out, double d) {
+  if (!std::isfinite(d)) {  // never stored (fields are validated), but JSON has no NaN
+    out += "null";
+    return;
+  }
+  char buffer[32];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, d).ptr;  // shortest round trip
+  out.append(buffer, end);
+}
+
+void append_field_value(std::string& out, const FieldValue& value) {
+  struct Visitor {
+    std::string& out;
+    void operator()(std::monostate) const { out += "null"; }
+    void operator()(const std::string& s) const { append_json_string(out, s); }
+    void operator()(double d) const { append_double(out, d); }
+    void operator()(std::int64_t i) const { append_int(out, i); }
+    void operator()(bool b) const { out += b ? "true" : "false"; }
+    void operator()(Timestamp t) const { append_json_string(out, format_timestamp(t)); }
+    void operator()(const std::vector<std::string>& list) const {
+      out += '[';
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        if (i > 0) out += ',';
+        append_json_string(out, list[i]);
+      }
+      out += ']';
+    }
+  };
+  std::visit(Visitor{out}, value);
+}
+
+// `,"key":` then the value.
+void append_key(std::string& out, std::string_view key) {
+  out += ",\"";
+  out += key;  // keys are our own literals: nothing to escape
+  out += "\":";
+}
+
+void append_member(std::string& out, std::string_view key, std::string_view text) {
+  append_key(out, key);
+  append_json_string(out, text);
+}
+
+}  // namespace
+
+std::variant<CommandLine, LineError> decode_command_line(std::string_view text) {
+  auto parsed = internal::parse_json(text, kCommandLimits);
+  if (auto* d = std::get_if<Diagnostic>(&parsed)) {
+    return bad("the line is not a JSON command: " + d->message, d->pointer);
+  }
+  json& line = std::get<json>(parsed);
+  if (!line.is_object()) {
+    return bad("a command must be a JSON object, not " + a_type(line));
+  }
+
+  // The instance first, so that even a malformed line counts against its instance in --summary.
+  std::string instance;
+  if (const auto it = line.find("instance"); it != line.end() && it->is_string()) {
+    instance = it->get<std::string>();
+  }
+  const auto fail = [&](LineError error) -> std::variant<CommandLine, LineError> {
+    error.instance = instance;
+    return error;
+  };
+
+  const auto op_it = line.find("op");
+  if (op_it == line.end())
+    return fail(bad("the command has no \"op\"; expected one of " + op_names()));
+  if (!op_it->is_string()) {
+    return fail(bad("\"op\" must be a string, not " + a_type(*op_it), "/op"));
+  }
+  const auto& op_name = op_it->get_ref<const json::string_t&>();
+  const Op* op = nullptr;
+  for (const Op& candidate : kOps) {
+    if (candidate.name == op_name) op = &candidate;
+  }
+  const bool tick = op_name == "tick";
+  if (op == nullptr && !tick) {
+    return fail(
+        bad("unknown op " + quote_text(op_name) + "; expected one of " + op_names(), "/op"));
+  }
+  for (const auto& [key, value] : line.items()) {
+    if (!is_allowed_key(op, key)) {
+      return fail(
+          bad("unknown key " + quote_text(key) + ": " + op_name + " takes " + allowed_keys(op),
+              pointer_to(key)));
+    }
+  }
+
+  CommandLine result;
+  result.tick = tick;
+  std::string at_text;
+  if (auto e = read_string(line, "at", op_name, true, false, at_text)) return fail(std::move(*e));
+  const auto at = parse_timestamp(at_text);
+  if (!at) {
+    return fail(bad("\"at\" must be an ISO-8601 UTC time such as \"2026-11-27T09:30:00Z\", not " +
+                        quote_text(at_text),
+                    "/at"));
+  }
+  result.at = *at;
+  if (tick) return result;
+
+  Command& command = result.command;
+  command.type = op->type;
+  if (auto e = read_string(line, "instance", op_name, true, true, command.instance)) {
+    return fail(std::move(*e));
+  }
+  if (auto e = read_string(line, "actor", op_name, true, true, command.actor)) {
+    return fail(std::move(*e));
+  }
+  if (auto e = read_count(line, "expected_version", 0, std::numeric_limits<std::int64_t>::max(),
+                          command.expected_version)) {
+    return fail(std::move(*e));
+  }
+  for (const Argument& a : op->arguments) {
+    if (a.key.empty()) continue;
+    std::string& slot = a.slot == Slot::kTarget ? command.target
+                        : a.slot == Slot::kText ? command.text
+                                                : command.definition_id;
+    if (auto e = read_string(line, a.key, op_name, a.required, false, slot)) {
+      return fail(std::move(*e));
+    }
+  }
+  if (op->type == CommandType::kCreate) {
+    std::optional<std::uint64_t> version;
+    if (auto e = read_count(line, "definition_version", 1,
+                            std::numeric_limits<std::uint32_t>::max(), version)) {
+      return fail(std::move(*e));
+    }
+    if (version) command.definition_version = static_cast<std::uint32_t>(*version);
+  }
+  if (op->takes_fields) {
+    const auto it = line.find("fields");
+    if (it == line.end() && op->type == CommandType::kSetFields) {
+      return fail(bad("set needs \"fields\" (an object of field values)"));
+    }
+    if (it != line.end()) {
+      if (!it->is_object()) {
+        return fail(bad("\"fields\" must be an object, not " + a_type(*it), "/fields"));
+      }
+      result.fields = std::move(*it);
+    }
+  }
+  return result;
+}
+
+std::optional<LineError> convert_fields(CommandLine& line, const ProcessDefinition* definition) {
+  if (definition == nullptr || !line.fields.is_object()) return std::nullopt;
+  auto& fields = line.command.fields;
+  fields.reserve(line.fields.size());
+  // nlohmann keeps object members sorted by key: fields are set in the order of their names.
+  for (auto& [name, value] : line.fields.items()) {
+    const auto id = definition->find_field(name);
+    if (!id) {
+      fields.emplace_back(name, FieldValue{});  // the engine answers "unknown field"
+      continue;
+    }
+    auto converted =
+        field_value(definition->field(*id), value, internal::child_pointer("/fields", name));
+    if (auto* error = std::get_if<LineError>(&converted)) {
+      error->instance = line.command.instance;
+      return std::move(*error);
+    }
+    fields.emplace_back(name, std::move(std::get<FieldValue>(converted)));
+  }
+  return std::nullopt;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t run = 0;  // start of the bytes not yet copied
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xF];
+    }
+  }
+  out.append(text.data() + run, text.size() - run);
+  out += '"';
+}
+
+void append_event(std::string& out, const Event& e, const ProcessDefinition& def) {
+  out += "{\"instance\":";
+  append_json_string(out, e.instance);
+  append_key(out, "version");
+  append_uint(out, e.version);
+  append_member(out, "type", to_string(e.type));
+  append_member(out, "at", format_timestamp(e.at));
+  append_member(out, "actor", e.actor);
+  append_member(out, "definition", e.definition_id);
+  append_key(out, "definition_version");
+  append_uint(out, e.definition_version);
+  const auto stage = [&](std::string_view key, StageId id) {
+    append_member(out, key, def.stage(id).id);
+  };
+  switch (e.type) {
+    case EventType::kCreated:
+      stage("stage", e.stage);
+      break;
+    case EventType::kFieldSet:
+      append_member(out, "field", def.fields()[e.target].id);
+      append_key(out, "value");
+      append_field_value(out, e.value);
+      break;
+    case EventType::kFieldCleared:
+      append_member(out, "field", def.fields()[e.target].id);
+      break;
+    case EventType::kItemChecked:
+    case EventType::kItemUnchecked:
+      append_member(out, "item", def.checklist_items()[e.target].id);
+      break;
+    case EventType::kApprovalGiven:
+      append_member(out, "approval", def.approvals()[e.target].id);
+      break;
+    case EventType::kApprovalRejected:
+      append_member(out, "approval", def.approvals()[e.target].id);
+      append_member(out, "comment", e.text);
+      break;
+    case EventType::kAssigned:
+      append_member(out, "role", def.roles()[e.target].id);
+      append_member(out, "person", e.text);
+      break;
+    case EventType::kStageChanged:
+    case EventType::kReopened:
+      stage("from", e.from_stage);
+      stage("stage", e.stage);
+      break;
+    case EventType::kPutOnHold:
+      append_member(out, "reason", e.text);
+      break;
+    case EventType::kResumed:
+      break;
+    case EventType::kClosedLost:
+      stage("from", e.from_stage);
+      stage("stage", e.stage);
+      append_member(out, "reason", e.text);
+      break;
+  }
+  out += '}';
+}
+
+void append_accepted(std::string& out, const CommandResult& result,
+                     const ProcessDefinition* definition) {
+  out += "{\"ok\":true,\"version\":";
+  append_uint(out, result.version);
+  out += ",\"events\":[";
+  for (std::size_t i = 0; i < result.events.size(); ++i) {
+    if (i > 0) out += ',';
+    if (definition != nullptr) append_event(out, result.events[i], *definition);
+  }
+  out += "]}\n";
+}
+
+void append_tick(std::string& out) { out += "{\"ok\":true,\"events\":[]}\n"; }
+
+void append_rejection(std::string& out, const Rejection& rejection, std::uint64_t version) {
+  out += "{\"ok\":false,\"error\":{\"code\":";
+  append_json_string(out, to_string(rejection.code));
+  append_member(out, "message", rejection.message);
+  if (rejection.code == ErrorCode::kConflict) {
+    append_key(out, "version");  // where the instance is: what to reload
+    append_uint(out, version);
+  }
+  if (rejection.code == ErrorCode::kGateBlocked) {
+    append_key(out, "unmet");
+    out += '[';
+    for (std::size_t i = 0; i < rejection.unmet.size(); ++i) {
+      const UnmetCriterion& u = rejection.unmet[i];
+      out += i > 0 ? ",{\"kind\":" : "{\"kind\":";
+      append_json_string(out, to_string(u.kind));
+      append_member(out, "id", u.id);
+      append_member(out, "detail", u.detail);
+      append_key(out, "have");
+      append_uint(out, u.have);
+      append_key(out, "need");
+      append_uint(out, u.need);
+      out += '}';
+    }
+    out += ']';
+  }
+  out += "}}\n";
+}
+
+void append_line_error(std::string& out, const LineError& error) {
+  out += "{\"ok\":false,\"error\":{\"code\":";
+  append_json_string(out, to_string(error.code));
+  append_member(out, "message", error.message);
+  if (error.code == ErrorCode::kBadCommand) append_member(out, "pointer", error.pointer);
+  if (error.code == ErrorCode::kInvalidField) {
+    append_member(out, "field", error.field);
+    append_member(out, "pointer", error.pointer);
+  }
+  out += "}}\n";
+}
+
+}  // namespace salesflow::cli

@@ -1,0 +1,435 @@
+// salesflow run DEF.json... [--directory people.json] [--summary] < commands.jsonl
+//
+// Drives an Engine (in-memory storage) with a stream of JSON commands, one per line, and answers
+// each line with one JSON line, in order. The format is docs/command-stream.md; the codec is
+// cli/command_json.hpp. Rejections are answers: the run only fails (exit 1) when a definition or
+// the directory file is invalid.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cli/command_json.hpp"
+#include "cli/commands.hpp"
+#include "definition/json_document.hpp"
+#include "salesflow/engine.hpp"
+#include "salesflow/hooks.hpp"
+
+namespace salesflow::cli {
+namespace {
+
+using internal::quote_text;
+using nlohmann::json;
+
+struct RunOptions {
+  std::vector<std::string> definitions;
+  std::string directory;
+  bool summary = false;
+};
+
+std::string printable_pointer(const std::string& pointer) {
+  if (pointer.empty()) return "(document)";
+  const std::string q = quote_text(pointer, SIZE_MAX);
+  return q.substr(1, q.size() - 2);
+}
+
+// Text from the input, for a terminal: as it is unless it holds control characters (which could
+// drive the terminal), then quoted and escaped.
+std::string printable(std::string_view text) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return quote_text(text, 200);
+  }
+  return std::string(text);
+}
+
+// Reads lines from a file descriptor without ever holding more than `max_bytes` of one line: the
+// rest of an overlong line is skipped as it is read. read(2) returns what is available, so an
+// interactive writer gets each answer before it sends the next command.
+class LineReader {
+ public:
+  enum class Status { kLine, kTooLong, kEnd, kError };
+
+  LineReader(int fd, std::size_t max_bytes) : fd_(fd), max_bytes_(max_bytes), buffer_(1 << 16) {}
+
+  // The next line, without its '\n'. kTooLong: `length` is the whole line's length, `line` empty.
+  // `before_blocking` runs before each read(2) that may wait for input.
+  template <class F>
+  Status next(std::string& line, std::size_t& length, F&& before_blocking) {
+    line.clear();
+    length = 0;
+    bool any = false;
+    for (;;) {
+      if (begin_ == end_) {
+        if (eof_) return any ? finish(line, length) : Status::kEnd;
+        before_blocking();
+        if (!fill()) return Status::kError;
+        continue;
+      }
+      any = true;
+      const char* start = buffer_.data() + begin_;
+      const auto* newline = static_cast<const char*>(std::memchr(start, '\n', end_ - begin_));
+      const std::size_t n = newline ? static_cast<std::size_t>(newline - start) : end_ - begin_;
+      take(line, length, start, n);
+      begin_ += n;
+      if (newline) {
+        ++begin_;
+        return finish(line, length);
+      }
+    }
+  }
+
+ private:
+  void take(std::string& line, std::size_t& length, const char* data, std::size_t n) {
+    length += n;
+    if (length <= max_bytes_) {
+      line.append(data, n);
+    } else {
+      line.clear();
+      line.shrink_to_fit();
+    }
+  }
+
+  Status finish(const std::string& /*line*/, std::size_t length) const {
+    return length > max_bytes_ ? Status::kTooLong : Status::kLine;
+  }
+
+  bool fill() {
+    begin_ = 0;
+    end_ = 0;
+    for (;;) {
+      const ssize_t n = ::read(fd_, buffer_.data(), buffer_.size());
+      if (n > 0) {
+        end_ = static_cast<std::size_t>(n);
+        return true;
+      }
+      if (n == 0) {
+        eof_ = true;
+        return true;
+      }
+      if (errno != EINTR) return false;
+    }
+  }
+
+  int fd_;
+  std::size_t max_bytes_;
+  std::vector<char> buffer_;
+  std::size_t begin_ = 0, end_ = 0;
+  bool eof_ = false;
+};
+
+// Loads the directory file: {"person": ["role", ...], ...}. Problems print as FILE: POINTER:
+// message on stderr.
+bool load_directory(const std::string& path, InMemoryDirectory& directory) {
+  constexpr internal::JsonLimits kLimits{.max_document_bytes = 16 << 20,
+                                         .max_depth = 4,
+                                         .max_string_bytes = 4096,
+                                         .max_values = 1'000'000};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << path << ": (document): cannot open the file: " << std::strerror(errno) << "\n";
+    return false;
+  }
+  // One byte past the limit, so that the parser reports the limit rather than a truncation.
+  std::string text(kLimits.max_document_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) {
+    std::cerr << path << ": (document): cannot read the file\n";
+    return false;
+  }
+  auto parsed = internal::parse_json(text, kLimits);
+  if (const auto* d = std::get_if<Diagnostic>(&parsed)) {
+    std::cerr << path << ": " << printable_pointer(d->pointer) << ": " << d->message << "\n";
+    return false;
+  }
+  const json& root = std::get<json>(parsed);
+  const auto problem = [&](const std::string& pointer, const std::string& message) {
+    std::cerr << path << ": " << printable_pointer(pointer) << ": " << message << "\n";
+    return false;
+  };
+  if (!root.is_object()) {
+    return problem("",
+                   "the directory must be an object of people to lists of role ids, e.g. "
+                   "{\"maria\": [\"sales_rep\"]}");
+  }
+  bool ok = true;
+  for (const auto& [person, roles] : root.items()) {
+    const std::string pointer = internal::child_pointer("", person);
+    if (person.empty()) ok = problem(pointer, "a person's id must not be empty");
+    if (!roles.is_array()) {
+      ok = problem(pointer, "must be a list of role ids, not " + std::string(roles.type_name()));
+      continue;
+    }
+    for (std::size_t i = 0; i < roles.size(); ++i) {
+      if (!roles[i].is_string() || roles[i].get_ref<const std::string&>().empty()) {
+        ok = problem(internal::child_pointer(pointer, i), "a role id must be a non-empty string");
+        continue;
+      }
+      directory.grant(person, roles[i].get<std::string>());
+    }
+  }
+  return ok;
+}
+
+// What --summary reports of one instance.
+struct InstanceReport {
+  std::string id;
+  std::size_t commands = 0;
+  std::size_t rejected = 0;
+  bool last_rejected = false;
+  std::string last_code, last_message;
+  std::vector<UnmetCriterion> last_unmet;
+  std::string hold_reason;
+};
+
+class Runner {
+ public:
+  Runner(Engine& engine, bool summary) : engine_(engine), summary_(summary) {}
+
+  // Processes standard input to its end. False when reading or writing failed.
+  bool run() {
+    LineReader reader(STDIN_FILENO, kMaxLineBytes);
+    std::string line;
+    std::size_t length = 0;
+    // Answers are batched, and written whenever the reader is about to wait for input.
+    const auto flush_if_waiting = [this] { flush(); };
+    for (;;) {
+      const auto status = reader.next(line, length, flush_if_waiting);
+      if (status == LineReader::Status::kEnd) break;
+      if (status == LineReader::Status::kError) {
+        std::cerr << "salesflow run: cannot read the commands: " << std::strerror(errno) << "\n";
+        flush();
+        return false;
+      }
+      ++lines_;
+      if (status == LineReader::Status::kTooLong) {
+        line_error(LineError{ErrorCode::kBadCommand,
+                             "the line is " + std::to_string(length) +
+                                 " bytes long, more than the limit of " +
+                                 std::to_string(kMaxLineBytes),
+                             "", "", ""});
+      } else {
+        process(line);
+      }
+      if (out_.size() >= (1 << 16)) flush();
+    }
+    flush();
+    if (summary_) print_summary();
+    return write_ok_;
+  }
+
+ private:
+  void process(std::string_view text) {
+    auto decoded = decode_command_line(text);
+    if (auto* error = std::get_if<LineError>(&decoded)) return line_error(*error);
+    CommandLine& line = std::get<CommandLine>(decoded);
+    if (line.at < clock_) {
+      return line_error(LineError{ErrorCode::kBadCommand,
+                                  "\"at\" " + format_timestamp(line.at) + " is before the clock, " +
+                                      format_timestamp(clock_) + ": time cannot go backwards",
+                                  "/at", "", line.command.instance});
+    }
+    if (line.tick) {
+      clock_ = line.at;
+      ++accepted_;
+      if (!summary_) append_tick(out_);
+      return;
+    }
+    Command& command = line.command;
+    const ProcessDefinition* definition = nullptr;
+    if (command.type == CommandType::kCreate) {
+      definition = engine_.definition(command.definition_id, command.definition_version).get();
+    } else if (const auto it = definition_of_.find(command.instance); it != definition_of_.end()) {
+      // The same as engine_.instance(id)->definition (an instance never changes definition),
+      // without copying the instance's state for every command.
+      definition = it->second;
+    }
+    if (!line.fields.is_null()) {
+      if (auto error = convert_fields(line, definition)) return line_error(*error);
+    }
+    const CommandResult result = engine_.execute(command, line.at);
+    InstanceReport* report = summary_ ? &report_of(command.instance) : nullptr;
+    if (!result.ok()) {
+      ++rejected_;
+      ++by_code_[std::string(to_string(result.rejection->code))];
+      if (report != nullptr) {
+        ++report->commands;
+        ++report->rejected;
+        report->last_rejected = true;
+        report->last_code = to_string(result.rejection->code);
+        report->last_message = result.rejection->message;
+        report->last_unmet = result.rejection->unmet;
+      } else {
+        append_rejection(out_, *result.rejection, result.version);
+      }
+      return;
+    }
+    clock_ = line.at;
+    ++accepted_;
+    if (!result.events.empty() && result.events.front().type == EventType::kCreated) {
+      definition_of_.emplace(command.instance, definition);
+    }
+    if (report != nullptr) {
+      ++report->commands;
+      report->last_rejected = false;
+      for (const Event& e : result.events) {
+        if (e.type == EventType::kPutOnHold) report->hold_reason = e.text;
+      }
+    } else {
+      append_accepted(out_, result, definition);
+    }
+  }
+
+  void line_error(const LineError& error) {
+    ++rejected_;
+    ++by_code_[std::string(to_string(error.code))];
+    if (!summary_) return append_line_error(out_, error);
+    if (error.instance.empty()) return;
+    InstanceReport& report = report_of(error.instance);
+    ++report.commands;
+    ++report.rejected;
+    report.last_rejected = true;
+    report.last_code = to_string(error.code);
+    report.last_message = error.message;
+    report.last_unmet.clear();
+  }
+
+  InstanceReport& report_of(const std::string& id) {
+    const auto [it, added] = report_index_.emplace(id, reports_.size());
+    if (added) reports_.push_back(InstanceReport{id, 0, 0, false, {}, {}, {}, {}});
+    return reports_[it->second];
+  }
+
+  void flush() {
+    if (out_.empty()) return;
+    if (write_ok_) {
+      write_ok_ = std::fwrite(out_.data(), 1, out_.size(), stdout) == out_.size() &&
+                  std::fflush(stdout) == 0;
+    }
+    out_.clear();
+  }
+
+  // Where each instance ended and why, in the order first seen; then the totals.
+  void print_summary() {
+    std::size_t width = 0;
+    for (const InstanceReport& r : reports_) width = std::max(width, printable(r.id).size());
+    width = std::min<std::size_t>(width, 32);
+    std::string text;
+    for (const InstanceReport& r : reports_) {
+      std::string id = printable(r.id);
+      id.resize(std::max(id.size(), width), ' ');
+      text += id + "  " + describe(r) + " after " + plural(r.commands, "command") + ", " +
+              std::to_string(r.rejected) + " rejected\n";
+      if (r.last_rejected) {
+        text += std::string(width + 2, ' ') + "last command rejected: " + r.last_code + ": " +
+                r.last_message + "\n";
+        for (const UnmetCriterion& u : r.last_unmet) {
+          text += std::string(width + 4, ' ') + "- " + std::string(to_string(u.kind)) +
+                  (u.id.empty() ? "" : " " + u.id) + ": " + u.detail + "\n";
+        }
+      }
+    }
+    text += plural(lines_, "line") + ": " + std::to_string(accepted_) + " accepted, " +
+            std::to_string(rejected_) + " rejected";
+    std::string codes;
+    for (const auto& [code, count] : by_code_) {
+      codes += (codes.empty() ? "" : ", ") + code + " " + std::to_string(count);
+    }
+    text += codes.empty() ? "\n" : " (" + codes + ")\n";
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    write_ok_ = std::fflush(stdout) == 0 && write_ok_;
+  }
+
+  std::string describe(const InstanceReport& r) const {
+    const auto state = engine_.instance(r.id);
+    if (!state) return "never created";
+    const ProcessDefinition& def = *state->definition;
+    const std::string& stage = def.stage(state->stage).name;
+    switch (state->status) {
+      case InstanceStatus::kOpen:
+        return stage + " (open)";
+      case InstanceStatus::kOnHold:
+        return stage + " (on hold" + (r.hold_reason.empty() ? "" : ": " + r.hold_reason) + ")";
+      case InstanceStatus::kWon:
+        return stage + " (won)";
+      case InstanceStatus::kLost:
+        return stage + " (lost" + (state->lost_reason.empty() ? "" : ": " + state->lost_reason) +
+               ") in " + def.stage(state->closed_from).name;
+    }
+    return stage;
+  }
+
+  static std::string plural(std::size_t n, const std::string& noun) {
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+  }
+
+  Engine& engine_;
+  const bool summary_;
+  Timestamp clock_ = Timestamp::min();
+  std::string out_;
+  bool write_ok_ = true;
+  std::unordered_map<std::string, const ProcessDefinition*> definition_of_;
+  std::size_t lines_ = 0, accepted_ = 0, rejected_ = 0;
+  std::map<std::string, std::size_t> by_code_;
+  std::unordered_map<std::string, std::size_t> report_index_;
+  std::vector<InstanceReport> reports_;
+};
+
+int run(const RunOptions& options) {
+  std::vector<std::shared_ptr<const ProcessDefinition>> definitions;
+  bool valid = true;
+  for (const std::string& file : options.definitions) {
+    LoadResult result = load_definition_file(file);
+    for (const Diagnostic& d : result.diagnostics) {
+      std::cerr << file << ": " << printable_pointer(d.pointer) << ": " << d.message << "\n";
+    }
+    valid = valid && result.ok();
+    if (result.ok()) definitions.push_back(std::move(result.definition));
+  }
+  InMemoryDirectory directory;
+  if (!options.directory.empty() && !load_directory(options.directory, directory)) valid = false;
+  if (!valid) return kExitInvalid;
+
+  InMemoryStorage storage;
+  EngineOptions engine_options;
+  engine_options.storage = &storage;
+  engine_options.directory = &directory;
+  Engine engine(engine_options);
+  for (std::size_t i = 0; i < definitions.size(); ++i) {
+    if (!engine.register_definition(definitions[i])) {
+      std::cerr << options.definitions[i] << ": (document): " << definitions[i]->id() << " version "
+                << definitions[i]->version() << " is already defined by an earlier file\n";
+      return kExitInvalid;
+    }
+  }
+  Runner runner(engine, options.summary);
+  return runner.run() ? kExitOk : kExitInvalid;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* command = app.add_subcommand(
+      "run",
+      "Run a stream of JSON commands (one per line on stdin) against the definitions and answer\n"
+      "each with one JSON line on stdout (docs/command-stream.md). Exit 0 when the stream was\n"
+      "processed (rejected commands are answers), 1 when a definition or the directory file is\n"
+      "invalid (FILE: POINTER: message on stderr), 2 on usage errors.");
+  command->add_option("definitions", options->definitions, "Definition files (JSON)")->required();
+  command->add_option("--directory", options->directory,
+                      "People and their roles: a JSON object {\"maria\": [\"sales_rep\"], ...}");
+  command->add_flag("--summary", options->summary,
+                    "Instead of the answers, print where each instance ended and why");
+  command->callback([options, &exit_code] { exit_code = run(*options); });
+}
+
+}  // namespace salesflow::cli
