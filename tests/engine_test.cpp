@@ -202,6 +202,7 @@ TEST_F(B2bEngine, ARepCannotSignBeforeLegalsPreReviewAndCannotGiveItHimself) {
 
   const CommandResult early = advance("value_continuation");
   EXPECT_EQ(early.rejection->code, ErrorCode::kGateBlocked);
+  EXPECT_THAT(early.rejection->message, ::testing::StartsWith("1 criterion keeps"));
   ASSERT_THAT(early.rejection->unmet, SizeIs(1));
   EXPECT_EQ(early.rejection->unmet[0].kind, UnmetCriterion::Kind::kMissingApproval);
   EXPECT_EQ(early.rejection->unmet[0].id, "legal_pre_review");
@@ -326,8 +327,38 @@ TEST_F(B2bEngine, AssignmentsGiveRolesOnOneInstanceOnly) {
   EXPECT_TRUE(set({{"decision_maker", std::string("CEO")}}, "mark").ok());
 }
 
+TEST_F(B2bEngine, ApprovalsAreGivenOnlyInTheStageWhoseGateAsksForThem) {
+  qualify();
+  const CommandResult early = run(command(CommandType::kApprove, "lena", "legal_pre_review"));
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.rejection->code, ErrorCode::kInvalidTransition);
+  EXPECT_THAT(early.rejection->message, ::testing::HasSubstr("deal_closing"));
+}
+
+TEST_F(B2bEngine, EmptyInstanceOrActorIdsAreBadCommands) {
+  Command c = command(CommandType::kCreate, "");
+  c.definition_id = "b2b_pipeline";
+  EXPECT_EQ(run(c).rejection->code, ErrorCode::kBadCommand);
+  c.actor = "maria";
+  c.instance = "";
+  EXPECT_EQ(run(c).rejection->code, ErrorCode::kBadCommand);
+}
+
 TEST_F(B2bEngine, ApprovalsCountDistinctPeopleAndCanBeWithdrawn) {
   qualify();
+  // Move on to deal closing, whose gate asks for legal's pre-review.
+  ASSERT_TRUE(set({{"decision_maker", std::string("CFO")}, {"needs_summary", std::string("x")}})
+                  .ok());
+  for (const char* item : {"org_structure", "decision_chain", "hidden_needs"}) {
+    ASSERT_TRUE(check(item).ok());
+  }
+  ASSERT_TRUE(advance("solution_matching").ok());
+  ASSERT_TRUE(set({{"solution_type", std::string("standard")},
+                   {"solution_modules", std::vector<std::string>{"crm"}},
+                   {"deal_value", 1000.0}})
+                  .ok());
+  ASSERT_TRUE(check("proposal_sent").ok());
+  ASSERT_TRUE(advance("deal_closing").ok());
   ASSERT_TRUE(run(command(CommandType::kApprove, "lena", "legal_pre_review")).ok());
   const ApprovalId legal = *b2b()->find_approval("legal_pre_review");
   EXPECT_EQ(engine_->instance("deal-1")->approval_count(legal), 1u);
@@ -335,6 +366,11 @@ TEST_F(B2bEngine, ApprovalsCountDistinctPeopleAndCanBeWithdrawn) {
   EXPECT_TRUE(run(command(CommandType::kApprove, "lena", "legal_pre_review")).events.empty());
   EXPECT_EQ(engine_->instance("deal-1")->approval_count(legal), 1u);
   ASSERT_TRUE(run(command(CommandType::kReject, "lena", "legal_pre_review")).ok());
+  EXPECT_EQ(engine_->instance("deal-1")->approval_count(legal), 0u);
+  // Re-entering the stage starts its approvals afresh: the contract may have changed.
+  ASSERT_TRUE(run(command(CommandType::kApprove, "lena", "legal_pre_review")).ok());
+  ASSERT_TRUE(advance("solution_matching").ok());
+  ASSERT_TRUE(advance("deal_closing").ok());
   EXPECT_EQ(engine_->instance("deal-1")->approval_count(legal), 0u);
 }
 
@@ -371,7 +407,9 @@ TEST_F(B2bEngine, AThrowingListenerCannotCorruptTheEngine) {
 
 TEST_F(B2bEngine, ReplayingTheStoredEventsReproducesTheState) {
   qualify();
-  ASSERT_TRUE(run(command(CommandType::kApprove, "lena", "legal_pre_review")).ok());
+  Command assign = command(CommandType::kAssign, "maria", "presales");
+  assign.text = "pete";
+  ASSERT_TRUE(run(assign).ok());
   ASSERT_TRUE(run(command(CommandType::kHold, "maria")).ok());
   const auto events = storage_.load("deal-1");
   EXPECT_EQ(replay(*b2b(), events), *engine_->instance("deal-1"));

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -251,6 +252,49 @@ void append_double(std::string& out, double d) {
   out.append(buffer, end);
 }
 
+// As format_timestamp() writes it ("2026-11-27T09:30:00Z", ".250" before the Z when there are
+// milliseconds), without a stream: every event carries a time, and date::format() costs more
+// than the rest of an event's encoding.
+void append_timestamp(std::string& out, Timestamp t) {
+  using namespace std::chrono;
+  const auto day = floor<days>(t);
+  const year_month_day ymd{day};
+  const hh_mm_ss<milliseconds> time{t - day};
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {  // outside what four digits show: let the library write it
+    append_json_string(out, format_timestamp(t));
+    return;
+  }
+  char buffer[32];
+  const auto two = [&](char* at, unsigned n) {
+    at[0] = static_cast<char>('0' + n / 10);
+    at[1] = static_cast<char>('0' + n % 10);
+  };
+  buffer[0] = '"';
+  two(buffer + 1, static_cast<unsigned>(year) / 100);
+  two(buffer + 3, static_cast<unsigned>(year) % 100);
+  buffer[5] = '-';
+  two(buffer + 6, static_cast<unsigned>(ymd.month()));
+  buffer[8] = '-';
+  two(buffer + 9, static_cast<unsigned>(ymd.day()));
+  buffer[11] = 'T';
+  two(buffer + 12, static_cast<unsigned>(time.hours().count()));
+  buffer[14] = ':';
+  two(buffer + 15, static_cast<unsigned>(time.minutes().count()));
+  buffer[17] = ':';
+  two(buffer + 18, static_cast<unsigned>(time.seconds().count()));
+  std::size_t size = 20;
+  if (const auto ms = static_cast<unsigned>(time.subseconds().count()); ms != 0) {
+    buffer[size++] = '.';
+    buffer[size++] = static_cast<char>('0' + ms / 100);
+    two(buffer + size, ms % 100);
+    size += 2;
+  }
+  buffer[size++] = 'Z';
+  buffer[size++] = '"';
+  out.append(buffer, size);
+}
+
 void append_field_value(std::string& out, const FieldValue& value) {
   struct Visitor {
     std::string& out;
@@ -259,7 +303,7 @@ void append_field_value(std::string& out, const FieldValue& value) {
     void operator()(double d) const { append_double(out, d); }
     void operator()(std::int64_t i) const { append_int(out, i); }
     void operator()(bool b) const { out += b ? "true" : "false"; }
-    void operator()(Timestamp t) const { append_json_string(out, format_timestamp(t)); }
+    void operator()(Timestamp t) const { append_timestamp(out, t); }
     void operator()(const std::vector<std::string>& list) const {
       out += '[';
       for (std::size_t i = 0; i < list.size(); ++i) {
@@ -289,7 +333,13 @@ void append_member(std::string& out, std::string_view key, std::string_view text
 std::variant<CommandLine, LineError> decode_command_line(std::string_view text) {
   auto parsed = internal::parse_json(text, kCommandLimits);
   if (auto* d = std::get_if<Diagnostic>(&parsed)) {
-    return bad("the line is not a JSON command: " + d->message, d->pointer);
+    // The parser counts lines within the document; a command is one line, and "line 1" would
+    // read as the stream's first line.
+    std::string message = std::move(d->message);
+    if (constexpr std::string_view kLine1 = "at line 1, column "; message.find(kLine1) < 40) {
+      message.replace(message.find(kLine1), kLine1.size(), "at column ");
+    }
+    return bad("the line is not a JSON command: " + message, d->pointer);
   }
   json& line = std::get<json>(parsed);
   if (!line.is_object()) {
@@ -450,7 +500,8 @@ void append_event(std::string& out, const Event& e, const ProcessDefinition& def
   append_key(out, "version");
   append_uint(out, e.version);
   append_member(out, "type", to_string(e.type));
-  append_member(out, "at", format_timestamp(e.at));
+  append_key(out, "at");
+  append_timestamp(out, e.at);
   append_member(out, "actor", e.actor);
   append_member(out, "definition", e.definition_id);
   append_key(out, "definition_version");

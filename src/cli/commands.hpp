@@ -15,9 +15,7 @@ inline constexpr int kExitUsage = 2;
 void add_validate_command(CLI::App& app, int& exit_code);
 void add_dot_command(CLI::App& app, int& exit_code);
 void add_rule_command(CLI::App& app, int& exit_code);
-#if defined(SALESFLOW_CLI_HAS_RUN)
 void add_run_command(CLI::App& app, int& exit_code);
-#endif
 
 }  // namespace salesflow::cli
 

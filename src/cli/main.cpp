@@ -11,9 +11,7 @@ int main(int argc, char** argv) {
   salesflow::cli::add_validate_command(app, exit_code);
   salesflow::cli::add_dot_command(app, exit_code);
   salesflow::cli::add_rule_command(app, exit_code);
-#if defined(SALESFLOW_CLI_HAS_RUN)
   salesflow::cli::add_run_command(app, exit_code);
-#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,7 +6,9 @@
 // the directory file is invalid.
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -33,6 +35,50 @@ struct RunOptions {
   std::vector<std::string> definitions;
   std::string directory;
   bool summary = false;
+  bool stats = false;
+};
+
+// Where the time of a run goes, for --stats: decoding the JSON lines, the engine, encoding the
+// answers; the rest is reading, writing and bookkeeping. Off, it reads no clock.
+class PhaseTimer {
+ public:
+  enum Phase { kDecode, kEngine, kEncode, kPhases };
+  using Clock = std::chrono::steady_clock;
+
+  explicit PhaseTimer(bool enabled) : enabled_(enabled), start_(Clock::now()) {}
+
+  // Charges the time since the previous mark (or the start of the line) to `phase`.
+  void begin_line() {
+    if (enabled_) last_ = Clock::now();
+  }
+  void mark(Phase phase) {
+    if (!enabled_) return;
+    const auto now = Clock::now();
+    spent_[phase] += now - last_;
+    last_ = now;
+  }
+
+  void report(std::size_t lines) const {
+    if (!enabled_) return;
+    const auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+    const double total = seconds(Clock::now() - start_);
+    const auto line = [&](const char* what, double s) {
+      std::fprintf(stderr, "  %-34s %8.3f s  %5.1f%%\n", what, s,
+                   total > 0 ? 100 * s / total : 0.0);
+    };
+    std::fprintf(stderr, "salesflow run: %zu lines in %.3f s: %.0f lines/s\n", lines, total,
+                 total > 0 ? static_cast<double>(lines) / total : 0.0);
+    line("decode (JSON parse, checks, fields)", seconds(spent_[kDecode]));
+    line("engine (decide, store, apply)", seconds(spent_[kEngine]));
+    line("encode (answers as JSON)", seconds(spent_[kEncode]));
+    line("read, write, bookkeeping",
+         total - seconds(spent_[kDecode] + spent_[kEngine] + spent_[kEncode]));
+  }
+
+ private:
+  bool enabled_;
+  Clock::time_point start_, last_;
+  std::array<Clock::duration, kPhases> spent_{};
 };
 
 std::string printable_pointer(const std::string& pointer) {
@@ -68,7 +114,7 @@ class LineReader {
     bool any = false;
     for (;;) {
       if (begin_ == end_) {
-        if (eof_) return any ? finish(line, length) : Status::kEnd;
+        if (eof_) return any ? finish(length) : Status::kEnd;
         before_blocking();
         if (!fill()) return Status::kError;
         continue;
@@ -81,7 +127,7 @@ class LineReader {
       begin_ += n;
       if (newline) {
         ++begin_;
-        return finish(line, length);
+        return finish(length);
       }
     }
   }
@@ -97,7 +143,7 @@ class LineReader {
     }
   }
 
-  Status finish(const std::string& /*line*/, std::size_t length) const {
+  Status finish(std::size_t length) const {
     return length > max_bytes_ ? Status::kTooLong : Status::kLine;
   }
 
@@ -192,7 +238,8 @@ struct InstanceReport {
 
 class Runner {
  public:
-  Runner(Engine& engine, bool summary) : engine_(engine), summary_(summary) {}
+  Runner(Engine& engine, bool summary, bool stats)
+      : engine_(engine), summary_(summary), timer_(stats) {}
 
   // Processes standard input to its end. False when reading or writing failed.
   bool run() {
@@ -210,6 +257,7 @@ class Runner {
         return false;
       }
       ++lines_;
+      timer_.begin_line();
       if (status == LineReader::Status::kTooLong) {
         line_error(LineError{ErrorCode::kBadCommand,
                              "the line is " + std::to_string(length) +
@@ -223,12 +271,14 @@ class Runner {
     }
     flush();
     if (summary_) print_summary();
+    timer_.report(lines_);
     return write_ok_;
   }
 
  private:
   void process(std::string_view text) {
     auto decoded = decode_command_line(text);
+    timer_.mark(PhaseTimer::kDecode);
     if (auto* error = std::get_if<LineError>(&decoded)) return line_error(*error);
     CommandLine& line = std::get<CommandLine>(decoded);
     if (line.at < clock_) {
@@ -255,7 +305,9 @@ class Runner {
     if (!line.fields.is_null()) {
       if (auto error = convert_fields(line, definition)) return line_error(*error);
     }
+    timer_.mark(PhaseTimer::kDecode);
     const CommandResult result = engine_.execute(command, line.at);
+    timer_.mark(PhaseTimer::kEngine);
     InstanceReport* report = summary_ ? &report_of(command.instance) : nullptr;
     if (!result.ok()) {
       ++rejected_;
@@ -269,6 +321,7 @@ class Runner {
         report->last_unmet = result.rejection->unmet;
       } else {
         append_rejection(out_, *result.rejection, result.version);
+        timer_.mark(PhaseTimer::kEncode);
       }
       return;
     }
@@ -285,6 +338,7 @@ class Runner {
       }
     } else {
       append_accepted(out_, result, definition);
+      timer_.mark(PhaseTimer::kEncode);
     }
   }
 
@@ -373,6 +427,7 @@ class Runner {
 
   Engine& engine_;
   const bool summary_;
+  PhaseTimer timer_;
   Timestamp clock_ = Timestamp::min();
   std::string out_;
   bool write_ok_ = true;
@@ -410,7 +465,7 @@ int run(const RunOptions& options) {
       return kExitInvalid;
     }
   }
-  Runner runner(engine, options.summary);
+  Runner runner(engine, options.summary, options.stats);
   return runner.run() ? kExitOk : kExitInvalid;
 }
 
@@ -429,6 +484,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
                       "People and their roles: a JSON object {\"maria\": [\"sales_rep\"], ...}");
   command->add_flag("--summary", options->summary,
                     "Instead of the answers, print where each instance ended and why");
+  command->add_flag("--stats", options->stats,
+                    "At the end, print on stderr the lines per second and where the time went");
   command->callback([options, &exit_code] { exit_code = run(*options); });
 }
 

@@ -46,6 +46,9 @@ class Decider {
       : def_(def), state_(state), command_(command), context_(context) {}
 
   Decision run() {
+    if (command_.instance.empty() || command_.actor.empty()) {
+      return reject(ErrorCode::kBadCommand, "a command needs an instance id and an actor");
+    }
     if (command_.type == CommandType::kCreate) {
       if (state_.exists()) {
         return reject(ErrorCode::kDuplicateInstance,
@@ -151,6 +154,9 @@ class Decider {
     created.stage = def_.start();
     decision.events.push_back(std::move(created));
     if (auto bad = field_events(decision.events)) return *bad;
+    // A new instance has no values to clear.
+    std::erase_if(decision.events,
+                  [](const Event& e) { return e.type == EventType::kFieldCleared; });
     return decision;
   }
 
@@ -186,8 +192,17 @@ class Decider {
     if (!approval) {
       return reject(ErrorCode::kBadCommand, "unknown approval " + quote_text(command_.target));
     }
+    // An approval belongs to one stage's gate and is given while the instance is there: entering
+    // the stage starts its approvals afresh, so an earlier one would be silently lost.
+    const Approval& wanted = def_.approval(*approval);
+    if (wanted.stage != state_.stage) {
+      return reject(ErrorCode::kInvalidTransition,
+                    "approval " + quote_text(wanted.id) + " belongs to stage " +
+                        quote_text(def_.stage(wanted.stage).id) + "; the instance is in " +
+                        quote_text(current().id));
+    }
     RoleSet role;
-    role.insert(def_.approval(*approval).role);
+    role.insert(wanted.role);
     if (auto no = require(role, give ? "give this approval" : "reject this approval")) return *no;
     const bool given = std::any_of(state_.approvals.begin(), state_.approvals.end(),
                                    [&](const GivenApproval& a) {
@@ -252,10 +267,10 @@ class Decider {
       unmet.insert(unmet.end(), gate.begin(), gate.end());
     }
     if (!unmet.empty()) {
-      return reject(ErrorCode::kGateBlocked,
-                    std::to_string(unmet.size()) + " criteria keep the instance in " +
-                        quote_text(current().id),
-                    std::move(unmet));
+      std::string message = std::to_string(unmet.size()) +
+                            (unmet.size() == 1 ? " criterion keeps" : " criteria keep") +
+                            " the instance in " + quote_text(current().id);
+      return reject(ErrorCode::kGateBlocked, std::move(message), std::move(unmet));
     }
     Decision decision;
     Event e = event(EventType::kStageChanged);
@@ -322,7 +337,10 @@ class Decider {
       std::string allowed;
       for (const auto& r : lost_stage.lost_reasons) allowed += (allowed.empty() ? "" : ", ") + r;
       return reject(ErrorCode::kBadCommand,
-                    "the reason must be one of " + allowed + ", not " + quote_text(command_.text));
+                    command_.text.empty()
+                        ? "closing as lost needs a reason: one of " + allowed
+                        : "the reason must be one of " + allowed + ", not " +
+                              quote_text(command_.text));
     }
     Decision decision;
     Event e = event(EventType::kClosedLost);

@@ -1,0 +1,270 @@
+// Commands on a random one of 1,000,000 live B2B deals (fleet.hpp), through Engine::execute and
+// through decide() + apply() directly, and the memory a live deal costs the engine.
+//
+// Every measured command is checked to be accepted and to record exactly one event: a benchmark
+// that measures a rejection or a no-op stops with an error instead of reporting a figure.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "fleet.hpp"
+
+namespace salesflow::bench {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Iterations of each benchmark that consumes a prepared deal; the 1M deals last for 10 repetitions.
+constexpr benchmark::IterationCount kConsumingIterations = 100'000;
+
+bool accepted_one(const CommandResult& result, EventType type) {
+  return result.ok() && result.events.size() == 1 && result.events.front().type == type;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory: reported from the fixture's construction (fleet.cpp).
+void BM_Memory_PerLiveDeal(benchmark::State& state) {
+  Fleet& f = fleet();
+  for (auto _ : state) benchmark::DoNotOptimize(f.engine->instance_count());
+  const std::size_t fields = f.definition->fields().size();
+  state.counters["deals"] = static_cast<double>(kDeals);
+  state.counters["heap_B_per_deal"] = f.created_heap_bytes_per_deal;
+  state.counters["rss_B_per_deal"] = f.created_rss_bytes_per_deal;
+  // The unset field slots every state carries: InstanceState::fields is sized to the definition.
+  state.counters["field_slots_B"] = static_cast<double>(fields * sizeof(FieldValue));
+  state.counters["beyond_fields_B_per_deal"] =
+      f.created_heap_bytes_per_deal - static_cast<double>(fields * sizeof(FieldValue));
+  state.counters["prepared_heap_B_per_deal"] = f.prepared_heap_bytes_per_deal;
+  state.counters["sizeof_InstanceState"] = sizeof(InstanceState);
+  state.counters["sizeof_FieldValue"] = sizeof(FieldValue);
+  state.counters["sizeof_Event"] = sizeof(Event);
+  state.counters["create_ns"] = f.create_ns_per_deal;
+  state.counters["prepare_cmd_ns"] = f.prepare_ns_per_command;
+  state.SetLabel("b2b, 1M deals, no field values, discarding storage");
+}
+BENCHMARK(BM_Memory_PerLiveDeal)->Iterations(1);
+
+// ---------------------------------------------------------------------------------------------
+// Engine::execute on a random one of the 1M deals.
+
+void BM_Engine_SetField(benchmark::State& state) {
+  Fleet& f = fleet();
+  static Cursor cursor;
+  Command set;
+  set.type = CommandType::kSetFields;
+  set.actor = "maria";
+  set.fields = {{"lead_score", FieldValue(0.0)}};
+  double score = 0;
+  for (auto _ : state) {
+    set.instance = f.random_ids[cursor.take()];
+    set.fields.front().second = score;
+    score = score < 99 ? score + 1 : 0;
+    const CommandResult result = f.engine->execute(set, f.now += milliseconds(1));
+    if (!accepted_one(result, EventType::kFieldSet)) {
+      state.SkipWithError("set field was not accepted");
+      break;
+    }
+  }
+  state.SetLabel("lead_score (number), random of 1M");
+}
+BENCHMARK(BM_Engine_SetField);
+
+// Checks items none of the deals has checked yet: each (deal, item) pair once, so that every
+// command records an event (checking a checked item is an accepted no-op).
+void BM_Engine_CheckItem(benchmark::State& state) {
+  static constexpr std::array<const char*, 8> kItems = {
+      "grade_verified", "org_structure",    "decision_chain",  "hidden_needs",
+      "proposal_sent",  "contract_drafted", "esignature_sent", "value_review_done"};
+  Fleet& f = fleet();
+  static Cursor cursor;
+  Command check;
+  check.type = CommandType::kCheckItem;
+  check.actor = "maria";
+  std::size_t pass = cursor.pass;
+  if (pass < kItems.size()) check.target = kItems[pass];
+  for (auto _ : state) {
+    if (cursor.pass != pass) {
+      pass = cursor.pass;
+      if (pass == kItems.size()) {
+        state.SkipWithError("every item of every deal is checked");
+        break;
+      }
+      check.target = kItems[pass];
+    }
+    check.instance = f.random_ids[cursor.take()];
+    const CommandResult result = f.engine->execute(check, f.now += milliseconds(1));
+    if (!accepted_one(result, EventType::kItemChecked)) {
+      state.SkipWithError("check item was not accepted");
+      break;
+    }
+  }
+  state.SetLabel("random of 1M");
+}
+BENCHMARK(BM_Engine_CheckItem);
+
+// lead_incubation -> needs_diagnosis through the gate (1 field, 1 item, 1 approval), all met.
+// Each deal advances once: the benchmark consumes the prepared deals in random order.
+void BM_Engine_AdvanceGate3(benchmark::State& state) {
+  Fleet& f = fleet();
+  static Cursor cursor;
+  Command advance;
+  advance.type = CommandType::kAdvance;
+  advance.actor = "maria";
+  advance.target = "needs_diagnosis";
+  for (auto _ : state) {
+    if (cursor.pass != 0) {
+      state.SkipWithError("every deal has advanced: fewer repetitions, please");
+      break;
+    }
+    advance.instance = f.random_ids[cursor.take()];
+    const CommandResult result = f.engine->execute(advance, f.now += milliseconds(1));
+    if (!accepted_one(result, EventType::kStageChanged)) {
+      state.SkipWithError("advance was not accepted");
+      break;
+    }
+  }
+  state.SetLabel("gate of 3 criteria, random of 1M");
+}
+BENCHMARK(BM_Engine_AdvanceGate3)->Iterations(kConsumingIterations);
+
+// ---------------------------------------------------------------------------------------------
+// decide() + apply() directly, on 1M states of our own: what the engine adds is the instance
+// lookup, the lock, the Directory, stamping and storing the events, and the outbox.
+
+struct DirectDeal {
+  const ProcessDefinition* definition = nullptr;
+  RoleSet maria, max;
+};
+
+DirectDeal direct_context() {
+  const ProcessDefinition& def = *fleet().definition;
+  DirectDeal d{&def, {}, {}};
+  d.maria.insert(*def.find_role("sales_rep"));
+  d.max.insert(*def.find_role("sales_manager"));
+  return d;
+}
+
+// Decides and applies one command as the engine does, stamping what apply() reads.
+bool decide_apply(const ProcessDefinition& def, InstanceState& s, const Command& c,
+                  const DecisionContext& context) {
+  Decision decision = decide(def, s, c, context);
+  if (!decision.ok()) return false;
+  for (Event& e : decision.events) {
+    e.version = s.version + 1;
+    e.actor = c.actor;
+    apply(def, s, e);
+  }
+  return true;
+}
+
+std::vector<InstanceState>& direct_states() {
+  static std::vector<InstanceState>* const states = [] {
+    const DirectDeal d = direct_context();
+    const Timestamp now = fleet().now;
+    auto* all = new std::vector<InstanceState>(kDeals);  // never destroyed
+    Command create, set, check, approve;
+    create.type = CommandType::kCreate;
+    create.actor = set.actor = check.actor = "maria";
+    set.type = CommandType::kSetFields;
+    set.fields = {{"company", FieldValue(std::string("Acme GmbH"))}};
+    check.type = CommandType::kCheckItem;
+    check.target = "lead_cleaned";
+    approve.type = CommandType::kApprove;
+    approve.actor = "max";
+    approve.target = "lead_accepted";
+    for (InstanceState& s : *all) {
+      bool ok = decide_apply(*d.definition, s, create, {now, d.maria});
+      ok = ok && decide_apply(*d.definition, s, set, {now, d.maria});
+      ok = ok && decide_apply(*d.definition, s, check, {now, d.maria});
+      ok = ok && decide_apply(*d.definition, s, approve, {now, d.max});
+      if (!ok) std::abort();
+    }
+    return all;
+  }();
+  return *states;
+}
+
+void BM_DecideApply_AdvanceGate3(benchmark::State& state) {
+  const DirectDeal d = direct_context();
+  std::vector<InstanceState>& states = direct_states();
+  const std::vector<std::uint32_t>& order = fleet().random;
+  static Cursor cursor;
+  Command advance;
+  advance.type = CommandType::kAdvance;
+  advance.actor = "maria";
+  advance.target = "needs_diagnosis";
+  Timestamp now = fleet().now;
+  for (auto _ : state) {
+    if (cursor.pass != 0) {
+      state.SkipWithError("every state has advanced: fewer repetitions, please");
+      break;
+    }
+    InstanceState& s = states[order[cursor.take()]];
+    if (!decide_apply(*d.definition, s, advance, {now += milliseconds(1), d.maria})) {
+      state.SkipWithError("advance was not accepted");
+      break;
+    }
+  }
+  state.SetLabel("gate of 3 criteria, random of 1M states");
+}
+BENCHMARK(BM_DecideApply_AdvanceGate3)->Iterations(kConsumingIterations);
+
+// decide() alone on one state in cache, not applied: the same accepted advance, again and again.
+void BM_Decide_AdvanceGate3_Hot(benchmark::State& state) {
+  const DirectDeal d = direct_context();
+  // The state the direct benchmark's cursor reaches last: still in lead_incubation.
+  const InstanceState s = direct_states()[fleet().random.back()];
+  Command advance;
+  advance.type = CommandType::kAdvance;
+  advance.actor = "maria";
+  advance.target = "needs_diagnosis";
+  const DecisionContext context{fleet().now, d.maria};
+  for (auto _ : state) {
+    Decision decision = decide(*d.definition, s, advance, context);
+    if (!decision.ok()) {
+      state.SkipWithError("advance was not accepted");
+      break;
+    }
+    benchmark::DoNotOptimize(decision);
+  }
+  state.SetLabel("gate of 3 criteria, one state in cache");
+}
+BENCHMARK(BM_Decide_AdvanceGate3_Hot);
+
+// ---------------------------------------------------------------------------------------------
+// The machine's floor for "a random one of 1M": one dependent load from a random cache line of
+// 1 GiB (about the fleet's working set). A command on a random deal costs a few of these.
+void BM_Floor_RandomLoad1GiB(benchmark::State& state) {
+  struct alignas(64) Line {
+    std::uint32_t next;
+  };
+  constexpr std::size_t kLines = (std::size_t{1} << 30) / sizeof(Line);
+  static const std::vector<Line>* const lines = [] {
+    std::vector<std::uint32_t> order(kLines);
+    std::iota(order.begin(), order.end(), 0u);
+    std::shuffle(order.begin(), order.end(), std::mt19937_64(7));
+    auto* all = new std::vector<Line>(kLines);  // one cycle through every line; never destroyed
+    for (std::size_t i = 0; i < kLines; ++i) (*all)[order[i]].next = order[(i + 1) % kLines];
+    return all;
+  }();
+  std::uint32_t at = 0;
+  for (auto _ : state) {
+    at = (*lines)[at].next;
+    benchmark::DoNotOptimize(at);
+  }
+  state.SetLabel("pointer chase, 64-byte lines, 4 KiB pages");
+}
+BENCHMARK(BM_Floor_RandomLoad1GiB);
+
+}  // namespace
+}  // namespace salesflow::bench
+
+BENCHMARK_MAIN();
