@@ -124,11 +124,15 @@ TEST(EngineConcurrency, EightThreadsOnOverlappingInstancesLoseNothingAndStayCons
     // Listeners heard exactly the stored events, in version order.
     const auto heard = told.find(id);
     ASSERT_EQ(heard == told.end() ? 0u : heard->second.size(), stored.size()) << id;
-    if (!stored.empty()) EXPECT_EQ(heard->second, stored) << id;
+    if (!stored.empty()) {
+      EXPECT_EQ(heard->second, stored) << id;
+    }
     // The live state equals a sequential replay of the log.
     const auto live = engine.instance(id);
     ASSERT_EQ(live.has_value(), !stored.empty()) << id;
-    if (live) EXPECT_EQ(*live, replay(*def, stored)) << id;
+    if (live) {
+      EXPECT_EQ(*live, replay(*def, stored)) << id;
+    }
   }
   EXPECT_EQ(stored_total, accepted_events.load()) << "no accepted event is lost or invented";
   EXPECT_EQ(storage.event_count(), stored_total);
