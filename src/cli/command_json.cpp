@@ -12,6 +12,7 @@
 namespace salesflow::cli {
 namespace {
 
+using internal::append_json_string;
 using internal::quote_text;
 using nlohmann::json;
 
@@ -457,41 +458,6 @@ std::optional<LineError> convert_fields(CommandLine& line, const ProcessDefiniti
     fields.emplace_back(name, std::move(std::get<FieldValue>(converted)));
   }
   return std::nullopt;
-}
-
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  std::size_t run = 0;  // start of the bytes not yet copied
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xF];
-    }
-  }
-  out.append(text.data() + run, text.size() - run);
-  out += '"';
 }
 
 void append_event(std::string& out, const Event& e, const ProcessDefinition& def) {

@@ -78,10 +78,6 @@ void append_line_error(std::string& out, const LineError& error);
 // indices. Exposed for tests and other tools.
 void append_event(std::string& out, const Event& event, const ProcessDefinition& definition);
 
-// `text` as a JSON string literal. REQUIRES: valid UTF-8 (every string the engine and the parser
-// produce is); control characters are escaped.
-void append_json_string(std::string& out, std::string_view text);
-
 }  // namespace salesflow::cli
 
 #endif  // SALESFLOW_CLI_COMMAND_JSON_HPP_

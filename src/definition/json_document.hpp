@@ -47,6 +47,11 @@ void append_pointer_token(std::string& pointer, std::string_view token);
 std::string child_pointer(std::string_view pointer, std::string_view token);
 std::string child_pointer(std::string_view pointer, std::size_t index);
 
+// Appends `text` as a JSON string literal, as JSON.stringify writes it: `"` `\` and control
+// characters escaped (\b \f \n \r \t, else \u00XX), other text as UTF-8; invalid UTF-8 (possible
+// only from a host's strings) becomes U+FFFD. For writers that produce JSON by hand for speed.
+void append_json_string(std::string& out, std::string_view text);
+
 // `text` as a double-quoted JSON string, safe to embed in a message: escapes control characters,
 // replaces invalid UTF-8 with U+FFFD, and shortens text longer than `max_bytes` with "...".
 std::string quote_text(std::string_view text, std::size_t max_bytes = 80);

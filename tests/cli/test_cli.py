@@ -11,6 +11,8 @@ import sys
 import tempfile
 import unittest
 
+import support
+
 BIN = None
 SOURCE = None
 
@@ -24,19 +26,7 @@ def examples():
     return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".json"))
 
 
-class Validate(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="salesflow-cli-")
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp)
-
-    def write(self, name, data):
-        path = os.path.join(self.tmp, name)
-        with open(path, "wb") as f:
-            f.write(data if isinstance(data, bytes) else data.encode())
-        return path
-
+class Validate(support.TempDirTestCase):
     def broken(self):
         with open(os.path.join(SOURCE, "examples", "b2b_pipeline.json")) as f:
             doc = json.load(f)
@@ -156,8 +146,4 @@ class Dot(unittest.TestCase):
 
 if __name__ == "__main__":
     BIN, SOURCE = sys.argv[1], sys.argv[2]
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    outcome = unittest.TextTestRunner(verbosity=2).run(suite)
-    failed = len(outcome.failures) + len(outcome.errors)
-    print("%d passed, %d failed" % (outcome.testsRun - failed, failed))
-    sys.exit(1 if failed else 0)
+    support.main(__name__)

@@ -9,11 +9,11 @@ line number, so that the scripts can be edited without touching these tests.
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
+
+import support
 
 BIN = None
 SOURCE = None
@@ -537,19 +537,7 @@ class HostileStreams(unittest.TestCase):
         self.assertEqual(proc.returncode, 0)
 
 
-class FilesAndUsage(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="salesflow-run-")
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp)
-
-    def write(self, name, data):
-        p = os.path.join(self.tmp, name)
-        with open(p, "wb") as f:
-            f.write(data if isinstance(data, bytes) else data.encode())
-        return p
-
+class FilesAndUsage(support.TempDirTestCase):
     def test_missing_directory_file_exits_1(self):
         missing = os.path.join(self.tmp, "absent.json")
         result = run("run", definition("b2b_pipeline"), "--directory", missing,
@@ -598,8 +586,4 @@ class FilesAndUsage(unittest.TestCase):
 
 if __name__ == "__main__":
     BIN, SOURCE = sys.argv[1], sys.argv[2]
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    outcome = unittest.TextTestRunner(verbosity=2).run(suite)
-    failed = len(outcome.failures) + len(outcome.errors)
-    print("%d passed, %d failed" % (outcome.testsRun - failed, failed))
-    sys.exit(1 if failed else 0)
+    support.main(__name__)
