@@ -100,6 +100,53 @@ TEST(HostileInput, TooManyValuesAreRefused) {
   EXPECT_EQ(single_diagnostic(text).code, DiagnosticCode::kLimit);
 }
 
+TEST(HostileInput, OneHugeObjectDoesNotMakeEveryLaterObjectSlow) {
+  // Duplicate-key checks must cost each object its own size: a shared, large hash table cleared
+  // per object would take hours here.
+  std::string text = "{\"x-big\": {";
+  for (int i = 0; i < 100'000; ++i) text += "\"k" + std::to_string(i) + "\": 0,";
+  text.back() = '}';
+  text += ", \"x-many\": [";
+  for (int i = 0; i < 300'000; ++i) text += "{\"a\": 1},";
+  text.back() = ']';
+  text += "}";
+  const LoadResult result = load_definition(text);
+  ASSERT_FALSE(result.diagnostics.empty());
+  for (const Diagnostic& d : result.diagnostics) EXPECT_EQ(d.code, DiagnosticCode::kMissingKey);
+}
+
+TEST(HostileInput, ASharedGuardIsNotCopiedPerExpandedSource) {
+  // 2,000 stages, one transition from all of them with a 500 KB guard: one compiled guard shared,
+  // not 2,000 copies (1 GB).
+  json doc = minimal_json();
+  json from = json::array();
+  for (int i = 0; i < 2000; ++i) {
+    const std::string id = "s" + std::to_string(i);
+    doc["stages"].push_back({{"id", id}, {"name", id}, {"module", "main"},
+                             {"responsibility", {{"accountable", "manager"}}}});
+    from.push_back(id);
+    doc["transitions"].push_back({{"from", i == 0 ? "open" : "s" + std::to_string(i - 1)},
+                                  {"to", id}});
+  }
+  json list = json::array();
+  for (int i = 0; i < 8; ++i) list.push_back(std::string(60'000, 'a' + i));
+  doc["transitions"].push_back(
+      {{"from", from},
+       {"to", "won"},
+       {"guard", {{"description", "d"}, {"rule", {{"in", {{{"var", "x"}}, list}}}}}}});
+  const LoadResult result = load_definition(doc.dump());
+  ASSERT_TRUE(result.ok()) << ::testing::PrintToString(result.diagnostics);
+  const auto& transitions = result.definition->transitions();
+  const Transition& first = result.definition->transition(
+      *result.definition->find_transition(*result.definition->find_stage("s0"),
+                                          *result.definition->find_stage("won")));
+  const Transition& last = result.definition->transition(
+      *result.definition->find_transition(*result.definition->find_stage("s1999"),
+                                          *result.definition->find_stage("won")));
+  EXPECT_EQ(first.guard.get(), last.guard.get());
+  EXPECT_GT(transitions.size(), 4000u);
+}
+
 TEST(HostileInput, DuplicateKeysAreRefusedAtTheDuplicate) {
   std::string text = minimal_definition();
   text.replace(text.find("\"name\": \"Open\""), 14, "\"name\": \"Open\", \"name\": \"Again\"");

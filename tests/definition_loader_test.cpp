@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "salesflow/definition.hpp"
+#include "salesflow/value.hpp"
 #include "support/definition_test_util.hpp"
 
 namespace salesflow::testing {
@@ -111,7 +112,17 @@ TEST(DefinitionLoader, CompilesGateConditionsAndGuardsOnce) {
             (std::variant<bool, RuleError>(true)));
   EXPECT_EQ(open.gate.conditions[0].rule.evaluate_condition(std::get<JsonRuleData>(small)),
             (std::variant<bool, RuleError>(false)));
-  ASSERT_TRUE(result.definition->outgoing(StageId{0})[0].guard.has_value());
+  ASSERT_NE(result.definition->outgoing(StageId{0})[0].guard, nullptr);
+}
+
+TEST(FieldValues, IntegerBoundsCompareExactlyBeyondDoublePrecision) {
+  const LoadResult result = load_mutated([](json& d) {
+    d["fields"].push_back({{"id", "n"}, {"type", "integer"}, {"max", 9007199254740992LL}});
+  });
+  ASSERT_TRUE(result.ok());
+  const Field& n = result.definition->field(*result.definition->find_field("n"));
+  EXPECT_FALSE(validate_field_value(n, FieldValue(std::int64_t{9007199254740992})).has_value());
+  EXPECT_TRUE(validate_field_value(n, FieldValue(std::int64_t{9007199254740993})).has_value());
 }
 
 TEST(DefinitionLoader, AcceptsExtensionKeysAnywhere) {

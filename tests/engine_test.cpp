@@ -235,6 +235,28 @@ TEST_F(B2bEngine, TheFastTrackGuardLetsOnlyGradeALeadsOfExistingCustomersSkipDia
   EXPECT_EQ(stage_of(), "solution_matching");
 }
 
+TEST_F(B2bEngine, AGuardOnAMoveToALostStageIsEnforcedToo) {
+  auto doc = nlohmann::json::parse(std::ifstream(std::filesystem::path(SALESFLOW_SOURCE_DIR) /
+                                                 "examples/b2b_pipeline.json"));
+  doc["version"] = 3;
+  doc["transitions"].back()["guard"] = {
+      {"description", "only ungraded leads are closed"},
+      {"rule", {{"missing", {"grade"}}}}};
+  ASSERT_TRUE(engine_->register_definition(load_definition(doc.dump()).definition));
+  Command c = command(CommandType::kCreate, "maria");
+  c.definition_id = "b2b_pipeline";
+  c.fields = {{"grade", std::string("A")}};
+  ASSERT_TRUE(run(c).ok());
+  Command close = command(CommandType::kCloseLost, "maria");
+  close.text = "no_budget";
+  const CommandResult r = run(close);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.rejection->code, ErrorCode::kGateBlocked);
+  EXPECT_EQ(r.rejection->unmet.at(0).detail, "only ungraded leads are closed");
+  ASSERT_TRUE(set({{"grade", FieldValue{}}}).ok());
+  EXPECT_TRUE(run(close).ok());
+}
+
 TEST_F(B2bEngine, OnlyResponsibleOrAccountableRolesMayMoveADeal) {
   qualify();
   const CommandResult r = advance("solution_matching", "mark");
@@ -427,6 +449,33 @@ TEST_F(B2bEngine, RecoveringFromStorageRebuildsEveryInstance) {
   EXPECT_EQ(restarted.instance_count(), 2u);
   EXPECT_EQ(*restarted.instance("deal-1"), *engine_->instance("deal-1"));
   EXPECT_EQ(*restarted.instance("deal-2"), *engine_->instance("deal-2"));
+}
+
+TEST_F(B2bEngine, RecoverySkipsALogThatDoesNotFitItsDefinition) {
+  ASSERT_TRUE(create().ok());
+  // A log edited behind the engine's back: a field index beyond the definition's table.
+  Event forged = storage_.load("deal-1").front();
+  forged.instance = "forged";
+  Event bad = forged;
+  bad.version = 2;
+  bad.type = EventType::kFieldSet;
+  bad.target = 999;
+  bad.value = 1.0;
+  ASSERT_EQ(storage_.append("forged", 0, std::vector<Event>{forged, bad}),
+            Storage::AppendResult::kOk);
+  Engine restarted(options_);
+  restarted.register_definition(b2b());
+  EXPECT_EQ(restarted.recover(), 2u) << "both events of the forged log are skipped";
+  EXPECT_FALSE(restarted.instance("forged").has_value());
+  EXPECT_TRUE(restarted.instance("deal-1").has_value());
+}
+
+TEST_F(B2bEngine, NumberFieldsHoldDoublesEvenWhenGivenIntegers) {
+  ASSERT_TRUE(create({{"deal_value", std::int64_t{120000}}}).ok());
+  const FieldValue& value =
+      engine_->instance("deal-1")->fields[to_index(*b2b()->find_field("deal_value"))];
+  ASSERT_TRUE(std::holds_alternative<double>(value));
+  EXPECT_EQ(std::get<double>(value), 120000.0);
 }
 
 TEST_F(B2bEngine, InstancesStayOnTheDefinitionVersionTheyWereCreatedWith) {

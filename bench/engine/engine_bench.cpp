@@ -117,6 +117,7 @@ void BM_Engine_AdvanceGate3(benchmark::State& state) {
   static Cursor cursor;
   Command advance;
   advance.type = CommandType::kAdvance;
+  advance.instance = "deal";
   advance.actor = "maria";
   advance.target = "needs_diagnosis";
   for (auto _ : state) {
@@ -172,6 +173,8 @@ std::vector<InstanceState>& direct_states() {
     auto* all = new std::vector<InstanceState>(kDeals);  // never destroyed
     Command create, set, check, approve;
     create.type = CommandType::kCreate;
+    // decide() works on one state; the id only has to be there.
+    create.instance = set.instance = check.instance = approve.instance = "deal";
     create.actor = set.actor = check.actor = "maria";
     set.type = CommandType::kSetFields;
     set.fields = {{"company", FieldValue(std::string("Acme GmbH"))}};
@@ -199,6 +202,7 @@ void BM_DecideApply_AdvanceGate3(benchmark::State& state) {
   static Cursor cursor;
   Command advance;
   advance.type = CommandType::kAdvance;
+  advance.instance = "deal";
   advance.actor = "maria";
   advance.target = "needs_diagnosis";
   Timestamp now = fleet().now;
@@ -224,6 +228,7 @@ void BM_Decide_AdvanceGate3_Hot(benchmark::State& state) {
   const InstanceState s = direct_states()[fleet().random.back()];
   Command advance;
   advance.type = CommandType::kAdvance;
+  advance.instance = "deal";
   advance.actor = "maria";
   advance.target = "needs_diagnosis";
   const DecisionContext context{fleet().now, d.maria};

@@ -187,7 +187,9 @@ struct Transition {
   // and back to earlier stages are not forward and skip the gate.
   bool forward = false;
   std::string label;
-  std::optional<Condition> guard;  // must hold for the move to be allowed
+  // Must hold for the move to be allowed; null when there is none. Shared by the moves that one
+  // declaration with several sources expands into.
+  std::shared_ptr<const Condition> guard;
 };
 
 // What starts or ends a delivery standard's clock.

@@ -5,8 +5,9 @@
 // changes nothing: state, version, log and listeners are untouched.
 //
 // [Thread safety] All methods may be called from any number of threads. Commands on different
-// instances run in parallel; commands on one instance are serialised. Listeners are called after
-// the commit, on the calling thread, with no engine lock held.
+// instances run in parallel (instances share 256 lock stripes by the hash of their id: two
+// instances of one stripe take turns); commands on one instance are serialised. Listeners are
+// called after the commit with no engine lock held (see EventListener in hooks.hpp).
 // [Ownership] The engine borrows the hooks in EngineOptions: they must outlive it. It shares the
 // registered definitions (shared_ptr); an instance stays on the definition version it was created
 // with for its whole life.
@@ -48,7 +49,7 @@ struct CommandResult {
 struct OpenTransition {
   TransitionId transition{};
   StageId to{};
-  bool gate_open = true;  // false: forward, and the gate has unmet criteria
+  bool gate_open = true;  // false: the move is blocked by its gate or its guard (gate_blocked)
 };
 
 class Engine {
@@ -59,7 +60,8 @@ class Engine {
   ~Engine();
 
   // Registers a definition. Several versions of one process may be registered side by side.
-  // Returns false (and changes nothing) when this id and version is already registered.
+  // Returns false (and changes nothing) when this id and version is already registered, or for
+  // null.
   bool register_definition(std::shared_ptr<const ProcessDefinition> definition);
   // The registered definition; the newest version when `version` is not given.
   std::shared_ptr<const ProcessDefinition> definition(
@@ -78,8 +80,10 @@ class Engine {
   std::optional<std::vector<OpenTransition>> open_transitions(std::string_view id,
                                                               std::string_view actor) const;
 
-  // Rebuilds every instance from Storage::scan(): after a restart, before any command.
-  // Events of unregistered definitions are skipped and counted in the result.
+  // Rebuilds every instance from Storage::scan(): after a restart, before commands run. An
+  // instance a command changed meanwhile keeps its newer state. Logs that do not fit a registered
+  // definition (unknown id or version, gaps, out-of-range ids) are skipped; the result counts
+  // their events.
   std::size_t recover();
 
   std::size_t instance_count() const;

@@ -25,8 +25,8 @@ namespace salesflow {
 // Directory: which roles a person holds, by role id ("sales_rep"), across all instances. Roles
 // given on one instance (the assign command) come on top.
 //
-// [Threading] roles_of() is called from the engine's calling threads, concurrently, while no
-// engine lock is held on other instances; implementations must be thread-safe.
+// [Threading] roles_of() is called from the engine's calling threads, concurrently, before the
+// engine locks anything for the command; implementations must be thread-safe.
 class Directory {
  public:
   Directory() = default;
@@ -54,7 +54,9 @@ class InMemoryDirectory final : public Directory {
 //
 // [Threading] The engine calls append() for one instance at a time (commands on one instance are
 // serialised) but for different instances concurrently; load() and scan() may run concurrently
-// with appends. Implementations must be thread-safe.
+// with appends. Implementations must be thread-safe. append() runs while the engine holds the
+// instance's lock stripe: it must not call back into the engine. scan()'s visitor must not call
+// back into the storage.
 class Storage {
  public:
   Storage() = default;
@@ -96,10 +98,12 @@ class InMemoryStorage final : public Storage {
 // EventListener: notifications. Every method has a no-op default, and takes a struct, so that
 // fields can be added without breaking implementations.
 //
-// [Threading] Called on the thread that executed the command, after the change is committed to
-// Storage and the state, with no engine lock held: a listener may call back into the engine.
-// The events of one instance are delivered in version order. Different instances' events may be
-// delivered concurrently from different threads.
+// [Threading] Called after the change is committed to Storage and the state, with no engine lock
+// held: a listener may call back into the engine. The events of one instance are delivered in
+// version order, one call at a time. To keep that order, the thread that is already delivering
+// for an instance's lock stripe delivers what other threads commit meanwhile: a listener may run
+// on another caller's thread, and execute() may return before its own events were delivered.
+// Instances of different stripes are delivered concurrently.
 // [Exceptions] An exception a listener throws is caught and dropped by the engine; the committed
 // change stands and the other listeners are still called.
 

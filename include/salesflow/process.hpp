@@ -38,7 +38,7 @@ enum class EventType : std::uint8_t {
   kFieldCleared,      // field
   kItemChecked,       // item
   kItemUnchecked,     // item
-  kApprovalGiven,     // approval; text: who approved (the actor)
+  kApprovalGiven,     // approval (the approver is the event's actor)
   kApprovalRejected,  // approval; text: the comment. Withdraws the actor's earlier approval.
   kAssigned,          // role; text: the person assigned to that role on this instance
   kStageChanged,      // from_stage, stage
@@ -115,7 +115,7 @@ struct InstanceState {
 
 enum class CommandType : std::uint8_t {
   kCreate,      // definition_id [definition_version]; fields: initial values
-  kSetFields,   // fields; a std::monostate value clears the field
+  kSetFields,   // "set": fields; a std::monostate value clears the field
   kCheckItem,   // target: checklist item id
   kUncheckItem, // target: checklist item id
   kApprove,     // target: approval id
@@ -146,9 +146,9 @@ struct Command {
 
 // Why a command was rejected. Codes follow what the caller should do next.
 enum class ErrorCode : std::uint8_t {
-  kGateBlocked,        // meet the unmet criteria, then retry
+  kGateBlocked,        // meet the unmet criteria (gate, or the move's guard), then retry
   kForbidden,          // the actor lacks the role the step needs
-  kInvalidTransition,  // no such move now (undeclared, closed, on hold, guard fails)
+  kInvalidTransition,  // no such move now (undeclared, closed, on hold, approval of another stage)
   kInvalidField,       // unknown field, wrong type, out of range, not an enum value
   kUnknownInstance,
   kDuplicateInstance,

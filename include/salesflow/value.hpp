@@ -42,7 +42,8 @@ inline bool is_set(const FieldValue& value) noexcept {
 // sentence saying why not ("must be one of \"A\", \"B\", \"C\"", "is above the maximum 100").
 std::optional<std::string> validate_field_value(const Field& field, const FieldValue& value);
 
-// A value as a person reads it: strings as they are, numbers as %g would, lists comma-joined.
+// A value as a person reads it: strings as they are, numbers with up to 15 significant digits,
+// lists comma-joined.
 std::string to_display_string(const FieldValue& value);
 
 }  // namespace salesflow

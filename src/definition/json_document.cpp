@@ -211,7 +211,6 @@ std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimi
   };
   std::vector<Pending> stack{{root, Place{}}};
   std::vector<std::string_view> keys;
-  std::unordered_set<std::string_view> seen;
   std::size_t values = 0;
   while (!stack.empty()) {
     const Pending current = stack.back();
@@ -246,11 +245,12 @@ std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimi
         containers.push_back(current.place);
         const std::size_t first = stack.size();
         const auto object = current.value.get_object().value_unsafe();
-        // Small objects (nearly all) compare keys pairwise; large ones use a hash set, so that a
-        // hostile object with 100,000 keys costs linear time.
+        // Small objects (nearly all) compare keys pairwise; a large one gets a hash set of its
+        // own, sized to it, so that every object costs time linear in its own size.
         const bool large = object.size() > 16;
+        std::unordered_set<std::string_view> seen;
+        if (large) seen.reserve(object.size());
         keys.clear();
-        seen.clear();
         for (const auto field : object) {
           const Place place{self, true, field.key, 0};
           if (field.key.size() > limits.max_string_bytes) return too_long(field.key.size(), place);

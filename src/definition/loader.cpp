@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 #include <system_error>
+#include <unordered_set>
 
 #include "definition/duration.hpp"
 #include "definition/graph_checks.hpp"
@@ -216,9 +217,10 @@ class DefinitionCompiler {
       }
     }
     if (only_for("values", t == FieldType::kEnum, "enum")) {
+      std::unordered_set<std::string> seen;
       for (const auto& v : r.identifiers("values", Presence::kRequired, limits_.max_list_items,
                                          /*allow_single=*/false)) {
-        if (std::find(field.values.begin(), field.values.end(), v.id) != field.values.end()) {
+        if (!seen.insert(v.id).second) {
           out_.add(DiagnosticCode::kDuplicateId, v.pointer,
                    "the enum value " + quote_text(v.id) + " is listed twice");
         } else {
@@ -405,10 +407,11 @@ class DefinitionCompiler {
   template <class Id>
   void resolve_unique(const std::vector<ObjectReader::Reference>& references,
                       const Namespace& names, std::vector<Id>& ids) {
+    std::unordered_set<std::uint32_t> seen;
     for (const auto& ref : references) {
       const auto found = names.resolve(ref.id, ref.pointer, out_);
       if (!found) continue;
-      if (std::find(ids.begin(), ids.end(), id_of<Id>(*found)) != ids.end()) {
+      if (!seen.insert(*found).second) {
         out_.add(DiagnosticCode::kDuplicateId, ref.pointer,
                  quote_text(ref.id) + " is listed twice");
         continue;
@@ -470,35 +473,29 @@ class DefinitionCompiler {
   }
 
   void read_transitions(const ObjectReader& top) {
+    transitions_pointer_ = top.pointer("transitions");
     std::vector<std::pair<Transition, std::string>> declared;  // with pointers, for checks
     for_each_entry(top, "transitions", limits_.max_transitions,
                    [&](Element value, const std::string& pointer, std::size_t) {
                      read_transition(value, pointer, declared);
                    });
-    if (declared.size() > limits_.max_transitions) {
-      out_.add(DiagnosticCode::kLimit, top.pointer("transitions"),
-               "the transitions expand to " + std::to_string(declared.size()) +
-                   " moves; at most " + std::to_string(limits_.max_transitions) +
-                   " are allowed");
-      return;
-    }
+    if (transitions_over_limit_) return;
     // Group by source stage (stable: declaration order within a stage) for outgoing().
     std::stable_sort(declared.begin(), declared.end(), [](const auto& a, const auto& b) {
       return a.first.from < b.first.from;
     });
     def_->outgoing_begin_.assign(def_->stages_.size() + 1, 0);
+    // Within a source's group, a target seen before is a duplicate: stamp targets with the source.
+    std::vector<std::uint32_t> seen_from(def_->stages_.size(), UINT32_MAX);
     for (std::size_t k = 0; k < declared.size(); ++k) {
       const Transition& t = declared[k].first;
-      if (k > 0 && declared[k - 1].first.from == t.from) {
-        for (std::size_t p = k; p-- > 0 && declared[p].first.from == t.from;) {
-          if (declared[p].first.to == t.to) {
-            out_.add(DiagnosticCode::kDuplicateId, declared[k].second,
-                     "the transition from " + quote_text(def_->stage(t.from).id) + " to " +
-                         quote_text(def_->stage(t.to).id) + " is declared twice");
-            break;
-          }
-        }
+      std::uint32_t& stamp = seen_from[to_index(t.to)];
+      if (stamp == static_cast<std::uint32_t>(to_index(t.from))) {
+        out_.add(DiagnosticCode::kDuplicateId, declared[k].second,
+                 "the transition from " + quote_text(def_->stage(t.from).id) + " to " +
+                     quote_text(def_->stage(t.to).id) + " is declared twice");
       }
+      stamp = static_cast<std::uint32_t>(to_index(t.from));
       ++def_->outgoing_begin_[to_index(t.from) + 1];
       def_->transitions_.push_back(t);
     }
@@ -513,9 +510,11 @@ class DefinitionCompiler {
     const auto from = r.identifiers("from", Presence::kRequired, limits_.max_stages, true);
     const auto to_id = r.identifier("to", Presence::kRequired);
     const auto label = r.text("label", Presence::kOptional).value_or("");
-    std::optional<Condition> guard;
+    std::shared_ptr<const Condition> guard;
     if (const auto g = r.get("guard", Presence::kOptional)) {
-      guard = read_condition(*g, r.pointer("guard"));
+      if (auto condition = read_condition(*g, r.pointer("guard"))) {
+        guard = std::make_shared<const Condition>(std::move(*condition));
+      }
     }
     if (from.empty() && r.get("from", Presence::kOptional) &&
         r.get("from", Presence::kOptional)->type() == element_type::ARRAY) {
@@ -524,6 +523,16 @@ class DefinitionCompiler {
     }
     std::optional<std::uint32_t> to;
     if (to_id) to = stages_.resolve(*to_id, r.pointer("to"), out_);
+    // Checked before expanding, so that a hostile "from" list cannot make memory explode.
+    if (declared.size() + from.size() > limits_.max_transitions) {
+      if (!transitions_over_limit_) {
+        out_.add(DiagnosticCode::kLimit, transitions_pointer_,
+                 "the transitions expand to more than " +
+                     std::to_string(limits_.max_transitions) + " moves");
+        transitions_over_limit_ = true;
+      }
+      return;
+    }
     for (const auto& ref : from) {
       const auto f = stages_.resolve(ref.id, ref.pointer, out_);
       if (!f || !to) continue;
@@ -703,6 +712,8 @@ class DefinitionCompiler {
 
   const LoadLimits& limits_;
   const OperatorRegistry* operators_;
+  std::string transitions_pointer_;
+  bool transitions_over_limit_ = false;
   Diagnostics& out_;
   std::unique_ptr<ProcessDefinition> def_;
   Namespace roles_{"role"};

@@ -41,6 +41,7 @@ class Engine::Impl {
   }
 
   bool register_definition(std::shared_ptr<const ProcessDefinition> definition) {
+    if (!definition) return false;
     std::unique_lock lock(definitions_mutex_);
     auto& versions = definitions_[definition->id()];
     return versions.emplace(definition->version(), std::move(definition)).second;
@@ -59,6 +60,9 @@ class Engine::Impl {
   CommandResult execute(const Command& command, Timestamp now) {
     Stripe& stripe = stripe_of(command.instance);
     CommandResult result;
+    // Asked before the stripe is locked: the Directory is the host's code and may take its time,
+    // or call back into the engine.
+    const std::vector<std::string> directory_roles = this->directory_roles(command.actor);
     {
       std::unique_lock lock(stripe.mutex);
       auto found = stripe.instances.find(command.instance);
@@ -87,7 +91,8 @@ class Engine::Impl {
                                      {}};
         return result;
       }
-      const DecisionContext context{now, roles_of(*definition, state, command.actor)};
+      const DecisionContext context{
+          now, roles_of(*definition, state, command.actor, directory_roles)};
       Decision decision = decide(*definition, state, command, context);
       if (!decision.ok()) {
         result.rejection = std::move(decision.rejection);
@@ -121,9 +126,11 @@ class Engine::Impl {
           found = stripe.instances.emplace(command.instance, Slot{definition, {}}).first;
         }
         for (const Event& e : decision.events) apply(*definition, found->second.state, e);
-        // Queued under the stripe's lock, so deliveries keep commit order.
-        std::lock_guard outbox_lock(stripe.outbox_mutex);
-        stripe.outbox.push_back(Delivery{definition, decision.events});
+        if (!options_.listeners.empty()) {
+          // Queued under the stripe's lock, so deliveries keep commit order.
+          std::lock_guard outbox_lock(stripe.outbox_mutex);
+          stripe.outbox.push_back(Delivery{definition, decision.events});
+        }
       }
       result.version = found == stripe.instances.end() ? 0 : found->second.state.version;
       result.events = std::move(decision.events);
@@ -157,7 +164,8 @@ class Engine::Impl {
     const ProcessDefinition& def = *it->second.definition;
     const InstanceState& state = it->second.state;
     std::vector<OpenTransition> open;
-    const DecisionContext context{Timestamp{}, roles_of(def, state, actor)};
+    const DecisionContext context{Timestamp{},
+                                  roles_of(def, state, actor, directory_roles(actor))};
     for (const Transition& t : def.outgoing(state.stage)) {
       // Ask decide() itself, so that this answer can never disagree with a real command.
       Command probe;
@@ -181,16 +189,50 @@ class Engine::Impl {
     for (auto& [id, events] : by_instance) {
       auto definition = this->definition(events.front().definition_id,
                                          events.front().definition_version);
-      if (!definition) {
+      // A log that does not fit its definition (edited storage, a definition changed without a
+      // new version) is skipped: replaying it would index past the definition's tables.
+      if (!definition || !log_fits(*definition, events)) {
         skipped += events.size();
         continue;
       }
       Stripe& stripe = stripe_of(id);
       std::lock_guard lock(stripe.mutex);
-      Slot slot{definition, replay(*definition, events)};
-      stripe.instances.insert_or_assign(id, std::move(slot));
+      const auto live = stripe.instances.find(id);
+      // A command that ran meanwhile is newer than what was scanned: keep it.
+      if (live != stripe.instances.end() && live->second.state.version >= events.back().version) {
+        continue;
+      }
+      stripe.instances.insert_or_assign(id, Slot{definition, replay(*definition, events)});
     }
     return skipped;
+  }
+
+  // Whether `events` can be replayed on `def`: created first, versions 1..n, one definition
+  // version throughout, every index within the definition's tables.
+  static bool log_fits(const ProcessDefinition& def, const std::vector<Event>& events) {
+    if (events.empty() || events.front().type != EventType::kCreated) return false;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const Event& e = events[i];
+      if (e.version != i + 1 || e.definition_id != def.id() ||
+          e.definition_version != def.version() || to_index(e.stage) >= def.stages().size() ||
+          to_index(e.from_stage) >= def.stages().size()) {
+        return false;
+      }
+      std::size_t table = SIZE_MAX;
+      switch (e.type) {
+        case EventType::kFieldSet:
+        case EventType::kFieldCleared: table = def.fields().size(); break;
+        case EventType::kItemChecked:
+        case EventType::kItemUnchecked: table = def.checklist_items().size(); break;
+        case EventType::kApprovalGiven:
+        case EventType::kApprovalRejected: table = def.approvals().size(); break;
+        case EventType::kAssigned: table = def.roles().size(); break;
+        default: break;
+      }
+      if (e.target >= table) return false;
+      if (i > 0 && e.type == EventType::kCreated) return false;
+    }
+    return true;
   }
 
   std::size_t instance_count() const {
@@ -224,13 +266,17 @@ class Engine::Impl {
     return stripes_[StringHash{}(id) % kStripes];
   }
 
-  RoleSet roles_of(const ProcessDefinition& def, const InstanceState& state,
-                   std::string_view actor) const {
+  std::vector<std::string> directory_roles(std::string_view actor) const {
+    if (options_.directory == nullptr) return {};
+    return options_.directory->roles_of(actor);
+  }
+
+  // The actor's roles in `def` on this instance: the Directory's plus the instance's assignments.
+  static RoleSet roles_of(const ProcessDefinition& def, const InstanceState& state,
+                          std::string_view actor, const std::vector<std::string>& directory) {
     RoleSet roles;
-    if (options_.directory != nullptr) {
-      for (const std::string& role : options_.directory->roles_of(actor)) {
-        if (const auto r = def.find_role(role)) roles.insert(*r);
-      }
+    for (const std::string& role : directory) {
+      if (const auto r = def.find_role(role)) roles.insert(*r);
     }
     return effective_roles(state, actor, roles);
   }
@@ -241,6 +287,15 @@ class Engine::Impl {
     std::unique_lock lock(stripe.outbox_mutex);
     if (stripe.delivering) return;  // the thread delivering now will deliver ours too
     stripe.delivering = true;
+    // Whatever happens (bad_alloc), the stripe must not stay marked as delivering forever.
+    struct Reset {
+      Stripe& stripe;
+      std::unique_lock<std::mutex>& lock;
+      ~Reset() {
+        if (!lock.owns_lock()) lock.lock();
+        stripe.delivering = false;
+      }
+    } reset{stripe, lock};
     while (!stripe.outbox.empty()) {
       Delivery delivery = std::move(stripe.outbox.front());
       stripe.outbox.pop_front();
@@ -248,7 +303,6 @@ class Engine::Impl {
       notify(delivery);
       lock.lock();
     }
-    stripe.delivering = false;
   }
 
   void notify(const Delivery& delivery) const {

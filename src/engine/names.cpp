@@ -13,7 +13,7 @@ constexpr std::array<std::string_view, 13> kEventTypes = {
     "resumed",       "closed_lost",    "reopened"};
 
 constexpr std::array<std::string_view, 12> kCommandTypes = {
-    "create", "set_fields", "check", "uncheck", "approve", "reject",
+    "create", "set", "check", "uncheck", "approve", "reject",
     "assign", "advance",    "hold",  "resume",  "close",   "reopen"};
 
 constexpr std::array<std::string_view, 9> kErrorCodes = {

@@ -141,6 +141,11 @@ class Decider {
       Event e = event(is_set(value) ? EventType::kFieldSet : EventType::kFieldCleared);
       e.target = as_target(to_index(*field));
       e.value = value;
+      // A number field always holds a double, however the caller wrote the value.
+      if (const auto* i = std::get_if<std::int64_t>(&value);
+          i != nullptr && def_.field(*field).type == FieldType::kNumber) {
+        e.value = static_cast<double>(*i);
+      }
       events.push_back(std::move(e));
     }
     return std::nullopt;
@@ -238,6 +243,25 @@ class Decider {
     return decision;
   }
 
+  static UnmetCriterion guard_criterion(const Transition& t) {
+    return UnmetCriterion{UnmetCriterion::Kind::kFailedCondition, "guard", t.guard->description,
+                          0, 0};
+  }
+
+  Decision blocked(std::vector<UnmetCriterion> unmet) const {
+    std::string message = std::to_string(unmet.size()) +
+                          (unmet.size() == 1 ? " criterion keeps" : " criteria keep") +
+                          " the instance in " + quote_text(current().id);
+    return reject(ErrorCode::kGateBlocked, std::move(message), std::move(unmet));
+  }
+
+  // A guard that does not hold blocks the move like an unmet gate criterion: it says what must
+  // change for the move to be allowed.
+  std::optional<Decision> guard_blocks(const Transition& t) const {
+    if (!t.guard || internal::condition_holds(def_, state_, *t.guard)) return std::nullopt;
+    return blocked({guard_criterion(t)});
+  }
+
   std::optional<StageId> target_stage() const {
     return def_.find_stage(command_.target);
   }
@@ -259,19 +283,13 @@ class Decider {
     const Transition& t = def_.transition(*transition);
     std::vector<UnmetCriterion> unmet;
     if (t.guard && !internal::condition_holds(def_, state_, *t.guard)) {
-      unmet.push_back(UnmetCriterion{UnmetCriterion::Kind::kFailedCondition, "guard",
-                                     t.guard->description, 0, 0});
+      unmet.push_back(guard_criterion(t));
     }
     if (t.forward) {
       auto gate = unmet_criteria(def_, state_);
       unmet.insert(unmet.end(), gate.begin(), gate.end());
     }
-    if (!unmet.empty()) {
-      std::string message = std::to_string(unmet.size()) +
-                            (unmet.size() == 1 ? " criterion keeps" : " criteria keep") +
-                            " the instance in " + quote_text(current().id);
-      return reject(ErrorCode::kGateBlocked, std::move(message), std::move(unmet));
-    }
+    if (!unmet.empty()) return blocked(std::move(unmet));
     Decision decision;
     Event e = event(EventType::kStageChanged);
     e.from_stage = state_.stage;
@@ -322,7 +340,8 @@ class Decider {
                       "no lost stage can be reached from " + quote_text(current().id));
       }
     }
-    if (!def_.find_transition(state_.stage, *lost)) {
+    const auto transition = def_.find_transition(state_.stage, *lost);
+    if (!transition) {
       return reject(ErrorCode::kInvalidTransition,
                     "there is no transition from " + quote_text(current().id) + " to " +
                         quote_text(def_.stage(*lost).id));
@@ -330,6 +349,7 @@ class Decider {
     if (auto no = require(working_roles(current()), "close the instance from this stage")) {
       return *no;
     }
+    if (auto blocked = guard_blocks(def_.transition(*transition))) return *blocked;
     const Stage& lost_stage = def_.stage(*lost);
     if (!lost_stage.lost_reasons.empty() &&
         std::find(lost_stage.lost_reasons.begin(), lost_stage.lost_reasons.end(),

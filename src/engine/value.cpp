@@ -124,7 +124,15 @@ std::optional<std::string> validate_field_value(const Field& field, const FieldV
       return expected();
     case FieldType::kInteger:
       if (const auto* i = std::get_if<std::int64_t>(&value)) {
-        return check_bounds(field, static_cast<double>(*i));
+        // The loader keeps integer bounds within +-2^53, so they convert exactly; the value is
+        // compared as an integer, not rounded through double.
+        if (field.min && *i < static_cast<std::int64_t>(*field.min)) {
+          return "is below the minimum " + to_display_string(*field.min);
+        }
+        if (field.max && *i > static_cast<std::int64_t>(*field.max)) {
+          return "is above the maximum " + to_display_string(*field.max);
+        }
+        return std::nullopt;
       }
       return expected();
     case FieldType::kBoolean:
