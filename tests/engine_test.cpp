@@ -328,7 +328,7 @@ TEST_F(B2bEngine, ClosingAsLostNeedsADeclaredReasonAndOnlyTheAccountableRoleReop
   ASSERT_TRUE(run(close).ok());
   const auto state = engine_->instance("deal-1");
   EXPECT_EQ(state->status, InstanceStatus::kLost);
-  EXPECT_EQ(state->lost_reason, "invalid_lead");
+  EXPECT_EQ(state->lost_reason(), "invalid_lead");
   EXPECT_EQ(stage_of(), "lost");
   EXPECT_EQ(check("lead_cleaned").rejection->code, ErrorCode::kInvalidTransition);
   // lead_incubation's accountable role is sales_manager.
@@ -472,8 +472,8 @@ TEST_F(B2bEngine, RecoverySkipsALogThatDoesNotFitItsDefinition) {
 
 TEST_F(B2bEngine, NumberFieldsHoldDoublesEvenWhenGivenIntegers) {
   ASSERT_TRUE(create({{"deal_value", std::int64_t{120000}}}).ok());
-  const FieldValue& value =
-      engine_->instance("deal-1")->fields[to_index(*b2b()->find_field("deal_value"))];
+  const InstanceState state = *engine_->instance("deal-1");
+  const FieldValue& value = state.fields[to_index(*b2b()->find_field("deal_value"))];
   ASSERT_TRUE(std::holds_alternative<double>(value));
   EXPECT_EQ(std::get<double>(value), 120000.0);
 }

@@ -9,8 +9,8 @@
 // instances of one stripe take turns); commands on one instance are serialised. Listeners are
 // called after the commit with no engine lock held (see EventListener in hooks.hpp).
 // [Ownership] The engine borrows the hooks in EngineOptions: they must outlive it. It shares the
-// registered definitions (shared_ptr); an instance stays on the definition version it was created
-// with for its whole life.
+// registered definitions (shared_ptr) and keeps each for its own whole life; an instance stays on
+// the definition version it was created with.
 // [Errors] Rejections are answers (CommandResult::rejection). Exceptions only for bugs and
 // std::bad_alloc; a listener's exception is swallowed (see hooks.hpp).
 #ifndef SALESFLOW_ENGINE_HPP_

@@ -15,7 +15,9 @@
 #ifndef SALESFLOW_PROCESS_HPP_
 #define SALESFLOW_PROCESS_HPP_
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -87,6 +89,56 @@ struct RoleAssignment {
   friend bool operator==(const RoleAssignment&, const RoleAssignment&) = default;
 };
 
+// A set of small integers (checklist item indices) that needs no heap while they are below 64:
+// most definitions have fewer items, and a live deal should cost one allocation, not two.
+class SmallBitSet {
+ public:
+  bool contains(std::size_t i) const noexcept {
+    if (i < 64) return (low_ >> i) & 1u;
+    const std::size_t word = i / 64 - 1;
+    return word < high_.size() && ((high_[word] >> (i % 64)) & 1u);
+  }
+  void insert(std::size_t i) {
+    if (i < 64) {
+      low_ |= std::uint64_t{1} << i;
+      return;
+    }
+    const std::size_t word = i / 64 - 1;
+    if (word >= high_.size()) high_.resize(word + 1, 0);
+    high_[word] |= std::uint64_t{1} << (i % 64);
+  }
+  void erase(std::size_t i) noexcept {
+    if (i < 64) {
+      low_ &= ~(std::uint64_t{1} << i);
+    } else if (const std::size_t word = i / 64 - 1; word < high_.size()) {
+      high_[word] &= ~(std::uint64_t{1} << (i % 64));
+    }
+  }
+  friend bool operator==(const SmallBitSet& a, const SmallBitSet& b) noexcept {
+    if (a.low_ != b.low_) return false;
+    const std::size_t n = std::max(a.high_.size(), b.high_.size());
+    for (std::size_t w = 0; w < n; ++w) {
+      const std::uint64_t x = w < a.high_.size() ? a.high_[w] : 0;
+      const std::uint64_t y = w < b.high_.size() ? b.high_[w] : 0;
+      if (x != y) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::uint64_t low_ = 0;
+  std::vector<std::uint64_t> high_;  // bits 64 and up
+};
+
+// What most live instances do not have yet: approvals, people assigned, a lost reason. Kept out
+// of line, so that an instance without them does not pay for three empty containers.
+struct InstanceDetails {
+  std::vector<GivenApproval> approvals;     // in the order given
+  std::vector<RoleAssignment> assignments;  // people assigned to roles on this instance
+  std::string lost_reason;
+  friend bool operator==(const InstanceDetails&, const InstanceDetails&) = default;
+};
+
 // One instance (a deal, a lead, a ticket) as the fold of its events.
 struct InstanceState {
   const ProcessDefinition* definition = nullptr;
@@ -97,17 +149,24 @@ struct InstanceState {
   Timestamp created_at{};
   Timestamp stage_entered_at{};
   std::vector<FieldValue> fields;            // by FieldId
-  std::vector<std::uint64_t> checked_items;  // bit set by ChecklistItemId
-  std::vector<GivenApproval> approvals;      // in the order given
-  std::vector<RoleAssignment> assignments;   // people assigned to roles on this instance
-  std::string lost_reason;
+  SmallBitSet checked_items;                 // by ChecklistItemId
 
   bool exists() const noexcept { return version > 0; }
+  const std::vector<GivenApproval>& approvals() const noexcept { return view().approvals; }
+  const std::vector<RoleAssignment>& assignments() const noexcept { return view().assignments; }
+  const std::string& lost_reason() const noexcept { return view().lost_reason; }
+  // The details, for apply() to change: allocated on first use, and copied first when another
+  // copy of the state shares them (copies of a state are independent values).
+  InstanceDetails& details();
   bool is_checked(ChecklistItemId item) const noexcept;
   // Distinct people who gave `approval`.
   std::uint32_t approval_count(ApprovalId approval) const noexcept;
 
-  friend bool operator==(const InstanceState&, const InstanceState&) = default;
+  friend bool operator==(const InstanceState& a, const InstanceState& b) noexcept;
+
+ private:
+  const InstanceDetails& view() const noexcept;
+  std::shared_ptr<InstanceDetails> details_;  // null: all empty
 };
 
 // ---------------------------------------------------------------------------------------------

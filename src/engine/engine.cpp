@@ -23,9 +23,10 @@ struct StringHash {
   }
 };
 
-// What listeners are told about one committed command.
+// What listeners are told about one committed command. Registered definitions live as long as
+// the engine, so a plain pointer is enough.
 struct Delivery {
-  std::shared_ptr<const ProcessDefinition> definition;
+  const ProcessDefinition* definition;
   std::vector<Event> events;
 };
 
@@ -67,12 +68,12 @@ class Engine::Impl {
       std::unique_lock lock(stripe.mutex);
       auto found = stripe.instances.find(command.instance);
       const InstanceState empty;
-      const InstanceState& state = found == stripe.instances.end() ? empty : found->second.state;
-      std::shared_ptr<const ProcessDefinition> definition;
+      const InstanceState& state = found == stripe.instances.end() ? empty : found->second;
+      const ProcessDefinition* definition = nullptr;
       if (found != stripe.instances.end()) {
         definition = found->second.definition;
       } else if (command.type == CommandType::kCreate) {
-        definition = this->definition(command.definition_id, command.definition_version);
+        definition = this->definition(command.definition_id, command.definition_version).get();
         if (!definition) {
           result.rejection = Rejection{
               ErrorCode::kBadCommand,
@@ -123,16 +124,16 @@ class Engine::Impl {
             return result;
         }
         if (found == stripe.instances.end()) {
-          found = stripe.instances.emplace(command.instance, Slot{definition, {}}).first;
+          found = stripe.instances.emplace(command.instance, InstanceState{}).first;
         }
-        for (const Event& e : decision.events) apply(*definition, found->second.state, e);
+        for (const Event& e : decision.events) apply(*definition, found->second, e);
         if (!options_.listeners.empty()) {
           // Queued under the stripe's lock, so deliveries keep commit order.
           std::lock_guard outbox_lock(stripe.outbox_mutex);
           stripe.outbox.push_back(Delivery{definition, decision.events});
         }
       }
-      result.version = found == stripe.instances.end() ? 0 : found->second.state.version;
+      result.version = found == stripe.instances.end() ? 0 : found->second.version;
       result.events = std::move(decision.events);
     }
     deliver(stripe);
@@ -144,7 +145,7 @@ class Engine::Impl {
     std::lock_guard lock(stripe.mutex);
     const auto it = stripe.instances.find(id);
     if (it == stripe.instances.end()) return std::nullopt;
-    return it->second.state;
+    return it->second;
   }
 
   std::optional<std::vector<UnmetCriterion>> missing_to_leave(std::string_view id) const {
@@ -152,7 +153,7 @@ class Engine::Impl {
     std::lock_guard lock(stripe.mutex);
     const auto it = stripe.instances.find(id);
     if (it == stripe.instances.end()) return std::nullopt;
-    return unmet_criteria(*it->second.definition, it->second.state);
+    return unmet_criteria(*it->second.definition, it->second);
   }
 
   std::optional<std::vector<OpenTransition>> open_transitions(std::string_view id,
@@ -162,7 +163,7 @@ class Engine::Impl {
     const auto it = stripe.instances.find(id);
     if (it == stripe.instances.end()) return std::nullopt;
     const ProcessDefinition& def = *it->second.definition;
-    const InstanceState& state = it->second.state;
+    const InstanceState& state = it->second;
     std::vector<OpenTransition> open;
     const DecisionContext context{Timestamp{},
                                   roles_of(def, state, actor, directory_roles(actor))};
@@ -199,10 +200,10 @@ class Engine::Impl {
       std::lock_guard lock(stripe.mutex);
       const auto live = stripe.instances.find(id);
       // A command that ran meanwhile is newer than what was scanned: keep it.
-      if (live != stripe.instances.end() && live->second.state.version >= events.back().version) {
+      if (live != stripe.instances.end() && live->second.version >= events.back().version) {
         continue;
       }
-      stripe.instances.insert_or_assign(id, Slot{definition, replay(*definition, events)});
+      stripe.instances.insert_or_assign(id, replay(*definition, events));
     }
     return skipped;
   }
@@ -245,16 +246,11 @@ class Engine::Impl {
   }
 
  private:
-  struct Slot {
-    std::shared_ptr<const ProcessDefinition> definition;
-    InstanceState state;
-  };
-
   // Instances are spread over stripes by the hash of their id. One mutex per stripe serialises
   // the commands of its instances; instances of different stripes run in parallel.
   struct Stripe {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, Slot, StringHash, std::equal_to<>> instances;
+    std::unordered_map<std::string, InstanceState, StringHash, std::equal_to<>> instances;
     std::mutex outbox_mutex;
     std::deque<Delivery> outbox;
     bool delivering = false;
@@ -314,7 +310,7 @@ class Engine::Impl {
           continue;
         }
         const Stage& stage = delivery.definition->stage(e.stage);
-        const StageEntryNotice notice{delivery.definition.get(), &e, &stage,
+        const StageEntryNotice notice{delivery.definition, &e, &stage,
                                       stage.responsibility.consulted,
                                       stage.responsibility.informed, stage.guidance};
         guarded([&] { listener->on_stage_entered(notice); });

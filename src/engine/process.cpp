@@ -209,7 +209,7 @@ class Decider {
     RoleSet role;
     role.insert(wanted.role);
     if (auto no = require(role, give ? "give this approval" : "reject this approval")) return *no;
-    const bool given = std::any_of(state_.approvals.begin(), state_.approvals.end(),
+    const bool given = std::any_of(state_.approvals().begin(), state_.approvals().end(),
                                    [&](const GivenApproval& a) {
                                      return a.approval == *approval && a.person == command_.actor;
                                    });
@@ -232,8 +232,8 @@ class Decider {
     if (auto no = require(accountable, "assign people in this stage")) return *no;
     Decision decision;
     const RoleAssignment wanted{*role, command_.text};
-    if (std::find(state_.assignments.begin(), state_.assignments.end(), wanted) !=
-        state_.assignments.end()) {
+    if (std::find(state_.assignments().begin(), state_.assignments().end(), wanted) !=
+        state_.assignments().end()) {
       return decision;
     }
     Event e = event(EventType::kAssigned);
@@ -394,7 +394,13 @@ class Decider {
 
 // Entering a stage again starts its approvals afresh: what was approved may have changed since.
 void clear_stage_approvals(const ProcessDefinition& def, InstanceState& state, StageId stage) {
-  std::erase_if(state.approvals, [&](const GivenApproval& a) {
+  const auto& approvals = state.approvals();
+  if (std::none_of(approvals.begin(), approvals.end(), [&](const GivenApproval& a) {
+        return def.approval(a.approval).stage == stage;
+      })) {
+    return;
+  }
+  std::erase_if(state.details().approvals, [&](const GivenApproval& a) {
     return def.approval(a.approval).stage == stage;
   });
 }
@@ -407,14 +413,36 @@ void enter(const ProcessDefinition& def, InstanceState& state, StageId stage, Ti
 
 }  // namespace
 
+const InstanceDetails& InstanceState::view() const noexcept {
+  static const InstanceDetails kNone;
+  return details_ ? *details_ : kNone;
+}
+
+InstanceDetails& InstanceState::details() {
+  // use_count() can only fall meanwhile (new copies are made under the same lock as this call),
+  // so a shared block is never changed in place.
+  if (!details_) {
+    details_ = std::make_shared<InstanceDetails>();
+  } else if (details_.use_count() > 1) {
+    details_ = std::make_shared<InstanceDetails>(*details_);
+  }
+  return *details_;
+}
+
+bool operator==(const InstanceState& a, const InstanceState& b) noexcept {
+  return a.definition == b.definition && a.version == b.version && a.stage == b.stage &&
+         a.status == b.status && a.closed_from == b.closed_from && a.created_at == b.created_at &&
+         a.stage_entered_at == b.stage_entered_at && a.fields == b.fields &&
+         a.checked_items == b.checked_items && a.view() == b.view();
+}
+
 bool InstanceState::is_checked(ChecklistItemId item) const noexcept {
-  const std::size_t i = to_index(item);
-  return i / 64 < checked_items.size() && ((checked_items[i / 64] >> (i % 64)) & 1u);
+  return checked_items.contains(to_index(item));
 }
 
 std::uint32_t InstanceState::approval_count(ApprovalId approval) const noexcept {
   std::uint32_t count = 0;
-  for (const GivenApproval& a : approvals) count += a.approval == approval;
+  for (const GivenApproval& a : approvals()) count += a.approval == approval;
   return count;
 }
 
@@ -431,25 +459,24 @@ void apply(const ProcessDefinition& def, InstanceState& state, const Event& even
       state.status = InstanceStatus::kOpen;
       state.created_at = event.at;
       state.fields.assign(def.fields().size(), FieldValue{});
-      state.checked_items.assign((def.checklist_items().size() + 63) / 64, 0);
       enter(def, state, event.stage, event.at);
       break;
     case EventType::kFieldSet: state.fields[event.target] = event.value; break;
     case EventType::kFieldCleared: state.fields[event.target] = FieldValue{}; break;
     case EventType::kItemChecked:
-      state.checked_items[event.target / 64] |= std::uint64_t{1} << (event.target % 64);
+      state.checked_items.insert(event.target);
       break;
     case EventType::kItemUnchecked:
-      state.checked_items[event.target / 64] &= ~(std::uint64_t{1} << (event.target % 64));
+      state.checked_items.erase(event.target);
       break;
     case EventType::kApprovalGiven:
-      state.approvals.push_back(GivenApproval{ApprovalId(event.target), event.actor});
+      state.details().approvals.push_back(GivenApproval{ApprovalId(event.target), event.actor});
       break;
     case EventType::kApprovalRejected:
-      std::erase(state.approvals, GivenApproval{ApprovalId(event.target), event.actor});
+      std::erase(state.details().approvals, GivenApproval{ApprovalId(event.target), event.actor});
       break;
     case EventType::kAssigned:
-      state.assignments.push_back(RoleAssignment{RoleId(event.target), event.text});
+      state.details().assignments.push_back(RoleAssignment{RoleId(event.target), event.text});
       break;
     case EventType::kStageChanged:
       enter(def, state, event.stage, event.at);
@@ -460,12 +487,12 @@ void apply(const ProcessDefinition& def, InstanceState& state, const Event& even
     case EventType::kClosedLost:
       state.closed_from = event.from_stage;
       state.status = InstanceStatus::kLost;
-      state.lost_reason = event.text;
+      state.details().lost_reason = event.text;
       enter(def, state, event.stage, event.at);
       break;
     case EventType::kReopened:
       state.status = InstanceStatus::kOpen;
-      state.lost_reason.clear();
+      if (!state.lost_reason().empty()) state.details().lost_reason.clear();
       enter(def, state, event.stage, event.at);
       break;
   }
@@ -511,7 +538,7 @@ std::vector<UnmetCriterion> unmet_criteria(const ProcessDefinition& def,
 
 RoleSet effective_roles(const InstanceState& state, std::string_view actor,
                         RoleSet directory_roles) {
-  for (const RoleAssignment& a : state.assignments) {
+  for (const RoleAssignment& a : state.assignments()) {
     if (a.person == actor) directory_roles.insert(a.role);
   }
   return directory_roles;
