@@ -51,9 +51,9 @@ TEST(Examples, B2bPipelineHasTheFiveModulesInLifecycleOrder) {
       modules.push_back(def->module(*stage.module).id);
     }
   }
-  EXPECT_EQ(modules, (std::vector<std::string>{"lead_incubation", "needs_diagnosis",
-                                               "solution_matching", "deal_closing",
-                                               "value_continuation"}));
+  EXPECT_EQ(modules,
+            (std::vector<std::string>{"lead_incubation", "needs_diagnosis", "solution_matching",
+                                      "deal_closing", "value_continuation"}));
   std::size_t won = 0, lost = 0;
   for (const Stage& stage : def->stages()) {
     won += stage.kind == StageKind::kWon;
@@ -87,8 +87,8 @@ TEST(Examples, B2bNeedsDiagnosisInvolvesTheTriangleTeamAndHasA24HourStandard) {
   const RoleSet told = needs.responsibility.consulted | needs.responsibility.informed;
   EXPECT_TRUE(told.contains(*def->find_role("presales")));
   EXPECT_TRUE(told.contains(*def->find_role("service")));
-  const auto& standard = def->delivery_standards()[to_index(*def->find_delivery_standard(
-      "needs_summary_24h"))];
+  const auto& standard =
+      def->delivery_standards()[to_index(*def->find_delivery_standard("needs_summary_24h"))];
   EXPECT_EQ(standard.anchor.kind, TriggerKind::kStageEntered);
   EXPECT_EQ(standard.anchor.target, to_index(*def->find_stage("needs_diagnosis")));
   EXPECT_EQ(standard.limit, 24h);
@@ -111,8 +111,8 @@ TEST(Examples, B2bDealClosingNeedsLegalPreReviewAndSignsWithinTwoDays) {
 TEST(Examples, B2bSkipsDiagnosisOnlyThroughAGuard) {
   const auto def = load_example("b2b_pipeline.json");
   ASSERT_NE(def, nullptr);
-  const auto skip =
-      def->find_transition(*def->find_stage("lead_incubation"), *def->find_stage("solution_matching"));
+  const auto skip = def->find_transition(*def->find_stage("lead_incubation"),
+                                         *def->find_stage("solution_matching"));
   ASSERT_TRUE(skip.has_value());
   EXPECT_NE(def->transition(*skip).guard, nullptr);
   EXPECT_TRUE(def->transition(*skip).forward);
@@ -128,8 +128,7 @@ TEST(Examples, VoiceOfCustomerDemandsAResponsePlanWithin24Hours) {
   EXPECT_EQ(standard.goal.target, to_index(*def->find_field("response_plan")));
   EXPECT_FALSE(standard.pausable);
   // The customer verifies, and can send the ticket back to improvement.
-  EXPECT_TRUE(
-      def->find_transition(*def->find_stage("verifying"), *def->find_stage("improving")));
+  EXPECT_TRUE(def->find_transition(*def->find_stage("verifying"), *def->find_stage("improving")));
 }
 
 TEST(Examples, B2cFunnelRunsFromTrafficToReferral) {
@@ -137,8 +136,8 @@ TEST(Examples, B2cFunnelRunsFromTrafficToReferral) {
   ASSERT_NE(def, nullptr);
   std::vector<std::string> modules;
   for (const Module& m : def->modules()) modules.push_back(m.id);
-  EXPECT_EQ(modules, (std::vector<std::string>{"traffic", "trial", "purchase", "repurchase",
-                                               "referral"}));
+  EXPECT_EQ(modules,
+            (std::vector<std::string>{"traffic", "trial", "purchase", "repurchase", "referral"}));
 }
 
 // docs/examples.md shows each example's diagram; it must show the current one.

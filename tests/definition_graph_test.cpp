@@ -22,7 +22,8 @@ json active_stage(const std::string& id) {
 // replaced by `transitions`.
 LoadResult load_graph(const json& transitions) {
   return load_mutated([&](json& d) {
-    for (const char* id : {"c", "b", "a"}) d["stages"].insert(d["stages"].begin() + 1, active_stage(id));
+    for (const char* id : {"c", "b", "a"})
+      d["stages"].insert(d["stages"].begin() + 1, active_stage(id));
     d["transitions"] = transitions;
   });
 }

@@ -122,11 +122,13 @@ TEST(HostileInput, ASharedGuardIsNotCopiedPerExpandedSource) {
   json from = json::array();
   for (int i = 0; i < 2000; ++i) {
     const std::string id = "s" + std::to_string(i);
-    doc["stages"].push_back({{"id", id}, {"name", id}, {"module", "main"},
+    doc["stages"].push_back({{"id", id},
+                             {"name", id},
+                             {"module", "main"},
                              {"responsibility", {{"accountable", "manager"}}}});
     from.push_back(id);
-    doc["transitions"].push_back({{"from", i == 0 ? "open" : "s" + std::to_string(i - 1)},
-                                  {"to", id}});
+    doc["transitions"].push_back(
+        {{"from", i == 0 ? "open" : "s" + std::to_string(i - 1)}, {"to", id}});
   }
   json list = json::array();
   for (int i = 0; i < 8; ++i) list.push_back(std::string(60'000, 'a' + i));
@@ -137,12 +139,10 @@ TEST(HostileInput, ASharedGuardIsNotCopiedPerExpandedSource) {
   const LoadResult result = load_definition(doc.dump());
   ASSERT_TRUE(result.ok()) << ::testing::PrintToString(result.diagnostics);
   const auto& transitions = result.definition->transitions();
-  const Transition& first = result.definition->transition(
-      *result.definition->find_transition(*result.definition->find_stage("s0"),
-                                          *result.definition->find_stage("won")));
-  const Transition& last = result.definition->transition(
-      *result.definition->find_transition(*result.definition->find_stage("s1999"),
-                                          *result.definition->find_stage("won")));
+  const Transition& first = result.definition->transition(*result.definition->find_transition(
+      *result.definition->find_stage("s0"), *result.definition->find_stage("won")));
+  const Transition& last = result.definition->transition(*result.definition->find_transition(
+      *result.definition->find_stage("s1999"), *result.definition->find_stage("won")));
   EXPECT_EQ(first.guard.get(), last.guard.get());
   EXPECT_GT(transitions.size(), 4000u);
 }
@@ -166,9 +166,9 @@ TEST(HostileInput, NaNAndInfinityAreNotJson) {
 }
 
 TEST(HostileInput, InvalidUtf8IsRefusedAndNeverEchoedRaw) {
-  for (const std::string& bad : {std::string("\xff"), std::string("\xc3\x28"),
-                                std::string("\xe2\x82"), std::string("\xed\xa0\x80"),
-                                std::string("\xf4\x90\x80\x80"), std::string("\xc0\xaf")}) {
+  for (const std::string& bad :
+       {std::string("\xff"), std::string("\xc3\x28"), std::string("\xe2\x82"),
+        std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"), std::string("\xc0\xaf")}) {
     std::string text = minimal_definition();
     text.replace(text.find("Minimal"), 7, "Min" + bad + "imal");
     const Diagnostic d = single_diagnostic(text);
@@ -203,8 +203,7 @@ TEST(HostileInput, EmptyAndBlankDocumentsAreSyntaxErrors) {
 
 TEST(HostileInput, TrailingGarbageAndCommentsAreSyntaxErrors) {
   EXPECT_EQ(single_diagnostic(minimal_definition() + " {}").code, DiagnosticCode::kSyntax);
-  EXPECT_EQ(single_diagnostic("// comment\n" + minimal_definition()).code,
-            DiagnosticCode::kSyntax);
+  EXPECT_EQ(single_diagnostic("// comment\n" + minimal_definition()).code, DiagnosticCode::kSyntax);
   EXPECT_EQ(single_diagnostic(minimal_definition() + std::string("\0{}", 3)).code,
             DiagnosticCode::kSyntax);
 }
@@ -271,9 +270,14 @@ TEST(HostileInput, RandomByteDamageNeverCrashes) {
     for (int e = 0; e < edits; ++e) {
       const std::size_t at = random() % text.size();
       switch (random() % 3) {
-        case 0: text[at] = alphabet[random() % alphabet.size()]; break;
-        case 1: text.erase(at, 1 + random() % 8); break;
-        default: text.insert(at, 1, alphabet[random() % alphabet.size()]);
+        case 0:
+          text[at] = alphabet[random() % alphabet.size()];
+          break;
+        case 1:
+          text.erase(at, 1 + random() % 8);
+          break;
+        default:
+          text.insert(at, 1, alphabet[random() % alphabet.size()]);
       }
     }
     const LoadResult result = load_definition(text);
@@ -284,15 +288,24 @@ TEST(HostileInput, RandomByteDamageNeverCrashes) {
 
 json random_value(std::mt19937& random) {
   switch (random() % 9) {
-    case 0: return nullptr;
-    case 1: return random() % 2 == 0;
-    case 2: return static_cast<int>(random() % 5) - 1;
-    case 3: return 1e300;
-    case 4: return "";
-    case 5: return "lost";
-    case 6: return json::array({"rep", 3});
-    case 7: return json::object({{"id", "x"}});
-    default: return "P1M";
+    case 0:
+      return nullptr;
+    case 1:
+      return random() % 2 == 0;
+    case 2:
+      return static_cast<int>(random() % 5) - 1;
+    case 3:
+      return 1e300;
+    case 4:
+      return "";
+    case 5:
+      return "lost";
+    case 6:
+      return json::array({"rep", 3});
+    case 7:
+      return json::object({{"id", "x"}});
+    default:
+      return "P1M";
   }
 }
 

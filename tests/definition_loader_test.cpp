@@ -135,10 +135,10 @@ TEST(DefinitionLoader, AcceptsExtensionKeysAnywhere) {
 
 TEST(DefinitionLoader, ReportsEveryProblemAtOnce) {
   const LoadResult result = load_mutated([](json& d) {
-    d["name"] = 5;                                            // wrong type
-    d["stages"][0]["colour"] = "red";                         // unknown key
-    d["transitions"][0]["to"] = "nowhere";                    // unknown stage
-    d["delivery_standards"][0]["limit"] = "P1M";              // months are refused
+    d["name"] = 5;                                // wrong type
+    d["stages"][0]["colour"] = "red";             // unknown key
+    d["transitions"][0]["to"] = "nowhere";        // unknown stage
+    d["delivery_standards"][0]["limit"] = "P1M";  // months are refused
   });
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.definition, nullptr);
@@ -194,12 +194,11 @@ const BrokenCase kBrokenCases[] = {
     {"RequiredFieldsNotArray", [](json& d) { d["stages"][0]["gate"]["required_fields"] = 1; },
      C::kWrongType, "/stages/0/gate/required_fields"},
     // Unknown and missing keys.
-    {"UnknownTopLevelKey", [](json& d) { d["stagez"] = json::array(); }, C::kUnknownKey,
-     "/stagez"},
+    {"UnknownTopLevelKey", [](json& d) { d["stagez"] = json::array(); }, C::kUnknownKey, "/stagez"},
     {"UnknownGateKey", [](json& d) { d["stages"][0]["gate"]["signatures"] = 1; }, C::kUnknownKey,
      "/stages/0/gate/signatures"},
-    {"UnknownKeyIsEscapedInPointer", [](json& d) { d["stages"][0]["a/b~c"] = 1; },
-     C::kUnknownKey, "/stages/0/a~1b~0c"},
+    {"UnknownKeyIsEscapedInPointer", [](json& d) { d["stages"][0]["a/b~c"] = 1; }, C::kUnknownKey,
+     "/stages/0/a~1b~0c"},
     {"MissingId", [](json& d) { d.erase("id"); }, C::kMissingKey, ""},
     {"MissingFormat", [](json& d) { d.erase("format"); }, C::kMissingKey, ""},
     {"MissingStageName", [](json& d) { d["stages"][0].erase("name"); }, C::kMissingKey,
@@ -211,21 +210,26 @@ const BrokenCase kBrokenCases[] = {
     // Duplicate ids, in every namespace.
     {"DuplicateStage", [](json& d) { d["stages"][2]["id"] = "won"; }, C::kDuplicateId,
      "/stages/2/id"},
-    {"DuplicateRole", [](json& d) { d["roles"][1]["id"] = "rep"; }, C::kDuplicateId,
-     "/roles/1/id"},
+    {"DuplicateRole", [](json& d) { d["roles"][1]["id"] = "rep"; }, C::kDuplicateId, "/roles/1/id"},
     {"DuplicateField",
-     [](json& d) { d["fields"].push_back({{"id", "amount"}, {"type", "string"}}); },
+     [](json& d) {
+       d["fields"].push_back({{"id", "amount"}, {"type", "string"}});
+     },
      C::kDuplicateId, "/fields/1/id"},
     {"DuplicateChecklistItemAcrossStages",
-     [](json& d) { d["stages"][1]["checklist"] = {{{"id", "checked"}}}; }, C::kDuplicateId,
-     "/stages/1/checklist/0/id"},
+     [](json& d) {
+       d["stages"][1]["checklist"] = {{{"id", "checked"}}};
+     },
+     C::kDuplicateId, "/stages/1/checklist/0/id"},
     {"DuplicateApproval",
      [](json& d) {
        d["stages"][0]["gate"]["approvals"].push_back({{"id", "ok"}, {"role", "rep"}});
      },
      C::kDuplicateId, "/stages/0/gate/approvals/1/id"},
     {"DuplicateTransition",
-     [](json& d) { d["transitions"].push_back({{"from", "open"}, {"to", "won"}}); },
+     [](json& d) {
+       d["transitions"].push_back({{"from", "open"}, {"to", "won"}});
+     },
      C::kDuplicateId, "/transitions/2/from"},
     {"DuplicateEnumValue",
      [](json& d) {
@@ -233,28 +237,37 @@ const BrokenCase kBrokenCases[] = {
      },
      C::kDuplicateId, "/fields/1/values/2"},
     {"RequiredFieldListedTwice",
-     [](json& d) { d["stages"][0]["gate"]["required_fields"] = {"amount", "amount"}; },
+     [](json& d) {
+       d["stages"][0]["gate"]["required_fields"] = {"amount", "amount"};
+     },
      C::kDuplicateId, "/stages/0/gate/required_fields/1"},
     {"DuplicateStandard",
      [](json& d) { d["delivery_standards"].push_back(d["delivery_standards"][0]); },
      C::kDuplicateId, "/delivery_standards/1/id"},
     // References to unknown things.
     {"UnknownAccountableRole",
-     [](json& d) { d["stages"][0]["responsibility"]["accountable"] = "ceo"; },
-     C::kUnknownReference, "/stages/0/responsibility/accountable"},
+     [](json& d) { d["stages"][0]["responsibility"]["accountable"] = "ceo"; }, C::kUnknownReference,
+     "/stages/0/responsibility/accountable"},
     {"UnknownInformedRole",
-     [](json& d) { d["stages"][0]["responsibility"]["informed"] = {"rep", "ceo"}; },
+     [](json& d) {
+       d["stages"][0]["responsibility"]["informed"] = {"rep", "ceo"};
+     },
      C::kUnknownReference, "/stages/0/responsibility/informed/1"},
     {"UnknownModule", [](json& d) { d["stages"][0]["module"] = "other"; }, C::kUnknownReference,
      "/stages/0/module"},
     {"UnknownRequiredField",
-     [](json& d) { d["stages"][0]["gate"]["required_fields"] = {"amount", "budget"}; },
+     [](json& d) {
+       d["stages"][0]["gate"]["required_fields"] = {"amount", "budget"};
+     },
      C::kUnknownReference, "/stages/0/gate/required_fields/1"},
     {"UnknownChecklistItem", [](json& d) { d["stages"][0]["gate"]["checklist"] = {"signed"}; },
      C::kUnknownReference, "/stages/0/gate/checklist/0"},
     {"UnknownApprovalRole", [](json& d) { d["stages"][0]["gate"]["approvals"][0]["role"] = "x"; },
      C::kUnknownReference, "/stages/0/gate/approvals/0/role"},
-    {"UnknownTransitionSource", [](json& d) { d["transitions"][0]["from"] = {"open", "gone"}; },
+    {"UnknownTransitionSource",
+     [](json& d) {
+       d["transitions"][0]["from"] = {"open", "gone"};
+     },
      C::kUnknownReference, "/transitions/0/from/1"},
     {"UnknownStart", [](json& d) { d["start"] = "begin"; }, C::kUnknownReference, "/start"},
     {"UnknownGoalStage", [](json& d) { d["delivery_standards"][0]["goal"]["stage"] = "x"; },
@@ -270,7 +283,9 @@ const BrokenCase kBrokenCases[] = {
      },
      C::kUnknownReference, "/delivery_standards/0/goal/approval"},
     {"UnknownGoalField",
-     [](json& d) { d["delivery_standards"][0]["goal"] = {{"on", "field_set"}, {"field", "x"}}; },
+     [](json& d) {
+       d["delivery_standards"][0]["goal"] = {{"on", "field_set"}, {"field", "x"}};
+     },
      C::kUnknownReference, "/delivery_standards/0/goal/field"},
     {"UnknownEscalationRole",
      [](json& d) { d["delivery_standards"][0]["escalation"][0]["role"] = "ceo"; },
@@ -279,7 +294,9 @@ const BrokenCase kBrokenCases[] = {
     {"NoAccountable", [](json& d) { d["stages"][0]["responsibility"].erase("accountable"); },
      C::kAccountable, "/stages/0/responsibility"},
     {"TwoAccountable",
-     [](json& d) { d["stages"][0]["responsibility"]["accountable"] = {"rep", "manager"}; },
+     [](json& d) {
+       d["stages"][0]["responsibility"]["accountable"] = {"rep", "manager"};
+     },
      C::kAccountable, "/stages/0/responsibility/accountable"},
     {"EmptyAccountable",
      [](json& d) { d["stages"][0]["responsibility"]["accountable"] = json::array(); },
@@ -296,7 +313,9 @@ const BrokenCase kBrokenCases[] = {
      C::kOutOfRange, "/stages/0/gate/approvals/0/count"},
     {"MinAboveMax", [](json& d) { d["fields"][0]["max"] = -1; }, C::kOutOfRange, "/fields/0/max"},
     {"MaxLengthZero",
-     [](json& d) { d["fields"].push_back({{"id", "s"}, {"type", "string"}, {"max_length", 0}}); },
+     [](json& d) {
+       d["fields"].push_back({{"id", "s"}, {"type", "string"}, {"max_length", 0}});
+     },
      C::kOutOfRange, "/fields/1/max_length"},
     {"AtRiskAfterLimit", [](json& d) { d["delivery_standards"][0]["at_risk"] = "PT25H"; },
      C::kOutOfRange, "/delivery_standards/0/at_risk"},
@@ -310,8 +329,7 @@ const BrokenCase kBrokenCases[] = {
     // Values of the right type that the format does not allow.
     {"BadIdentifier", [](json& d) { d["stages"][0]["id"] = "open stage"; }, C::kInvalidValue,
      "/stages/0/id"},
-    {"IdentifierTooLong", [](json& d) { d["id"] = std::string(65, 'a'); }, C::kInvalidValue,
-     "/id"},
+    {"IdentifierTooLong", [](json& d) { d["id"] = std::string(65, 'a'); }, C::kInvalidValue, "/id"},
     {"UnsupportedFormat", [](json& d) { d["format"] = 2; }, C::kInvalidValue, "/format"},
     {"FractionalVersion", [](json& d) { d["version"] = 1.5; }, C::kInvalidValue, "/version"},
     {"UnknownStageKind", [](json& d) { d["stages"][0]["kind"] = "paused"; }, C::kInvalidValue,
@@ -321,7 +339,9 @@ const BrokenCase kBrokenCases[] = {
     {"MaxLengthOnNumber", [](json& d) { d["fields"][0]["max_length"] = 3; }, C::kInvalidValue,
      "/fields/0/max_length"},
     {"EnumWithoutValues",
-     [](json& d) { d["fields"].push_back({{"id", "g"}, {"type", "enum"}, {"values", {}}}); },
+     [](json& d) {
+       d["fields"].push_back({{"id", "g"}, {"type", "enum"}, {"values", {}}});
+     },
      C::kInvalidValue, "/fields/1/values"},
     {"EmptyName", [](json& d) { d["name"] = ""; }, C::kInvalidValue, "/name"},
     {"DurationInMonths", [](json& d) { d["delivery_standards"][0]["limit"] = "P1M"; },
@@ -329,27 +349,37 @@ const BrokenCase kBrokenCases[] = {
     {"DurationGarbage", [](json& d) { d["delivery_standards"][0]["limit"] = "24 hours"; },
      C::kInvalidValue, "/delivery_standards/0/limit"},
     {"GoalKindAsAnchor",
-     [](json& d) { d["delivery_standards"][0]["anchor"] = {{"on", "stage_left"}, {"stage", "open"}}; },
+     [](json& d) {
+       d["delivery_standards"][0]["anchor"] = {{"on", "stage_left"}, {"stage", "open"}};
+     },
      C::kInvalidValue, "/delivery_standards/0/anchor/on"},
     {"TargetKeyOfAnotherKind",
      [](json& d) { d["delivery_standards"][0]["goal"]["field"] = "amount"; }, C::kInvalidValue,
      "/delivery_standards/0/goal/field"},
     {"GateOnTerminal",
-     [](json& d) { d["stages"][1]["gate"] = {{"checklist", json::array()}}; }, C::kInvalidValue,
-     "/stages/1/gate"},
+     [](json& d) {
+       d["stages"][1]["gate"] = {{"checklist", json::array()}};
+     },
+     C::kInvalidValue, "/stages/1/gate"},
     {"LostReasonsOnActive", [](json& d) { d["stages"][0]["lost_reasons"] = {"price"}; },
      C::kInvalidValue, "/stages/0/lost_reasons"},
     {"TransitionFromTerminal",
-     [](json& d) { d["transitions"].push_back({{"from", "won"}, {"to", "open"}}); },
+     [](json& d) {
+       d["transitions"].push_back({{"from", "won"}, {"to", "open"}});
+     },
      C::kInvalidValue, "/transitions/2/from"},
     {"TransitionToItself",
-     [](json& d) { d["transitions"].push_back({{"from", "open"}, {"to", "open"}}); },
+     [](json& d) {
+       d["transitions"].push_back({{"from", "open"}, {"to", "open"}});
+     },
      C::kInvalidValue, "/transitions/2/from"},
     {"StartOnTerminal", [](json& d) { d["start"] = "won"; }, C::kInvalidValue, "/start"},
     {"NoStages", [](json& d) { d["stages"] = json::array(); }, C::kInvalidValue, "/stages"},
     {"NoRoles", [](json& d) { d["roles"] = json::array(); }, C::kInvalidValue, "/roles"},
     {"ConditionWithoutRule",
-     [](json& d) { d["stages"][0]["gate"]["conditions"] = {{{"description", "x"}}}; },
+     [](json& d) {
+       d["stages"][0]["gate"]["conditions"] = {{{"description", "x"}}};
+     },
      C::kMissingKey, "/stages/0/gate/conditions/0"},
     // Rules are compiled at load time; their diagnostics point into the definition.
     {"UnknownRuleOperatorInACondition",

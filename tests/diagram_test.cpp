@@ -59,7 +59,8 @@ TEST(Diagram, MermaidNumbersNodesAndEscapesLabels) {
   });
   const std::string mermaid = render_diagram(*def, DiagramFormat::kMermaid);
   EXPECT_THAT(mermaid, HasSubstr("flowchart LR"));
-  EXPECT_THAT(mermaid, HasSubstr("s0[\"#lt;b#gt;#quot;Open#quot; #124; #35;1 #amp; more#lt;/b#gt;"));
+  EXPECT_THAT(mermaid,
+              HasSubstr("s0[\"#lt;b#gt;#quot;Open#quot; #124; #35;1 #amp; more#lt;/b#gt;"));
   EXPECT_THAT(mermaid, HasSubstr("s0 -->|\"[amount #gt; 5]\"| s1"));
   EXPECT_THAT(mermaid, HasSubstr("s2([\"Lost<br/>(lost)\"]):::lost"));
   EXPECT_THAT(mermaid, HasSubstr("start --> s0"));

@@ -57,7 +57,8 @@ TEST(Duration, FormatsCanonically) {
   EXPECT_EQ(format_duration(0s), "PT0S");
   EXPECT_EQ(format_duration(61s), "PT1M1S");
   for (const std::chrono::seconds d : {std::chrono::seconds(1s), std::chrono::seconds(59min),
-                                       std::chrono::seconds(25h), 7 * 24h + 3s}) EXPECT_EQ(parsed(format_duration(d)), d);
+                                       std::chrono::seconds(25h), 7 * 24h + 3s})
+    EXPECT_EQ(parsed(format_duration(d)), d);
 }
 
 }  // namespace

@@ -34,8 +34,8 @@ class RecordingListener : public EventListener {
  public:
   void on_event(const Event& event) override { events.push_back(event); }
   void on_stage_entered(const StageEntryNotice& notice) override {
-    entries.push_back({notice.stage->id, notice.consulted, notice.informed,
-                       std::string(notice.guidance)});
+    entries.push_back(
+        {notice.stage->id, notice.consulted, notice.informed, std::string(notice.guidance)});
   }
   struct Entry {
     std::string stage;
@@ -49,9 +49,13 @@ class RecordingListener : public EventListener {
 class B2bEngine : public ::testing::Test {
  protected:
   B2bEngine() {
-    for (const auto& [person, role] : std::vector<std::pair<std::string, std::string>>{
-             {"maria", "sales_rep"}, {"max", "sales_manager"}, {"lena", "legal"},
-             {"pete", "presales"},   {"sam", "service"},       {"mark", "marketing"}}) {
+    for (const auto& [person, role] :
+         std::vector<std::pair<std::string, std::string>>{{"maria", "sales_rep"},
+                                                          {"max", "sales_manager"},
+                                                          {"lena", "legal"},
+                                                          {"pete", "presales"},
+                                                          {"sam", "service"},
+                                                          {"mark", "marketing"}}) {
       directory_.grant(person, role);
     }
     options_.storage = &storage_;
@@ -96,8 +100,10 @@ class B2bEngine : public ::testing::Test {
 
   // Takes deal-1 through lead incubation into needs diagnosis.
   void qualify() {
-    ASSERT_TRUE(create({{"company", std::string("Acme")}, {"industry", std::string("retail")},
-                        {"company_size", std::string("large")}, {"urgency", std::string("high")},
+    ASSERT_TRUE(create({{"company", std::string("Acme")},
+                        {"industry", std::string("retail")},
+                        {"company_size", std::string("large")},
+                        {"urgency", std::string("high")},
                         {"grade", std::string("B")}})
                     .ok());
     ASSERT_TRUE(check("lead_cleaned").ok());
@@ -218,9 +224,12 @@ TEST_F(B2bEngine, ARepCannotSignBeforeLegalsPreReviewAndCannotGiveItHimself) {
 }
 
 TEST_F(B2bEngine, TheFastTrackGuardLetsOnlyGradeALeadsOfExistingCustomersSkipDiagnosis) {
-  ASSERT_TRUE(create({{"company", std::string("Acme")}, {"industry", std::string("retail")},
-                      {"company_size", std::string("large")}, {"urgency", std::string("high")},
-                      {"grade", std::string("A")}, {"existing_customer", false}})
+  ASSERT_TRUE(create({{"company", std::string("Acme")},
+                      {"industry", std::string("retail")},
+                      {"company_size", std::string("large")},
+                      {"urgency", std::string("high")},
+                      {"grade", std::string("A")},
+                      {"existing_customer", false}})
                   .ok());
   ASSERT_TRUE(check("lead_cleaned").ok());
   ASSERT_TRUE(check("grade_verified").ok());
@@ -236,12 +245,11 @@ TEST_F(B2bEngine, TheFastTrackGuardLetsOnlyGradeALeadsOfExistingCustomersSkipDia
 }
 
 TEST_F(B2bEngine, AGuardOnAMoveToALostStageIsEnforcedToo) {
-  auto doc = nlohmann::json::parse(std::ifstream(std::filesystem::path(SALESFLOW_SOURCE_DIR) /
-                                                 "examples/b2b_pipeline.json"));
+  auto doc = nlohmann::json::parse(
+      std::ifstream(std::filesystem::path(SALESFLOW_SOURCE_DIR) / "examples/b2b_pipeline.json"));
   doc["version"] = 3;
-  doc["transitions"].back()["guard"] = {
-      {"description", "only ungraded leads are closed"},
-      {"rule", {{"missing", {"grade"}}}}};
+  doc["transitions"].back()["guard"] = {{"description", "only ungraded leads are closed"},
+                                        {"rule", {{"missing", {"grade"}}}}};
   ASSERT_TRUE(engine_->register_definition(load_definition(doc.dump()).definition));
   Command c = command(CommandType::kCreate, "maria");
   c.definition_id = "b2b_pipeline";
@@ -369,8 +377,8 @@ TEST_F(B2bEngine, EmptyInstanceOrActorIdsAreBadCommands) {
 TEST_F(B2bEngine, ApprovalsCountDistinctPeopleAndCanBeWithdrawn) {
   qualify();
   // Move on to deal closing, whose gate asks for legal's pre-review.
-  ASSERT_TRUE(set({{"decision_maker", std::string("CFO")}, {"needs_summary", std::string("x")}})
-                  .ok());
+  ASSERT_TRUE(
+      set({{"decision_maker", std::string("CFO")}, {"needs_summary", std::string("x")}}).ok());
   for (const char* item : {"org_structure", "decision_chain", "hidden_needs"}) {
     ASSERT_TRUE(check(item).ok());
   }
@@ -480,8 +488,8 @@ TEST_F(B2bEngine, NumberFieldsHoldDoublesEvenWhenGivenIntegers) {
 
 TEST_F(B2bEngine, InstancesStayOnTheDefinitionVersionTheyWereCreatedWith) {
   ASSERT_TRUE(create().ok());
-  auto doc = nlohmann::json::parse(std::ifstream(std::filesystem::path(SALESFLOW_SOURCE_DIR) /
-                                                 "examples/b2b_pipeline.json"));
+  auto doc = nlohmann::json::parse(
+      std::ifstream(std::filesystem::path(SALESFLOW_SOURCE_DIR) / "examples/b2b_pipeline.json"));
   doc["version"] = 2;
   doc["stages"][0]["gate"]["required_fields"] = {"company"};
   const auto v2 = load_definition(doc.dump()).definition;
@@ -527,11 +535,11 @@ TEST(Timestamp, ParsesIsoUtcAndOffsetsAndRefusesEverythingElse) {
   EXPECT_EQ(parse_timestamp("2026-11-27T04:00:00-05:30"), base);
   EXPECT_EQ(parse_timestamp("2024-02-29T00:00:00Z"),
             Timestamp(date::sys_days(date::year(2024) / 2 / 29)));
-  for (const char* bad : {"", "2026-11-27", "2026-11-27T09:30:00", "2026-13-01T00:00:00Z",
-                          "2025-02-29T00:00:00Z", "2026-11-27T24:00:00Z", "2026-11-27T09:60:00Z",
-                          "2026-11-27 09:30:00Z", "2026-11-27T09:30:00.Z", "2026-11-27T09:30:00ZZ",
-                          "2026-11-27T09:30:00+1:00", "+2026-11-27T09:30:00Z", "yesterday",
-                          "2026-11-27T09:30:00.1234567890Z"}) {
+  for (const char* bad :
+       {"", "2026-11-27", "2026-11-27T09:30:00", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
+        "2026-11-27T24:00:00Z", "2026-11-27T09:60:00Z", "2026-11-27 09:30:00Z",
+        "2026-11-27T09:30:00.Z", "2026-11-27T09:30:00ZZ", "2026-11-27T09:30:00+1:00",
+        "+2026-11-27T09:30:00Z", "yesterday", "2026-11-27T09:30:00.1234567890Z"}) {
     EXPECT_EQ(parse_timestamp(bad), std::nullopt) << bad;
   }
 }

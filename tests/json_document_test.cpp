@@ -18,8 +18,10 @@ TEST(JsonText, EscapesWhatJsonRequiresAndKeepsUtf8) {
   EXPECT_EQ(as_json("a\"b\\c"), R"("a\"b\\c")");
   EXPECT_EQ(as_json("\b\f\n\r\t"), R"("\b\f\n\r\t")");
   EXPECT_EQ(as_json(std::string("\x01\x1f\0", 3)), R"("\u0001\u001f\u0000")");
-  EXPECT_EQ(as_json("Stra\xC3\x9F" "e \xE2\x82\xAC \xF0\x9F\x98\x80"),
-            "\"Stra\xC3\x9F" "e \xE2\x82\xAC \xF0\x9F\x98\x80\"");
+  EXPECT_EQ(as_json("Stra\xC3\x9F"
+                    "e \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "\"Stra\xC3\x9F"
+            "e \xE2\x82\xAC \xF0\x9F\x98\x80\"");
 }
 
 TEST(JsonText, ReplacesInvalidUtf8SoTheOutputAlwaysParses) {

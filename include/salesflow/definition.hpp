@@ -61,9 +61,7 @@ class RoleSet {
   constexpr RoleSet() noexcept = default;
   constexpr explicit RoleSet(std::uint64_t bits) noexcept : bits_(bits) {}
 
-  constexpr bool contains(RoleId role) const noexcept {
-    return (bits_ >> to_index(role)) & 1u;
-  }
+  constexpr bool contains(RoleId role) const noexcept { return (bits_ >> to_index(role)) & 1u; }
   constexpr void insert(RoleId role) noexcept { bits_ |= std::uint64_t{1} << to_index(role); }
   constexpr bool intersects(RoleSet other) const noexcept { return (bits_ & other.bits_) != 0; }
   constexpr bool empty() const noexcept { return bits_ == 0; }
@@ -94,8 +92,8 @@ struct Module {
 
 enum class FieldType : std::uint8_t {
   kString,
-  kNumber,      // a finite double
-  kInteger,     // a signed 64-bit integer
+  kNumber,   // a finite double
+  kInteger,  // a signed 64-bit integer
   kBoolean,
   kEnum,        // one of Field::values
   kTimestamp,   // an ISO-8601 UTC instant
@@ -149,10 +147,10 @@ struct Approval {
 
 // The exit criteria that must all hold before an instance leaves a stage forward.
 struct Gate {
-  std::vector<FieldId> required_fields;  // present and valid
+  std::vector<FieldId> required_fields;    // present and valid
   std::vector<ChecklistItemId> checklist;  // checked
-  std::vector<ApprovalId> approvals;  // given
-  std::vector<Condition> conditions;  // rules that hold
+  std::vector<ApprovalId> approvals;       // given
+  std::vector<Condition> conditions;       // rules that hold
 
   bool empty() const noexcept {
     return required_fields.empty() && checklist.empty() && approvals.empty() && conditions.empty();
@@ -330,8 +328,7 @@ struct LoadResult {
 // Parses, checks and compiles a definition from JSON text (UTF-8). Rules in the definition may use
 // the host operators of `operators` (null: built-in operators only); the definition keeps the ones
 // it uses alive.
-[[nodiscard]] LoadResult load_definition(std::string_view json_text,
-                                         const LoadLimits& limits = {},
+[[nodiscard]] LoadResult load_definition(std::string_view json_text, const LoadLimits& limits = {},
                                          const OperatorRegistry* operators = nullptr);
 
 // As load_definition(), reading the file first. A file that cannot be read gives one kIo

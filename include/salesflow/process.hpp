@@ -46,8 +46,8 @@ enum class EventType : std::uint8_t {
   kStageChanged,      // from_stage, stage
   kPutOnHold,         // text: why
   kResumed,
-  kClosedLost,        // from_stage, stage: the lost stage; text: the reason
-  kReopened,          // from_stage: the lost stage, stage: the stage it was closed from
+  kClosedLost,  // from_stage, stage: the lost stage; text: the reason
+  kReopened,    // from_stage: the lost stage, stage: the stage it was closed from
 };
 
 std::string_view to_string(EventType type) noexcept;
@@ -148,8 +148,8 @@ struct InstanceState {
   StageId closed_from{};  // kLost: the stage the instance was closed from (for reopen)
   Timestamp created_at{};
   Timestamp stage_entered_at{};
-  std::vector<FieldValue> fields;            // by FieldId
-  SmallBitSet checked_items;                 // by ChecklistItemId
+  std::vector<FieldValue> fields;  // by FieldId
+  SmallBitSet checked_items;       // by ChecklistItemId
 
   bool exists() const noexcept { return version > 0; }
   const std::vector<GivenApproval>& approvals() const noexcept { return view().approvals; }
@@ -173,17 +173,17 @@ struct InstanceState {
 // Commands.
 
 enum class CommandType : std::uint8_t {
-  kCreate,      // definition_id [definition_version]; fields: initial values
-  kSetFields,   // "set": fields; a std::monostate value clears the field
-  kCheckItem,   // target: checklist item id
-  kUncheckItem, // target: checklist item id
-  kApprove,     // target: approval id
-  kReject,      // target: approval id; text: comment
-  kAssign,      // target: role id; text: the person
-  kAdvance,     // target: stage id
-  kHold,        // text: why
+  kCreate,       // definition_id [definition_version]; fields: initial values
+  kSetFields,    // "set": fields; a std::monostate value clears the field
+  kCheckItem,    // target: checklist item id
+  kUncheckItem,  // target: checklist item id
+  kApprove,      // target: approval id
+  kReject,       // target: approval id; text: comment
+  kAssign,       // target: role id; text: the person
+  kAdvance,      // target: stage id
+  kHold,         // text: why
   kResume,
-  kCloseLost,   // target: lost stage id (optional when there is one); text: the reason
+  kCloseLost,  // target: lost stage id (optional when there is one); text: the reason
   kReopen,
 };
 
@@ -211,9 +211,9 @@ enum class ErrorCode : std::uint8_t {
   kInvalidField,       // unknown field, wrong type, out of range, not an enum value
   kUnknownInstance,
   kDuplicateInstance,
-  kConflict,           // expected_version does not match: reload and retry
-  kBadCommand,         // malformed: unknown item, approval, role or stage; missing argument
-  kUnavailable,        // the storage failed; nothing was changed: retry later
+  kConflict,     // expected_version does not match: reload and retry
+  kBadCommand,   // malformed: unknown item, approval, role or stage; missing argument
+  kUnavailable,  // the storage failed; nothing was changed: retry later
 };
 
 std::string_view to_string(ErrorCode code) noexcept;
@@ -239,8 +239,8 @@ std::string_view to_string(UnmetCriterion::Kind kind) noexcept;
 
 struct Rejection {
   ErrorCode code = ErrorCode::kBadCommand;
-  std::string message;                 // one sentence for people
-  std::vector<UnmetCriterion> unmet;   // kGateBlocked: every criterion that does not hold
+  std::string message;                // one sentence for people
+  std::vector<UnmetCriterion> unmet;  // kGateBlocked: every criterion that does not hold
 };
 
 // What decide() needs beyond the definition, the state and the command.
@@ -270,7 +270,8 @@ std::vector<UnmetCriterion> unmet_criteria(const ProcessDefinition& definition,
 
 // The roles `actor_roles` gives on this instance: the Directory's plus the instance's assignments
 // of `actor`.
-RoleSet effective_roles(const InstanceState& state, std::string_view actor, RoleSet directory_roles);
+RoleSet effective_roles(const InstanceState& state, std::string_view actor,
+                        RoleSet directory_roles);
 
 }  // namespace salesflow
 

@@ -415,8 +415,9 @@ class Runner {
       case InstanceStatus::kWon:
         return stage + " (won)";
       case InstanceStatus::kLost:
-        return stage + " (lost" + (state->lost_reason().empty() ? "" : ": " + state->lost_reason()) +
-               ") in " + def.stage(state->closed_from).name;
+        return stage + " (lost" +
+               (state->lost_reason().empty() ? "" : ": " + state->lost_reason()) + ") in " +
+               def.stage(state->closed_from).name;
     }
     return stage;
   }

@@ -25,10 +25,9 @@ std::optional<TransitionId> ProcessDefinition::find_transition(StageId from,
 
 std::optional<std::uint32_t> ProcessDefinition::lookup(const NameIndex& index,
                                                        std::string_view id) noexcept {
-  const auto it = std::lower_bound(index.begin(), index.end(), id,
-                                   [](const auto& entry, std::string_view key) {
-                                     return entry.first < key;
-                                   });
+  const auto it =
+      std::lower_bound(index.begin(), index.end(), id,
+                       [](const auto& entry, std::string_view key) { return entry.first < key; });
   if (it == index.end() || it->first != id) return std::nullopt;
   return it->second;
 }
@@ -65,56 +64,88 @@ std::optional<DeliveryStandardId> ProcessDefinition::find_delivery_standard(
 
 std::string_view to_string(FieldType type) noexcept {
   switch (type) {
-    case FieldType::kString: return "string";
-    case FieldType::kNumber: return "number";
-    case FieldType::kInteger: return "integer";
-    case FieldType::kBoolean: return "boolean";
-    case FieldType::kEnum: return "enum";
-    case FieldType::kTimestamp: return "timestamp";
-    case FieldType::kStringList: return "string_list";
+    case FieldType::kString:
+      return "string";
+    case FieldType::kNumber:
+      return "number";
+    case FieldType::kInteger:
+      return "integer";
+    case FieldType::kBoolean:
+      return "boolean";
+    case FieldType::kEnum:
+      return "enum";
+    case FieldType::kTimestamp:
+      return "timestamp";
+    case FieldType::kStringList:
+      return "string_list";
   }
   return "?";
 }
 
 std::string_view to_string(StageKind kind) noexcept {
   switch (kind) {
-    case StageKind::kActive: return "active";
-    case StageKind::kWon: return "won";
-    case StageKind::kLost: return "lost";
+    case StageKind::kActive:
+      return "active";
+    case StageKind::kWon:
+      return "won";
+    case StageKind::kLost:
+      return "lost";
   }
   return "?";
 }
 
 std::string_view to_string(TriggerKind kind) noexcept {
   switch (kind) {
-    case TriggerKind::kInstanceCreated: return "instance_created";
-    case TriggerKind::kStageEntered: return "stage_entered";
-    case TriggerKind::kStageLeft: return "stage_left";
-    case TriggerKind::kItemChecked: return "item_checked";
-    case TriggerKind::kFieldSet: return "field_set";
-    case TriggerKind::kApprovalGiven: return "approval_given";
+    case TriggerKind::kInstanceCreated:
+      return "instance_created";
+    case TriggerKind::kStageEntered:
+      return "stage_entered";
+    case TriggerKind::kStageLeft:
+      return "stage_left";
+    case TriggerKind::kItemChecked:
+      return "item_checked";
+    case TriggerKind::kFieldSet:
+      return "field_set";
+    case TriggerKind::kApprovalGiven:
+      return "approval_given";
   }
   return "?";
 }
 
 std::string_view to_string(DiagnosticCode code) noexcept {
   switch (code) {
-    case DiagnosticCode::kSyntax: return "syntax";
-    case DiagnosticCode::kLimit: return "limit";
-    case DiagnosticCode::kDuplicateKey: return "duplicate_key";
-    case DiagnosticCode::kUnknownKey: return "unknown_key";
-    case DiagnosticCode::kMissingKey: return "missing_key";
-    case DiagnosticCode::kWrongType: return "wrong_type";
-    case DiagnosticCode::kInvalidValue: return "invalid_value";
-    case DiagnosticCode::kOutOfRange: return "out_of_range";
-    case DiagnosticCode::kDuplicateId: return "duplicate_id";
-    case DiagnosticCode::kUnknownReference: return "unknown_reference";
-    case DiagnosticCode::kAccountable: return "accountable";
-    case DiagnosticCode::kUnreachableStage: return "unreachable_stage";
-    case DiagnosticCode::kNoTerminalReachable: return "no_terminal_reachable";
-    case DiagnosticCode::kNoWonStage: return "no_won_stage";
-    case DiagnosticCode::kTrapCycle: return "trap_cycle";
-    case DiagnosticCode::kIo: return "io";
+    case DiagnosticCode::kSyntax:
+      return "syntax";
+    case DiagnosticCode::kLimit:
+      return "limit";
+    case DiagnosticCode::kDuplicateKey:
+      return "duplicate_key";
+    case DiagnosticCode::kUnknownKey:
+      return "unknown_key";
+    case DiagnosticCode::kMissingKey:
+      return "missing_key";
+    case DiagnosticCode::kWrongType:
+      return "wrong_type";
+    case DiagnosticCode::kInvalidValue:
+      return "invalid_value";
+    case DiagnosticCode::kOutOfRange:
+      return "out_of_range";
+    case DiagnosticCode::kDuplicateId:
+      return "duplicate_id";
+    case DiagnosticCode::kUnknownReference:
+      return "unknown_reference";
+    case DiagnosticCode::kAccountable:
+      return "accountable";
+    case DiagnosticCode::kUnreachableStage:
+      return "unreachable_stage";
+    case DiagnosticCode::kNoTerminalReachable:
+      return "no_terminal_reachable";
+    case DiagnosticCode::kNoWonStage:
+      return "no_won_stage";
+    case DiagnosticCode::kTrapCycle:
+      return "trap_cycle";
+    case DiagnosticCode::kIo:
+      return "io";
   }
   return "?";
 }

@@ -76,8 +76,8 @@ void check_graph(const ProcessDefinition& definition, std::string_view stages_po
   // than one stage, as self-transitions are refused earlier) and no terminal, traps instances.
   std::vector<std::size_t> component(stages.size());
   const std::size_t components = boost::strong_components(
-      graph, boost::make_iterator_property_map(component.begin(),
-                                               boost::get(boost::vertex_index, graph)));
+      graph,
+      boost::make_iterator_property_map(component.begin(), boost::get(boost::vertex_index, graph)));
   std::vector<std::vector<Vertex>> members(components);
   std::vector<bool> has_exit(components, false);
   for (std::size_t s = 0; s < stages.size(); ++s) {

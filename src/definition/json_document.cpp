@@ -42,8 +42,8 @@ class BoundedDomBuilder {
     if (key.size() > limits_.max_string_bytes) return string_too_long(key.size());
     frame.key = key;
     if (frame.value->contains(key)) {
-      return fail(DiagnosticCode::kDuplicateKey, "duplicate object key " + quote_text(key) +
-                                                     "; each key may appear only once");
+      return fail(DiagnosticCode::kDuplicateKey,
+                  "duplicate object key " + quote_text(key) + "; each key may appear only once");
     }
     return true;
   }
@@ -52,8 +52,8 @@ class BoundedDomBuilder {
                    const nlohmann::detail::exception& error) {
     std::string message = error.what();
     // Drop nlohmann's "[json.exception.parse_error.101] " prefix: it means nothing to a user.
-    if (const auto bracket = message.find("] "); message.starts_with("[json.") &&
-                                                 bracket != std::string::npos) {
+    if (const auto bracket = message.find("] ");
+        message.starts_with("[json.") && bracket != std::string::npos) {
       message.erase(0, bracket + 2);
     }
     // The message quotes the bytes last read, which may be invalid UTF-8: re-encode it safely.
@@ -73,8 +73,8 @@ class BoundedDomBuilder {
 
   bool count_value() {
     if (++values_ > limits_.max_values) {
-      return fail(DiagnosticCode::kLimit, "the document has more than " +
-                                              std::to_string(limits_.max_values) + " values");
+      return fail(DiagnosticCode::kLimit,
+                  "the document has more than " + std::to_string(limits_.max_values) + " values");
     }
     return true;
   }
@@ -104,9 +104,9 @@ class BoundedDomBuilder {
   bool open(json::value_t type) {
     if (!count_value()) return false;
     if (stack_.size() >= limits_.max_depth) {
-      return fail(DiagnosticCode::kLimit, "nesting deeper than " +
-                                              std::to_string(limits_.max_depth) +
-                                              " arrays and objects");
+      return fail(
+          DiagnosticCode::kLimit,
+          "nesting deeper than " + std::to_string(limits_.max_depth) + " arrays and objects");
     }
     json* value = place(json(type));
     stack_.push_back(Frame{value, {}});
@@ -187,8 +187,8 @@ std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimi
   struct Place {
     std::size_t parent = kNone;  // index into `containers`, kNone for the root
     bool in_object = false;
-    std::string_view key;        // in an object
-    std::size_t index = 0;       // in an array
+    std::string_view key;   // in an object
+    std::size_t index = 0;  // in an array
   };
   struct Pending {
     simdjson::dom::element value;
@@ -206,7 +206,8 @@ std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimi
   };
   const auto too_long = [&](std::size_t size, Place place) {
     return Diagnostic{DiagnosticCode::kLimit, pointer_of(place),
-                      "a string of " + std::to_string(size) + " bytes is longer than the limit of " +
+                      "a string of " + std::to_string(size) +
+                          " bytes is longer than the limit of " +
                           std::to_string(limits.max_string_bytes)};
   };
   std::vector<Pending> stack{{root, Place{}}};
@@ -216,9 +217,9 @@ std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimi
     const Pending current = stack.back();
     stack.pop_back();
     if (++values > limits.max_values) {
-      return Diagnostic{DiagnosticCode::kLimit, pointer_of(current.place),
-                        "the document has more than " + std::to_string(limits.max_values) +
-                            " values"};
+      return Diagnostic{
+          DiagnosticCode::kLimit, pointer_of(current.place),
+          "the document has more than " + std::to_string(limits.max_values) + " values"};
     }
     switch (current.value.type()) {
       case element_type::STRING:
@@ -254,8 +255,9 @@ std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimi
         for (const auto field : object) {
           const Place place{self, true, field.key, 0};
           if (field.key.size() > limits.max_string_bytes) return too_long(field.key.size(), place);
-          const bool duplicate = large ? !seen.insert(field.key).second
-                                       : std::find(keys.begin(), keys.end(), field.key) != keys.end();
+          const bool duplicate = large
+                                     ? !seen.insert(field.key).second
+                                     : std::find(keys.begin(), keys.end(), field.key) != keys.end();
           if (duplicate) {
             return Diagnostic{DiagnosticCode::kDuplicateKey, pointer_of(place),
                               "duplicate object key " + quote_text(field.key) +
@@ -293,9 +295,9 @@ std::variant<simdjson::dom::element, Diagnostic> parse_json_fast(std::string_vie
   // simdjson counts the root as one level, nlohmann does not: allow one more.
   if (parser.capacity() < text.size() || parser.max_depth() != limits.max_depth + 1) {
     if (const auto error = parser.allocate(text.size(), limits.max_depth + 1); error) {
-      return Diagnostic{DiagnosticCode::kLimit, "",
-                        std::string("cannot allocate the parser: ") +
-                            simdjson::error_message(error)};
+      return Diagnostic{
+          DiagnosticCode::kLimit, "",
+          std::string("cannot allocate the parser: ") + simdjson::error_message(error)};
     }
   }
   simdjson::dom::element root;
@@ -303,9 +305,9 @@ std::variant<simdjson::dom::element, Diagnostic> parse_json_fast(std::string_vie
     // simdjson says what, not where: the nlohmann parser finds the same problem and locates it.
     auto located = parse_json(text, limits);
     if (auto* diagnostic = std::get_if<Diagnostic>(&located)) return std::move(*diagnostic);
-    return Diagnostic{DiagnosticCode::kSyntax, "",
-                      std::string("the document is not valid JSON: ") +
-                          simdjson::error_message(error)};
+    return Diagnostic{
+        DiagnosticCode::kSyntax, "",
+        std::string("the document is not valid JSON: ") + simdjson::error_message(error)};
   }
   if (auto problem = check_tape(root, limits)) return std::move(*problem);
   return root;
@@ -366,13 +368,27 @@ void append_json_string(std::string& out, std::string_view text) {
     }
     out.append(text.data() + run, i - run);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         out += "\\u00";
         out += kHex[c >> 4];
@@ -396,8 +412,8 @@ std::string quote_text(std::string_view text, std::size_t max_bytes) {
     if (!shown.empty() && static_cast<unsigned char>(shown.back()) >= 0xC0) shown.remove_suffix(1);
     shortened = true;
   }
-  std::string result = json(std::string(shown)).dump(-1, ' ', /*ensure_ascii=*/false,
-                                                     json::error_handler_t::replace);
+  std::string result = json(std::string(shown))
+                           .dump(-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
   if (shortened) result.insert(result.size() - 1, "...");
   return result;
 }

@@ -6,10 +6,10 @@
 // (docs/PERFORMANCE.md); on failure it re-reads the text with the nlohmann parser, which knows
 // where the problem is, so both report the same located diagnostics.
 //
-// nlohmann/json and simdjson parse; this adds what hostile input needs: duplicate object keys are an error
-// (nlohmann would keep one silently), nesting depth, string length, value count and document size
-// are bounded, and every failure names the JSON Pointer where it happened. Parsing never recurses
-// on the input's nesting, so depth cannot overflow the stack.
+// nlohmann/json and simdjson parse; this adds what hostile input needs: duplicate object keys are
+// an error (nlohmann would keep one silently), nesting depth, string length, value count and
+// document size are bounded, and every failure names the JSON Pointer where it happened. Parsing
+// never recurses on the input's nesting, so depth cannot overflow the stack.
 #ifndef SALESFLOW_DEFINITION_JSON_DOCUMENT_HPP_
 #define SALESFLOW_DEFINITION_JSON_DOCUMENT_HPP_
 
@@ -18,8 +18,8 @@
 #include <string_view>
 #include <variant>
 
-#include <nlohmann/json.hpp>
 #include <simdjson.h>
+#include <nlohmann/json.hpp>
 
 #include "salesflow/definition.hpp"
 
@@ -33,8 +33,10 @@ struct JsonLimits {
 };
 
 // Parses `text` as one JSON document. On failure returns a Diagnostic with code kSyntax (not
-// JSON, including invalid UTF-8, NaN/Infinity, truncation and empty input), kDuplicateKey or kLimit.
-std::variant<nlohmann::json, Diagnostic> parse_json(std::string_view text, const JsonLimits& limits);
+// JSON, including invalid UTF-8, NaN/Infinity, truncation and empty input), kDuplicateKey or
+// kLimit.
+std::variant<nlohmann::json, Diagnostic> parse_json(std::string_view text,
+                                                    const JsonLimits& limits);
 
 // As parse_json(), into a simdjson tape owned by `parser`: the element is valid until the parser
 // parses again or is destroyed.

@@ -18,11 +18,11 @@ namespace salesflow {
 
 using internal::child_pointer;
 using internal::Diagnostics;
+using internal::Element;
 using internal::Namespace;
 using internal::ObjectReader;
 using internal::Presence;
 using internal::quote_text;
-using internal::Element;
 using simdjson::dom::element_type;
 
 namespace {
@@ -39,15 +39,13 @@ Id id_of(std::uint32_t index) {
 
 class DefinitionCompiler {
  public:
-  DefinitionCompiler(const LoadLimits& limits, const OperatorRegistry* operators,
-                     Diagnostics& out)
+  DefinitionCompiler(const LoadLimits& limits, const OperatorRegistry* operators, Diagnostics& out)
       : limits_(limits), operators_(operators), out_(out), def_(new ProcessDefinition()) {}
 
   std::shared_ptr<const ProcessDefinition> compile(Element root) {
     ObjectReader top(root, "", out_, "a process definition",
                      {"$schema", "format", "id", "name", "version", "description", "roles",
-                      "modules", "fields", "stages", "start", "transitions",
-                      "delivery_standards"});
+                      "modules", "fields", "stages", "start", "transitions", "delivery_standards"});
     if (!top.is_object()) return nullptr;
     if (const auto schema = top.get("$schema", Presence::kOptional);
         schema && schema->type() != element_type::STRING) {
@@ -56,8 +54,10 @@ class DefinitionCompiler {
     if (const auto format = top.integer("format", Presence::kRequired, 1, kMaxCount);
         format && *format != kFormatVersion) {
       out_.add(DiagnosticCode::kInvalidValue, top.pointer("format"),
-               "format " + std::to_string(*format) + " is not supported; this version of "
-               "salesflow reads format " + std::to_string(kFormatVersion));
+               "format " + std::to_string(*format) +
+                   " is not supported; this version of "
+                   "salesflow reads format " +
+                   std::to_string(kFormatVersion));
     }
     def_->id_ = top.identifier("id", Presence::kRequired).value_or("");
     def_->name_ = top.text("name", Presence::kRequired).value_or("");
@@ -132,57 +132,52 @@ class DefinitionCompiler {
                "a definition needs at least one role");
     }
     each(roles, top.pointer("roles"),
-                   [&](Element value, const std::string& pointer, std::size_t i) {
-                     ObjectReader r(value, pointer, out_, "a role", {"id", "name", "description"});
-                     Role role;
-                     role.id = r.identifier("id", Presence::kRequired).value_or("");
-                     role.name = r.text("name", Presence::kOptional).value_or(role.id);
-                     role.description = r.text("description", Presence::kOptional, SIZE_MAX)
-                                            .value_or("");
-                     if (!role.id.empty()) roles_.declare(role.id, index(i), r.pointer("id"), out_);
-                     def_->roles_.push_back(std::move(role));
-                   });
+         [&](Element value, const std::string& pointer, std::size_t i) {
+           ObjectReader r(value, pointer, out_, "a role", {"id", "name", "description"});
+           Role role;
+           role.id = r.identifier("id", Presence::kRequired).value_or("");
+           role.name = r.text("name", Presence::kOptional).value_or(role.id);
+           role.description = r.text("description", Presence::kOptional, SIZE_MAX).value_or("");
+           if (!role.id.empty()) roles_.declare(role.id, index(i), r.pointer("id"), out_);
+           def_->roles_.push_back(std::move(role));
+         });
   }
 
   void read_modules(const ObjectReader& top) {
     each(section(top, "modules", Presence::kOptional, limits_.max_list_items, modules_),
-         top.pointer("modules"),
-                   [&](Element value, const std::string& pointer, std::size_t i) {
-                     ObjectReader r(value, pointer, out_, "a module",
-                                    {"id", "name", "description"});
-                     Module module;
-                     module.id = r.identifier("id", Presence::kRequired).value_or("");
-                     module.name = r.text("name", Presence::kOptional).value_or(module.id);
-                     module.description =
-                         r.text("description", Presence::kOptional, SIZE_MAX).value_or("");
-                     if (!module.id.empty()) {
-                       modules_.declare(module.id, index(i), r.pointer("id"), out_);
-                     }
-                     def_->modules_.push_back(std::move(module));
-                   });
+         top.pointer("modules"), [&](Element value, const std::string& pointer, std::size_t i) {
+           ObjectReader r(value, pointer, out_, "a module", {"id", "name", "description"});
+           Module module;
+           module.id = r.identifier("id", Presence::kRequired).value_or("");
+           module.name = r.text("name", Presence::kOptional).value_or(module.id);
+           module.description = r.text("description", Presence::kOptional, SIZE_MAX).value_or("");
+           if (!module.id.empty()) {
+             modules_.declare(module.id, index(i), r.pointer("id"), out_);
+           }
+           def_->modules_.push_back(std::move(module));
+         });
   }
 
   void read_fields(const ObjectReader& top) {
     each(section(top, "fields", Presence::kOptional, limits_.max_fields, fields_),
-         top.pointer("fields"),
-                   [&](Element value, const std::string& pointer, std::size_t i) {
-                     def_->fields_.push_back(read_field(value, pointer));
-                     const Field& field = def_->fields_.back();
-                     if (!field.id.empty()) fields_.declare(field.id, index(i), pointer + "/id", out_);
-                   });
+         top.pointer("fields"), [&](Element value, const std::string& pointer, std::size_t i) {
+           def_->fields_.push_back(read_field(value, pointer));
+           const Field& field = def_->fields_.back();
+           if (!field.id.empty()) fields_.declare(field.id, index(i), pointer + "/id", out_);
+         });
   }
 
   Field read_field(Element value, const std::string& pointer) {
-    ObjectReader r(value, pointer, out_, "a field",
-                   {"id", "label", "description", "type", "values", "min", "max", "max_length",
-                    "max_items"});
+    ObjectReader r(
+        value, pointer, out_, "a field",
+        {"id", "label", "description", "type", "values", "min", "max", "max_length", "max_items"});
     Field field;
     field.id = r.identifier("id", Presence::kRequired).value_or("");
     field.label = r.text("label", Presence::kOptional).value_or(field.id);
     field.description = r.text("description", Presence::kOptional, SIZE_MAX).value_or("");
-    const auto type = r.choice(
-        "type", Presence::kRequired,
-        {"string", "number", "integer", "boolean", "enum", "timestamp", "string_list"});
+    const auto type =
+        r.choice("type", Presence::kRequired,
+                 {"string", "number", "integer", "boolean", "enum", "timestamp", "string_list"});
     if (!type) return field;
     field.type = static_cast<FieldType>(*type);
     const auto only_for = [&](std::string_view key, bool applies, std::string_view types) {
@@ -195,10 +190,12 @@ class DefinitionCompiler {
       return applies;
     };
     const FieldType t = field.type;
-    if (only_for("min", t == FieldType::kNumber || t == FieldType::kInteger, "number and integer")) {
+    if (only_for("min", t == FieldType::kNumber || t == FieldType::kInteger,
+                 "number and integer")) {
       field.min = read_bound(r, "min", t);
     }
-    if (only_for("max", t == FieldType::kNumber || t == FieldType::kInteger, "number and integer")) {
+    if (only_for("max", t == FieldType::kNumber || t == FieldType::kInteger,
+                 "number and integer")) {
       field.max = read_bound(r, "max", t);
     }
     if (field.min && field.max && *field.min > *field.max) {
@@ -309,23 +306,23 @@ class DefinitionCompiler {
     if (const auto responsibility = r.object("responsibility", Presence::kRequired)) {
       stage.responsibility = read_responsibility(*responsibility, r.pointer("responsibility"));
     }
-    for_each_entry(r, "checklist", limits_.max_list_items,
-                   [&](Element item_value, const std::string& item_pointer, std::size_t) {
-                     ObjectReader item(item_value, item_pointer, out_, "a checklist item",
-                                       {"id", "label"});
-                     const auto id = item.identifier("id", Presence::kRequired);
-                     const auto label = item.text("label", Presence::kOptional);
-                     if (!id) return;
-                     const auto k = items_.find(*id);
-                     // Only the declaring stage (not a duplicate) owns the item.
-                     if (!k || def_->items_[*k].stage != id_of<StageId>(index(i))) return;
-                     if (std::find(stage.checklist.begin(), stage.checklist.end(),
-                                   id_of<ChecklistItemId>(*k)) != stage.checklist.end()) {
-                       return;
-                     }
-                     def_->items_[*k].label = label.value_or(*id);
-                     stage.checklist.push_back(id_of<ChecklistItemId>(*k));
-                   });
+    for_each_entry(
+        r, "checklist", limits_.max_list_items,
+        [&](Element item_value, const std::string& item_pointer, std::size_t) {
+          ObjectReader item(item_value, item_pointer, out_, "a checklist item", {"id", "label"});
+          const auto id = item.identifier("id", Presence::kRequired);
+          const auto label = item.text("label", Presence::kOptional);
+          if (!id) return;
+          const auto k = items_.find(*id);
+          // Only the declaring stage (not a duplicate) owns the item.
+          if (!k || def_->items_[*k].stage != id_of<StageId>(index(i))) return;
+          if (std::find(stage.checklist.begin(), stage.checklist.end(),
+                        id_of<ChecklistItemId>(*k)) != stage.checklist.end()) {
+            return;
+          }
+          def_->items_[*k].label = label.value_or(*id);
+          stage.checklist.push_back(id_of<ChecklistItemId>(*k));
+        });
     if (const auto gate = r.object("gate", Presence::kOptional)) {
       if (!active) {
         out_.add(DiagnosticCode::kInvalidValue, r.pointer("gate"),
@@ -339,8 +336,8 @@ class DefinitionCompiler {
       out_.add(DiagnosticCode::kInvalidValue, r.pointer("lost_reasons"),
                "only a lost stage can list lost reasons");
     } else {
-      for (auto& reason : r.identifiers("lost_reasons", Presence::kOptional,
-                                        limits_.max_list_items, /*allow_single=*/false)) {
+      for (auto& reason : r.identifiers("lost_reasons", Presence::kOptional, limits_.max_list_items,
+                                        /*allow_single=*/false)) {
         stage.lost_reasons.push_back(std::move(reason.id));
       }
     }
@@ -353,16 +350,15 @@ class DefinitionCompiler {
     const auto accountable = r.get("accountable", Presence::kOptional);
     const auto accountable_roles =
         r.identifiers("accountable", Presence::kOptional, kMaxRoles, /*allow_single=*/true);
-    const std::size_t given =
-        !accountable ? 0
-        : accountable->type() == element_type::ARRAY
-            ? accountable->get_array().value_unsafe().size()
-            : 1;
+    const std::size_t given = !accountable ? 0
+                              : accountable->type() == element_type::ARRAY
+                                  ? accountable->get_array().value_unsafe().size()
+                                  : 1;
     if (given != 1) {
-      out_.add(DiagnosticCode::kAccountable, !accountable ? pointer : r.pointer("accountable"),
-               "a stage needs exactly one accountable role, but " +
-                   (given == 0 ? std::string("none is given")
-                               : std::to_string(given) + " are given"));
+      out_.add(
+          DiagnosticCode::kAccountable, !accountable ? pointer : r.pointer("accountable"),
+          "a stage needs exactly one accountable role, but " +
+              (given == 0 ? std::string("none is given") : std::to_string(given) + " are given"));
     } else if (accountable_roles.size() == 1) {
       if (auto role = roles_.resolve(accountable_roles[0].id, accountable_roles[0].pointer, out_)) {
         result.accountable = id_of<RoleId>(*role);
@@ -386,9 +382,9 @@ class DefinitionCompiler {
     ObjectReader r(value, pointer, out_, "a gate",
                    {"required_fields", "checklist", "approvals", "conditions"});
     Gate& gate = def_->stages_[stage_index].gate;
-    resolve_unique(r.identifiers("required_fields", Presence::kOptional, limits_.max_list_items,
-                                 false),
-                   fields_, gate.required_fields);
+    resolve_unique(
+        r.identifiers("required_fields", Presence::kOptional, limits_.max_list_items, false),
+        fields_, gate.required_fields);
     resolve_unique(r.identifiers("checklist", Presence::kOptional, limits_.max_list_items, false),
                    items_, gate.checklist);
     for_each_entry(r, "approvals", limits_.max_list_items,
@@ -430,8 +426,8 @@ class DefinitionCompiler {
         approval.role = id_of<RoleId>(*role);
       }
     }
-    approval.count = static_cast<std::uint32_t>(
-        r.integer("count", Presence::kOptional, 1, 1000).value_or(1));
+    approval.count =
+        static_cast<std::uint32_t>(r.integer("count", Presence::kOptional, 1, 1000).value_or(1));
     approval.stage = id_of<StageId>(index(stage_index));
     if (!id) return;
     approval.id = *id;
@@ -481,9 +477,8 @@ class DefinitionCompiler {
                    });
     if (transitions_over_limit_) return;
     // Group by source stage (stable: declaration order within a stage) for outgoing().
-    std::stable_sort(declared.begin(), declared.end(), [](const auto& a, const auto& b) {
-      return a.first.from < b.first.from;
-    });
+    std::stable_sort(declared.begin(), declared.end(),
+                     [](const auto& a, const auto& b) { return a.first.from < b.first.from; });
     def_->outgoing_begin_.assign(def_->stages_.size() + 1, 0);
     // Within a source's group, a target seen before is a duplicate: stamp targets with the source.
     std::vector<std::uint32_t> seen_from(def_->stages_.size(), UINT32_MAX);
@@ -527,8 +522,8 @@ class DefinitionCompiler {
     if (declared.size() + from.size() > limits_.max_transitions) {
       if (!transitions_over_limit_) {
         out_.add(DiagnosticCode::kLimit, transitions_pointer_,
-                 "the transitions expand to more than " +
-                     std::to_string(limits_.max_transitions) + " moves");
+                 "the transitions expand to more than " + std::to_string(limits_.max_transitions) +
+                     " moves");
         transitions_over_limit_ = true;
       }
       return;
@@ -553,8 +548,7 @@ class DefinitionCompiler {
       Transition t;
       t.from = id_of<StageId>(*f);
       t.to = id_of<StageId>(*to);
-      t.forward = target.kind == StageKind::kWon ||
-                  (target.kind == StageKind::kActive && *to > *f);
+      t.forward = target.kind == StageKind::kWon || (target.kind == StageKind::kActive && *to > *f);
       t.label = label;
       t.guard = guard;
       declared.emplace_back(std::move(t), ref.pointer);
@@ -574,8 +568,7 @@ class DefinitionCompiler {
 
   DeliveryStandard read_standard(Element value, const std::string& pointer) {
     ObjectReader r(value, pointer, out_, "a delivery standard",
-                   {"id", "name", "anchor", "goal", "limit", "at_risk", "escalation",
-                    "pausable"});
+                   {"id", "name", "anchor", "goal", "limit", "at_risk", "escalation", "pausable"});
     DeliveryStandard standard;
     standard.id = r.identifier("id", Presence::kRequired).value_or("");
     standard.name = r.text("name", Presence::kOptional).value_or(standard.id);
@@ -599,8 +592,7 @@ class DefinitionCompiler {
     }
     standard.pausable = r.boolean("pausable", Presence::kOptional).value_or(true);
     for_each_entry(
-        r, "escalation", 16,
-        [&](Element step_value, const std::string& step_pointer, std::size_t) {
+        r, "escalation", 16, [&](Element step_value, const std::string& step_pointer, std::size_t) {
           ObjectReader step(step_value, step_pointer, out_, "an escalation step",
                             {"after", "role"});
           Escalation escalation;
@@ -622,12 +614,12 @@ class DefinitionCompiler {
     ObjectReader r(value, pointer, out_, anchor ? "an anchor" : "a goal",
                    {"on", "stage", "item", "field", "approval"});
     Trigger trigger;
-    const auto on = anchor ? r.choice("on", Presence::kRequired,
-                                      {"instance_created", "stage_entered", "item_checked",
-                                       "field_set", "approval_given"})
-                           : r.choice("on", Presence::kRequired,
-                                      {"stage_left", "item_checked", "field_set",
-                                       "approval_given"});
+    const auto on = anchor
+                        ? r.choice("on", Presence::kRequired,
+                                   {"instance_created", "stage_entered", "item_checked",
+                                    "field_set", "approval_given"})
+                        : r.choice("on", Presence::kRequired,
+                                   {"stage_left", "item_checked", "field_set", "approval_given"});
     if (!on) return trigger;
     static constexpr TriggerKind kAnchorKinds[] = {
         TriggerKind::kInstanceCreated, TriggerKind::kStageEntered, TriggerKind::kItemChecked,
@@ -643,12 +635,21 @@ class DefinitionCompiler {
     };
     std::optional<Target> wanted;
     switch (trigger.kind) {
-      case TriggerKind::kInstanceCreated: break;
+      case TriggerKind::kInstanceCreated:
+        break;
       case TriggerKind::kStageEntered:
-      case TriggerKind::kStageLeft: wanted = Target{"stage", &stages_}; break;
-      case TriggerKind::kItemChecked: wanted = Target{"item", &items_}; break;
-      case TriggerKind::kFieldSet: wanted = Target{"field", &fields_}; break;
-      case TriggerKind::kApprovalGiven: wanted = Target{"approval", &approvals_}; break;
+      case TriggerKind::kStageLeft:
+        wanted = Target{"stage", &stages_};
+        break;
+      case TriggerKind::kItemChecked:
+        wanted = Target{"item", &items_};
+        break;
+      case TriggerKind::kFieldSet:
+        wanted = Target{"field", &fields_};
+        break;
+      case TriggerKind::kApprovalGiven:
+        wanted = Target{"approval", &approvals_};
+        break;
     }
     for (const std::string_view key : {"stage", "item", "field", "approval"}) {
       if (r.get(key, Presence::kOptional) && (!wanted || wanted->key != key)) {
@@ -673,8 +674,10 @@ class DefinitionCompiler {
     if (!value) return std::nullopt;
     if (value->type() != element_type::STRING) {
       out_.add(DiagnosticCode::kWrongType, r.pointer(key),
-               "\"" + std::string(key) + "\" must be an ISO-8601 duration string such as "
-               "\"PT24H\", not " + std::string(internal::describe_type(*value)));
+               "\"" + std::string(key) +
+                   "\" must be an ISO-8601 duration string such as "
+                   "\"PT24H\", not " +
+                   std::string(internal::describe_type(*value)));
       return std::nullopt;
     }
     const std::string_view text = value->get_string().value_unsafe();
@@ -764,10 +767,10 @@ LoadResult load_definition_file(const std::filesystem::path& path, const LoadLim
   }
   if (in.bad()) return io_error("cannot read the file");
   if (text.size() > limits.max_document_bytes) {
-    result.diagnostics.push_back(
-        Diagnostic{DiagnosticCode::kLimit, "",
-                   "the file is larger than the limit of " +
-                       std::to_string(limits.max_document_bytes) + " bytes"});
+    result.diagnostics.push_back(Diagnostic{DiagnosticCode::kLimit, "",
+                                            "the file is larger than the limit of " +
+                                                std::to_string(limits.max_document_bytes) +
+                                                " bytes"});
     return result;
   }
   return load_definition(text, limits, operators);

@@ -10,14 +10,20 @@ using simdjson::dom::element_type;
 
 std::string_view describe_type(Element value) {
   switch (value.type()) {
-    case element_type::NULL_VALUE: return "null";
-    case element_type::OBJECT: return "an object";
-    case element_type::ARRAY: return "an array";
-    case element_type::STRING: return "a string";
-    case element_type::BOOL: return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
+    case element_type::OBJECT:
+      return "an object";
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
     case element_type::INT64:
     case element_type::UINT64:
-    case element_type::DOUBLE: return "a number";
+    case element_type::DOUBLE:
+      return "a number";
   }
   return "a value of another kind";
 }
@@ -43,9 +49,12 @@ bool is_number(Element value) {
 // range checks far outside every limit of the format.
 double as_double(Element value) {
   switch (value.type()) {
-    case element_type::INT64: return static_cast<double>(value.get_int64().value_unsafe());
-    case element_type::UINT64: return static_cast<double>(value.get_uint64().value_unsafe());
-    default: return value.get_double().value_unsafe();
+    case element_type::INT64:
+      return static_cast<double>(value.get_int64().value_unsafe());
+    case element_type::UINT64:
+      return static_cast<double>(value.get_uint64().value_unsafe());
+    default:
+      return value.get_double().value_unsafe();
   }
 }
 
@@ -99,8 +108,7 @@ void ObjectReader::wrong_type(std::string_view key, Element value,
                std::string(describe_type(value)));
 }
 
-std::optional<std::string> ObjectReader::identifier(std::string_view key,
-                                                    Presence presence) const {
+std::optional<std::string> ObjectReader::identifier(std::string_view key, Presence presence) const {
   const auto value = get(key, presence);
   if (!value) return std::nullopt;
   if (value->type() != element_type::STRING) {
@@ -110,9 +118,10 @@ std::optional<std::string> ObjectReader::identifier(std::string_view key,
   const std::string_view text = value->get_string().value_unsafe();
   if (!is_identifier(text)) {
     out_.add(DiagnosticCode::kInvalidValue, pointer(key),
-             quote_text(text) + " is not a valid identifier: it must start with a letter, "
-                                "contain only letters, digits, '_', '.' and '-', and be at most "
-                                "64 bytes");
+             quote_text(text) +
+                 " is not a valid identifier: it must start with a letter, "
+                 "contain only letters, digits, '_', '.' and '-', and be at most "
+                 "64 bytes");
     return std::nullopt;
   }
   return std::string(text);
@@ -215,8 +224,8 @@ std::optional<std::int64_t> ObjectReader::integer(std::string_view key, Presence
         return std::nullopt;
       }
       // Doubles at or beyond +-2^63 cannot be converted; they are out of every range here.
-      in_range = d >= static_cast<double>(min) && d <= static_cast<double>(max) &&
-                 std::abs(d) < 9.2e18;
+      in_range =
+          d >= static_cast<double>(min) && d <= static_cast<double>(max) && std::abs(d) < 9.2e18;
       if (in_range) n = static_cast<std::int64_t>(d);
       in_range = in_range && n >= min && n <= max;
     }
@@ -280,8 +289,9 @@ std::vector<ObjectReader::Reference> ObjectReader::identifiers(std::string_view 
     return result;
   }
   if (value->type() != element_type::ARRAY) {
-    wrong_type(key, *value, allow_single ? "an identifier or an array of identifiers"
-                                         : "an array of identifiers");
+    wrong_type(
+        key, *value,
+        allow_single ? "an identifier or an array of identifiers" : "an array of identifiers");
     return result;
   }
   const auto array = value->get_array().value_unsafe();

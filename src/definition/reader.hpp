@@ -1,7 +1,7 @@
-// Typed, diagnosing access to a parsed JSON document (a simdjson tape): the building blocks of every loader that
-// reads JSON from outside. Each accessor checks presence, type and range and, when something is
-// wrong, records one Diagnostic with the JSON Pointer of the offending value and carries on, so
-// that a loader reports every problem of a document in one pass.
+// Typed, diagnosing access to a parsed JSON document (a simdjson tape): the building blocks of
+// every loader that reads JSON from outside. Each accessor checks presence, type and range and,
+// when something is wrong, records one Diagnostic with the JSON Pointer of the offending value and
+// carries on, so that a loader reports every problem of a document in one pass.
 #ifndef SALESFLOW_DEFINITION_READER_HPP_
 #define SALESFLOW_DEFINITION_READER_HPP_
 
@@ -50,8 +50,8 @@ class ObjectReader {
   // Records kWrongType when `value` is not an object (every accessor then returns nothing) and
   // kUnknownKey for each key outside `known_keys`. Keys beginning with "x-" are extensions and
   // always allowed. `what` names the object in messages ("a stage").
-  ObjectReader(Element value, std::string pointer, Diagnostics& out,
-               std::string_view what, std::initializer_list<std::string_view> known_keys);
+  ObjectReader(Element value, std::string pointer, Diagnostics& out, std::string_view what,
+               std::initializer_list<std::string_view> known_keys);
 
   bool is_object() const noexcept { return is_object_; }
   const std::string& pointer() const noexcept { return pointer_; }
@@ -87,8 +87,8 @@ class ObjectReader {
     std::string id;
     std::string pointer;
   };
-  std::vector<Reference> identifiers(std::string_view key, Presence presence,
-                                     std::size_t max_items, bool allow_single) const;
+  std::vector<Reference> identifiers(std::string_view key, Presence presence, std::size_t max_items,
+                                     bool allow_single) const;
 
  private:
   void wrong_type(std::string_view key, Element value, std::string_view expected) const;

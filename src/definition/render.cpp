@@ -91,8 +91,9 @@ std::string render_dot(const ProcessDefinition& def) {
   std::string out = "digraph " + dot_string(def.id()) + " {\n";
   out += "  graph [rankdir=LR, fontname=\"Helvetica\", labelloc=t, label=" +
          dot_string(def.name() + " (v" + std::to_string(def.version()) + ")") + "];\n";
-  out += "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", "
-         "fontname=\"Helvetica\"];\n";
+  out +=
+      "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", "
+      "fontname=\"Helvetica\"];\n";
   out += "  edge [fontname=\"Helvetica\", fontsize=10];\n";
   out += "  \"__start\" [shape=point, label=\"\"];\n";
   const auto stages = def.stages();
@@ -119,7 +120,8 @@ std::string render_dot(const ProcessDefinition& def) {
     if (def.stage(t.to).kind == StageKind::kLost) attributes.push_back("color=\"#9e9e9e\"");
     if (!attributes.empty()) {
       out += " [";
-      for (std::size_t i = 0; i < attributes.size(); ++i) out += (i > 0 ? ", " : "") + attributes[i];
+      for (std::size_t i = 0; i < attributes.size(); ++i)
+        out += (i > 0 ? ", " : "") + attributes[i];
       out += "]";
     }
     out += ";\n";
@@ -134,14 +136,29 @@ std::string mermaid_text(std::string_view text) {
   std::string out;
   for (const char c : text) {
     switch (c) {
-      case '"': out += "#quot;"; break;
-      case '<': out += "#lt;"; break;
-      case '>': out += "#gt;"; break;
-      case '#': out += "#35;"; break;
-      case '&': out += "#amp;"; break;
-      case '|': out += "#124;"; break;
-      case '\n': out += "<br/>"; break;
-      default: out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+      case '"':
+        out += "#quot;";
+        break;
+      case '<':
+        out += "#lt;";
+        break;
+      case '>':
+        out += "#gt;";
+        break;
+      case '#':
+        out += "#35;";
+        break;
+      case '&':
+        out += "#amp;";
+        break;
+      case '|':
+        out += "#124;";
+        break;
+      case '\n':
+        out += "<br/>";
+        break;
+      default:
+        out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
     }
   }
   return out;

@@ -75,25 +75,26 @@ class Engine::Impl {
       } else if (command.type == CommandType::kCreate) {
         definition = this->definition(command.definition_id, command.definition_version).get();
         if (!definition) {
-          result.rejection = Rejection{
-              ErrorCode::kBadCommand,
-              "no definition " + internal::quote_text(command.definition_id) +
-                  (command.definition_version
-                       ? " version " + std::to_string(*command.definition_version)
-                       : std::string()) +
-                  " is registered",
-              {}};
+          result.rejection =
+              Rejection{ErrorCode::kBadCommand,
+                        "no definition " + internal::quote_text(command.definition_id) +
+                            (command.definition_version
+                                 ? " version " + std::to_string(*command.definition_version)
+                                 : std::string()) +
+                            " is registered",
+                        {}};
           return result;
         }
       }
       if (!definition) {
-        result.rejection = Rejection{ErrorCode::kUnknownInstance,
-                                     "there is no instance " + internal::quote_text(command.instance),
-                                     {}};
+        result.rejection =
+            Rejection{ErrorCode::kUnknownInstance,
+                      "there is no instance " + internal::quote_text(command.instance),
+                      {}};
         return result;
       }
-      const DecisionContext context{
-          now, roles_of(*definition, state, command.actor, directory_roles)};
+      const DecisionContext context{now,
+                                    roles_of(*definition, state, command.actor, directory_roles)};
       Decision decision = decide(*definition, state, command, context);
       if (!decision.ok()) {
         result.rejection = std::move(decision.rejection);
@@ -110,7 +111,8 @@ class Engine::Impl {
       }
       if (!decision.events.empty()) {
         switch (options_.storage->append(command.instance, state.version, decision.events)) {
-          case Storage::AppendResult::kOk: break;
+          case Storage::AppendResult::kOk:
+            break;
           case Storage::AppendResult::kConflict:
             result.rejection = Rejection{ErrorCode::kConflict,
                                          "the stored instance changed meanwhile; reload and retry",
@@ -165,8 +167,7 @@ class Engine::Impl {
     const ProcessDefinition& def = *it->second.definition;
     const InstanceState& state = it->second;
     std::vector<OpenTransition> open;
-    const DecisionContext context{Timestamp{},
-                                  roles_of(def, state, actor, directory_roles(actor))};
+    const DecisionContext context{Timestamp{}, roles_of(def, state, actor, directory_roles(actor))};
     for (const Transition& t : def.outgoing(state.stage)) {
       // Ask decide() itself, so that this answer can never disagree with a real command.
       Command probe;
@@ -174,7 +175,8 @@ class Engine::Impl {
       probe.instance = std::string(id);
       probe.actor = std::string(actor);
       probe.target = def.stage(t.to).id;
-      if (const Stage& to = def.stage(t.to); !to.lost_reasons.empty()) probe.text = to.lost_reasons[0];
+      if (const Stage& to = def.stage(t.to); !to.lost_reasons.empty())
+        probe.text = to.lost_reasons[0];
       const Decision decision = decide(def, state, probe, context);
       if (!decision.ok() && decision.rejection->code != ErrorCode::kGateBlocked) continue;
       const auto index = static_cast<std::uint32_t>(&t - def.transitions().data());
@@ -188,8 +190,8 @@ class Engine::Impl {
     std::map<std::string, std::vector<Event>> by_instance;
     options_.storage->scan([&](const Event& e) { by_instance[e.instance].push_back(e); });
     for (auto& [id, events] : by_instance) {
-      auto definition = this->definition(events.front().definition_id,
-                                         events.front().definition_version);
+      auto definition =
+          this->definition(events.front().definition_id, events.front().definition_version);
       // A log that does not fit its definition (edited storage, a definition changed without a
       // new version) is skipped: replaying it would index past the definition's tables.
       if (!definition || !log_fits(*definition, events)) {
@@ -222,13 +224,22 @@ class Engine::Impl {
       std::size_t table = SIZE_MAX;
       switch (e.type) {
         case EventType::kFieldSet:
-        case EventType::kFieldCleared: table = def.fields().size(); break;
+        case EventType::kFieldCleared:
+          table = def.fields().size();
+          break;
         case EventType::kItemChecked:
-        case EventType::kItemUnchecked: table = def.checklist_items().size(); break;
+        case EventType::kItemUnchecked:
+          table = def.checklist_items().size();
+          break;
         case EventType::kApprovalGiven:
-        case EventType::kApprovalRejected: table = def.approvals().size(); break;
-        case EventType::kAssigned: table = def.roles().size(); break;
-        default: break;
+        case EventType::kApprovalRejected:
+          table = def.approvals().size();
+          break;
+        case EventType::kAssigned:
+          table = def.roles().size();
+          break;
+        default:
+          break;
       }
       if (e.target >= table) return false;
       if (i > 0 && e.type == EventType::kCreated) return false;
@@ -310,9 +321,12 @@ class Engine::Impl {
           continue;
         }
         const Stage& stage = delivery.definition->stage(e.stage);
-        const StageEntryNotice notice{delivery.definition, &e, &stage,
+        const StageEntryNotice notice{delivery.definition,
+                                      &e,
+                                      &stage,
                                       stage.responsibility.consulted,
-                                      stage.responsibility.informed, stage.guidance};
+                                      stage.responsibility.informed,
+                                      stage.guidance};
         guarded([&] { listener->on_stage_entered(notice); });
       }
     }

@@ -8,17 +8,17 @@ namespace salesflow {
 namespace {
 
 constexpr std::array<std::string_view, 13> kEventTypes = {
-    "created",       "field_set",      "field_cleared", "item_checked", "item_unchecked",
-    "approval_given", "approval_rejected", "assigned",  "stage_changed", "put_on_hold",
-    "resumed",       "closed_lost",    "reopened"};
+    "created",        "field_set",         "field_cleared", "item_checked",  "item_unchecked",
+    "approval_given", "approval_rejected", "assigned",      "stage_changed", "put_on_hold",
+    "resumed",        "closed_lost",       "reopened"};
 
 constexpr std::array<std::string_view, 12> kCommandTypes = {
-    "create", "set", "check", "uncheck", "approve", "reject",
-    "assign", "advance",    "hold",  "resume",  "close",   "reopen"};
+    "create", "set",     "check", "uncheck", "approve", "reject",
+    "assign", "advance", "hold",  "resume",  "close",   "reopen"};
 
 constexpr std::array<std::string_view, 9> kErrorCodes = {
-    "gate_blocked",     "forbidden", "invalid_transition", "invalid_field", "unknown_instance",
-    "duplicate_instance", "conflict", "bad_command",       "unavailable"};
+    "gate_blocked",       "forbidden", "invalid_transition", "invalid_field", "unknown_instance",
+    "duplicate_instance", "conflict",  "bad_command",        "unavailable"};
 
 template <class Enum, std::size_t N>
 std::optional<Enum> find_name(const std::array<std::string_view, N>& names, std::string_view name) {
@@ -48,21 +48,30 @@ std::string_view to_string(ErrorCode code) noexcept {
 
 std::string_view to_string(InstanceStatus status) noexcept {
   switch (status) {
-    case InstanceStatus::kOpen: return "open";
-    case InstanceStatus::kOnHold: return "on_hold";
-    case InstanceStatus::kWon: return "won";
-    case InstanceStatus::kLost: return "lost";
+    case InstanceStatus::kOpen:
+      return "open";
+    case InstanceStatus::kOnHold:
+      return "on_hold";
+    case InstanceStatus::kWon:
+      return "won";
+    case InstanceStatus::kLost:
+      return "lost";
   }
   return "?";
 }
 
 std::string_view to_string(UnmetCriterion::Kind kind) noexcept {
   switch (kind) {
-    case UnmetCriterion::Kind::kMissingField: return "missing_field";
-    case UnmetCriterion::Kind::kInvalidField: return "invalid_field";
-    case UnmetCriterion::Kind::kOpenItem: return "open_item";
-    case UnmetCriterion::Kind::kMissingApproval: return "missing_approval";
-    case UnmetCriterion::Kind::kFailedCondition: return "failed_condition";
+    case UnmetCriterion::Kind::kMissingField:
+      return "missing_field";
+    case UnmetCriterion::Kind::kInvalidField:
+      return "invalid_field";
+    case UnmetCriterion::Kind::kOpenItem:
+      return "open_item";
+    case UnmetCriterion::Kind::kMissingApproval:
+      return "missing_approval";
+    case UnmetCriterion::Kind::kFailedCondition:
+      return "failed_condition";
   }
   return "?";
 }

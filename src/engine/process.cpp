@@ -64,18 +64,28 @@ class Decider {
                         ", not the expected " + std::to_string(*command_.expected_version));
     }
     switch (command_.type) {
-      case CommandType::kCreate: return create();
-      case CommandType::kSetFields: return set_fields();
+      case CommandType::kCreate:
+        return create();
+      case CommandType::kSetFields:
+        return set_fields();
       case CommandType::kCheckItem:
-      case CommandType::kUncheckItem: return check_item(command_.type == CommandType::kCheckItem);
+      case CommandType::kUncheckItem:
+        return check_item(command_.type == CommandType::kCheckItem);
       case CommandType::kApprove:
-      case CommandType::kReject: return approve(command_.type == CommandType::kApprove);
-      case CommandType::kAssign: return assign();
-      case CommandType::kAdvance: return advance();
-      case CommandType::kHold: return hold();
-      case CommandType::kResume: return resume();
-      case CommandType::kCloseLost: return close_lost();
-      case CommandType::kReopen: return reopen();
+      case CommandType::kReject:
+        return approve(command_.type == CommandType::kApprove);
+      case CommandType::kAssign:
+        return assign();
+      case CommandType::kAdvance:
+        return advance();
+      case CommandType::kHold:
+        return hold();
+      case CommandType::kResume:
+        return resume();
+      case CommandType::kCloseLost:
+        return close_lost();
+      case CommandType::kReopen:
+        return reopen();
     }
     return reject(ErrorCode::kBadCommand, "unknown command");
   }
@@ -101,14 +111,15 @@ class Decider {
   // Rejects unless the actor holds one of `roles`; `what` completes "only X may ...".
   std::optional<Decision> require(RoleSet roles, std::string_view what) const {
     if (context_.actor_roles.intersects(roles)) return std::nullopt;
-    return reject(ErrorCode::kForbidden,
-                  quote_text(command_.actor) + " may not " + std::string(what) + ": only " +
-                      role_names(def_, roles) + " may");
+    return reject(ErrorCode::kForbidden, quote_text(command_.actor) + " may not " +
+                                             std::string(what) + ": only " +
+                                             role_names(def_, roles) + " may");
   }
 
   std::optional<Decision> require_open(std::string_view what) const {
     switch (state_.status) {
-      case InstanceStatus::kOpen: return std::nullopt;
+      case InstanceStatus::kOpen:
+        return std::nullopt;
       case InstanceStatus::kOnHold:
         return reject(ErrorCode::kInvalidTransition,
                       "cannot " + std::string(what) + ": the instance is on hold; resume it first");
@@ -178,7 +189,8 @@ class Decider {
     if (auto closed = require_not_closed("change the checklist")) return *closed;
     const auto item = def_.find_item(command_.target);
     if (!item) {
-      return reject(ErrorCode::kBadCommand, "unknown checklist item " + quote_text(command_.target));
+      return reject(ErrorCode::kBadCommand,
+                    "unknown checklist item " + quote_text(command_.target));
     }
     if (auto no = require(editing_roles(current()), "change the checklist in this stage")) {
       return *no;
@@ -244,8 +256,8 @@ class Decider {
   }
 
   static UnmetCriterion guard_criterion(const Transition& t) {
-    return UnmetCriterion{UnmetCriterion::Kind::kFailedCondition, "guard", t.guard->description,
-                          0, 0};
+    return UnmetCriterion{UnmetCriterion::Kind::kFailedCondition, "guard", t.guard->description, 0,
+                          0};
   }
 
   Decision blocked(std::vector<UnmetCriterion> unmet) const {
@@ -262,9 +274,7 @@ class Decider {
     return blocked({guard_criterion(t)});
   }
 
-  std::optional<StageId> target_stage() const {
-    return def_.find_stage(command_.target);
-  }
+  std::optional<StageId> target_stage() const { return def_.find_stage(command_.target); }
 
   Decision advance() {
     const auto to = target_stage();
@@ -273,9 +283,9 @@ class Decider {
     if (auto closed = require_open("move the instance")) return *closed;
     const auto transition = def_.find_transition(state_.stage, *to);
     if (!transition) {
-      return reject(ErrorCode::kInvalidTransition,
-                    "there is no transition from " + quote_text(current().id) + " to " +
-                        quote_text(def_.stage(*to).id));
+      return reject(ErrorCode::kInvalidTransition, "there is no transition from " +
+                                                       quote_text(current().id) + " to " +
+                                                       quote_text(def_.stage(*to).id));
     }
     if (auto no = require(working_roles(current()), "move the instance on from this stage")) {
       return *no;
@@ -342,9 +352,9 @@ class Decider {
     }
     const auto transition = def_.find_transition(state_.stage, *lost);
     if (!transition) {
-      return reject(ErrorCode::kInvalidTransition,
-                    "there is no transition from " + quote_text(current().id) + " to " +
-                        quote_text(def_.stage(*lost).id));
+      return reject(ErrorCode::kInvalidTransition, "there is no transition from " +
+                                                       quote_text(current().id) + " to " +
+                                                       quote_text(def_.stage(*lost).id));
     }
     if (auto no = require(working_roles(current()), "close the instance from this stage")) {
       return *no;
@@ -352,15 +362,14 @@ class Decider {
     if (auto blocked = guard_blocks(def_.transition(*transition))) return *blocked;
     const Stage& lost_stage = def_.stage(*lost);
     if (!lost_stage.lost_reasons.empty() &&
-        std::find(lost_stage.lost_reasons.begin(), lost_stage.lost_reasons.end(),
-                  command_.text) == lost_stage.lost_reasons.end()) {
+        std::find(lost_stage.lost_reasons.begin(), lost_stage.lost_reasons.end(), command_.text) ==
+            lost_stage.lost_reasons.end()) {
       std::string allowed;
       for (const auto& r : lost_stage.lost_reasons) allowed += (allowed.empty() ? "" : ", ") + r;
       return reject(ErrorCode::kBadCommand,
-                    command_.text.empty()
-                        ? "closing as lost needs a reason: one of " + allowed
-                        : "the reason must be one of " + allowed + ", not " +
-                              quote_text(command_.text));
+                    command_.text.empty() ? "closing as lost needs a reason: one of " + allowed
+                                          : "the reason must be one of " + allowed + ", not " +
+                                                quote_text(command_.text));
     }
     Decision decision;
     Event e = event(EventType::kClosedLost);
@@ -400,9 +409,8 @@ void clear_stage_approvals(const ProcessDefinition& def, InstanceState& state, S
       })) {
     return;
   }
-  std::erase_if(state.details().approvals, [&](const GivenApproval& a) {
-    return def.approval(a.approval).stage == stage;
-  });
+  std::erase_if(state.details().approvals,
+                [&](const GivenApproval& a) { return def.approval(a.approval).stage == stage; });
 }
 
 void enter(const ProcessDefinition& def, InstanceState& state, StageId stage, Timestamp at) {
@@ -461,8 +469,12 @@ void apply(const ProcessDefinition& def, InstanceState& state, const Event& even
       state.fields.assign(def.fields().size(), FieldValue{});
       enter(def, state, event.stage, event.at);
       break;
-    case EventType::kFieldSet: state.fields[event.target] = event.value; break;
-    case EventType::kFieldCleared: state.fields[event.target] = FieldValue{}; break;
+    case EventType::kFieldSet:
+      state.fields[event.target] = event.value;
+      break;
+    case EventType::kFieldCleared:
+      state.fields[event.target] = FieldValue{};
+      break;
     case EventType::kItemChecked:
       state.checked_items.insert(event.target);
       break;
@@ -482,8 +494,12 @@ void apply(const ProcessDefinition& def, InstanceState& state, const Event& even
       enter(def, state, event.stage, event.at);
       if (def.stage(event.stage).kind == StageKind::kWon) state.status = InstanceStatus::kWon;
       break;
-    case EventType::kPutOnHold: state.status = InstanceStatus::kOnHold; break;
-    case EventType::kResumed: state.status = InstanceStatus::kOpen; break;
+    case EventType::kPutOnHold:
+      state.status = InstanceStatus::kOnHold;
+      break;
+    case EventType::kResumed:
+      state.status = InstanceStatus::kOpen;
+      break;
     case EventType::kClosedLost:
       state.closed_from = event.from_stage;
       state.status = InstanceStatus::kLost;

@@ -83,8 +83,10 @@ std::string list_values(const std::vector<std::string>& values) {
 
 std::optional<std::string> check_bounds(const Field& field, double value) {
   if (!std::isfinite(value)) return "must be a finite number";
-  if (field.min && value < *field.min) return "is below the minimum " + to_display_string(*field.min);
-  if (field.max && value > *field.max) return "is above the maximum " + to_display_string(*field.max);
+  if (field.min && value < *field.min)
+    return "is below the minimum " + to_display_string(*field.min);
+  if (field.max && value > *field.max)
+    return "is above the maximum " + to_display_string(*field.max);
   return std::nullopt;
 }
 

@@ -3,11 +3,11 @@
 #include <string>
 #include <utility>
 
+#include "definition/json_document.hpp"
 #include "rules/builtins.hpp"
 #include "rules/evaluator.hpp"
 #include "rules/js.hpp"
 #include "rules/program.hpp"
-#include "definition/json_document.hpp"
 #include "salesflow/rules.hpp"
 
 namespace salesflow {

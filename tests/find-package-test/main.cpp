@@ -20,8 +20,10 @@ int main(int argc, char** argv) {
   people.grant("maria", "sales_rep");
   salesflow::Engine engine({.directory = &people});
   engine.register_definition(result.definition);
-  salesflow::Command create{.type = salesflow::CommandType::kCreate, .instance = "deal-1",
-                            .actor = "maria", .definition_id = "b2b_pipeline"};
+  salesflow::Command create{.type = salesflow::CommandType::kCreate,
+                            .instance = "deal-1",
+                            .actor = "maria",
+                            .definition_id = "b2b_pipeline"};
   const salesflow::CommandResult answer =
       engine.execute(create, *salesflow::parse_timestamp("2026-11-27T09:00:00Z"));
   if (!answer.ok()) {
