@@ -7,7 +7,7 @@ Deals walk the whole B2B pipeline (create with fields, tags, checklists, diagnos
 legal review, signature, value review, won; one in ten is lost instead), K of them interleaved at
 random, one line per second of simulated time. About 14% of the lines are refused on purpose
 (a move before the gate is met, a rep approving legal's review, a stale expected_version), so the
-rejection path is measured too. Run with --directory examples/people.json. Deterministic per seed.
+rejection path is measured too. Run with --directory examples/directory/people.json. Deterministic per seed.
 """
 import argparse
 import datetime

@@ -45,7 +45,7 @@ def main():
     args = parser.parse_args()
 
     definition = os.path.join(args.source, "examples", "b2b_pipeline.json")
-    people = os.path.join(args.source, "examples", "people.json")
+    people = os.path.join(args.source, "examples", "directory", "people.json")
     tmp = None
     stream = args.keep
     if stream is None:
