@@ -1,10 +1,14 @@
 // The salesflow command-line tool. See `salesflow --help` and docs/cli.md.
+#include <csignal>
 #include <exception>
 #include <iostream>
 
 #include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
+  // A closed stdout (salesflow run ... | head -1) must end in a write error the tool reports and
+  // exits 1 for, not in a silent death by SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"salesflow: process definitions and pipelines for the sales lifecycle"};
   app.require_subcommand(1);
   int exit_code = salesflow::cli::kExitOk;

@@ -411,13 +411,14 @@ class Runner {
       case InstanceStatus::kOpen:
         return stage + " (open)";
       case InstanceStatus::kOnHold:
-        return stage + " (on hold" + (r.hold_reason.empty() ? "" : ": " + r.hold_reason) + ")";
+        return stage + " (on hold" +
+               (r.hold_reason.empty() ? "" : ": " + printable(r.hold_reason)) + ")";
       case InstanceStatus::kWon:
         return stage + " (won)";
       case InstanceStatus::kLost:
         return stage + " (lost" +
-               (state->lost_reason().empty() ? "" : ": " + state->lost_reason()) + ") in " +
-               def.stage(state->closed_from).name;
+               (state->lost_reason().empty() ? "" : ": " + printable(state->lost_reason())) +
+               ") in " + def.stage(state->closed_from).name;
     }
     return stage;
   }

@@ -42,7 +42,9 @@ class InstanceRuleData final : public RuleData {
       }
       RuleDataValue operator()(bool b) const { return RuleDataValue::boolean(b); }
       RuleDataValue operator()(Timestamp t) const {
-        // Timestamps read as their ISO-8601 text, which compares in time order.
+        // Timestamps read as their ISO-8601 text ("...:00Z", or "...:00.250Z" with
+        // milliseconds). Texts of the same form compare in time order; a rule comparing with a
+        // literal should write it in the form the values have (docs/definition-format.md).
         return RuleDataValue::string(self.texts_.emplace_back(format_timestamp(t)));
       }
       RuleDataValue operator()(const std::vector<std::string>& list) const {

@@ -98,6 +98,7 @@ double Evaluator::to_number(const Value& v) {
     case ValueKind::kNumber:
       return v.number;
     case ValueKind::kString:
+      charge_bytes(v.size);  // the conversion scans the whole string
       return js_string_to_number(v.str());
     case ValueKind::kArray:
     case ValueKind::kDataArray:

@@ -243,7 +243,8 @@ class Compiler {
       text = j.get<bool>() ? "true" : "false";
     else
       text = js_number_to_string(j.get<double>());
-    const std::string key = whole_data ? std::string("\0whole", 6) : text;
+    // Tagged so that no path text can collide with "the whole data".
+    const std::string key = whole_data ? std::string("w") : "t" + text;
     if (const auto it = path_index_.find(key); it != path_index_.end()) return it->second;
 
     VarPath path;

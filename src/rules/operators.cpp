@@ -40,6 +40,7 @@ Value Evaluator::op_arithmetic(Op op, std::span<const Value> args) {
   // initial value), while + adds it to 0.
   auto parse_float = [this](const Value& v) {
     if (v.kind == ValueKind::kNumber) return v.number + 0.0;  // String(-0) is "0"
+    if (v.kind == ValueKind::kString) charge_bytes(v.size);   // parseFloat scans the string
     return js_parse_float(to_string(v));
   };
   switch (op) {

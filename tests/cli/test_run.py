@@ -491,6 +491,17 @@ class HostileStreams(unittest.TestCase):
         self.assertIn("last command rejected: bad_command", text)
         self.assertIn("5 lines: 3 accepted, 2 rejected (bad_command 2)", text)
 
+    def test_summary_escapes_hold_and_lost_reasons(self):
+        evil = "\u001b[2J\nfake  Won (won) after 1 command, 0 rejected"
+        data = stream(create(), cmd("hold", 1, reason=evil))
+        result = run("run", definition("b2b_pipeline"), "--directory", people(), "--summary",
+                     stdin=data)
+        self.assertEqual(result.returncode, 0)
+        self.assertNotIn(b"\x1b", result.stdout)
+        lines = result.stdout.decode().splitlines()
+        self.assertEqual(len(lines), 2, lines)  # the instance's line and the totals: nothing forged
+        self.assertIn("on hold:", lines[0])
+
     def test_unknown_and_duplicate_instances_and_conflicts(self):
         result, answers = run_stream(stream(
             cmd("check", 0, item="lead_cleaned"), create(minute=1), create(minute=2),
