@@ -15,6 +15,18 @@ using ::testing::SizeIs;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
+// A valid lead scoring on the minimal definition: score from "amount", grades A/B/C.
+void add_scoring(json& d) {
+  d["fields"].push_back({{"id", "score"}, {"type", "number"}});
+  d["fields"].push_back({{"id", "grade"}, {"type", "enum"}, {"values", {"A", "B", "C"}}});
+  d["lead_scoring"] = {
+      {"description", "score from the amount"},
+      {"score", {{"var", "amount"}}},
+      {"score_field", "score"},
+      {"grade_field", "grade"},
+      {"grades", {{{"grade", "A"}, {"min", 70}}, {{"grade", "B"}, {"min", 40}}, {{"grade", "C"}}}}};
+}
+
 TEST(DefinitionLoader, CompilesTheMinimalDefinitionIntoDenseTables) {
   const LoadResult result = load_definition(minimal_definition());
   ASSERT_TRUE(result.ok()) << ::testing::PrintToString(result.diagnostics);
@@ -113,6 +125,35 @@ TEST(DefinitionLoader, CompilesGateConditionsAndGuardsOnce) {
   EXPECT_EQ(open.gate.conditions[0].rule.evaluate_condition(std::get<JsonRuleData>(small)),
             (std::variant<bool, RuleError>(false)));
   ASSERT_NE(result.definition->outgoing(StageId{0})[0].guard, nullptr);
+}
+
+TEST(DefinitionLoader, CompilesTeamsScoringAndAlerts) {
+  const LoadResult result = load_mutated([](json& d) {
+    add_scoring(d);
+    d["stages"][0]["team"] = {{"description", "big deals need two people"},
+                              {"when", {{">", {{{"var", "amount"}}, 100}}}},
+                              {"roles", {"manager", "rep"}}};
+    d["alerts"] = {{{"id", "few_wins"},
+                    {"description", "few wins"},
+                    {"rule", {{"<", {{{"var", "won"}}, 1}}}}}};
+  });
+  ASSERT_TRUE(result.ok()) << ::testing::PrintToString(result.diagnostics);
+  const ProcessDefinition& def = *result.definition;
+  const auto& team = def.stage(*def.find_stage("open")).team;
+  ASSERT_TRUE(team.has_value());
+  EXPECT_EQ(team->description, "big deals need two people");
+  ASSERT_TRUE(team->when.has_value());
+  EXPECT_TRUE(team->roles.contains(*def.find_role("manager")));
+  EXPECT_TRUE(team->roles.contains(*def.find_role("rep")));
+  ASSERT_TRUE(def.lead_scoring().has_value());
+  EXPECT_EQ(def.lead_scoring()->score_field, *def.find_field("score"));
+  EXPECT_EQ(def.lead_scoring()->grade_field, *def.find_field("grade"));
+  ASSERT_EQ(def.lead_scoring()->grades.size(), 3u);
+  EXPECT_EQ(def.lead_scoring()->grades[1].grade, "B");
+  EXPECT_EQ(def.lead_scoring()->grades[1].min, 40.0);
+  EXPECT_FALSE(def.lead_scoring()->grades[2].min.has_value());
+  ASSERT_EQ(def.alerts().size(), 1u);
+  EXPECT_EQ(def.alerts()[0].id, "few_wins");
 }
 
 TEST(FieldValues, IntegerBoundsCompareExactlyBeyondDoublePrecision) {
@@ -394,6 +435,94 @@ const BrokenCase kBrokenCases[] = {
                                        {"rule", {{"and", {true, {{"log", "hi"}}}}}}};
      },
      C::kInvalidValue, "/transitions/0/guard/rule/and/1/log"},
+    // Teams, lead scoring, alerts.
+    {"TeamOnLostStage",
+     [](json& d) {
+       d["stages"][2]["team"] = {{"description", "t"}, {"roles", {"rep"}}};
+     },
+     C::kInvalidValue, "/stages/2/team"},
+    {"TeamWithUnknownRole",
+     [](json& d) {
+       d["stages"][0]["team"] = {{"description", "t"}, {"roles", {"rep", "ceo"}}};
+     },
+     C::kUnknownReference, "/stages/0/team/roles/1"},
+    {"TeamWithoutRoles",
+     [](json& d) {
+       d["stages"][0]["team"] = {{"description", "t"}, {"roles", json::array()}};
+     },
+     C::kInvalidValue, "/stages/0/team/roles"},
+    {"TeamRoleTwice",
+     [](json& d) {
+       d["stages"][0]["team"] = {{"description", "t"}, {"roles", {"rep", "rep"}}};
+     },
+     C::kDuplicateId, "/stages/0/team/roles/1"},
+    {"TeamRuleWithUnknownOperator",
+     [](json& d) {
+       d["stages"][0]["team"] = {
+           {"description", "t"}, {"roles", {"rep"}}, {"when", {{"bogus", {1}}}}};
+     },
+     C::kInvalidValue, "/stages/0/team/when/bogus"},
+    {"ScoreFieldNotANumber",
+     [](json& d) {
+       add_scoring(d);
+       d["lead_scoring"]["score_field"] = "grade";
+       d["lead_scoring"]["grade_field"] = "grade2";
+       d["fields"].push_back({{"id", "grade2"}, {"type", "enum"}, {"values", {"A", "B"}}});
+     },
+     C::kInvalidValue, "/lead_scoring/score_field"},
+    {"GradeFieldNotAnEnum",
+     [](json& d) {
+       add_scoring(d);
+       d["lead_scoring"]["grade_field"] = "amount";
+     },
+     C::kInvalidValue, "/lead_scoring/grade_field"},
+    {"GradeNotAValueOfTheGradeField",
+     [](json& d) {
+       add_scoring(d);
+       d["lead_scoring"]["grades"][1]["grade"] = "Z";
+     },
+     C::kInvalidValue, "/lead_scoring/grades/1/grade"},
+    {"GradeMinimumsNotDecreasing",
+     [](json& d) {
+       add_scoring(d);
+       d["lead_scoring"]["grades"][1]["min"] = 80;
+     },
+     C::kOutOfRange, "/lead_scoring/grades/1/min"},
+    {"GradeWithoutMinimumBeforeTheLast",
+     [](json& d) {
+       add_scoring(d);
+       d["lead_scoring"]["grades"][0].erase("min");
+     },
+     C::kInvalidValue, "/lead_scoring/grades/1"},
+    {"NoGrades",
+     [](json& d) {
+       add_scoring(d);
+       d["lead_scoring"]["grades"] = json::array();
+     },
+     C::kInvalidValue, "/lead_scoring/grades"},
+    {"ScoreRuleDoesNotCompile",
+     [](json& d) {
+       add_scoring(d);
+       d["lead_scoring"]["score"] = {{"log", {1}}};
+     },
+     C::kInvalidValue, "/lead_scoring/score/log"},
+    {"UnknownScoringKey",
+     [](json& d) {
+       add_scoring(d);
+       d["lead_scoring"]["weights"] = 1;
+     },
+     C::kUnknownKey, "/lead_scoring/weights"},
+    {"AlertIdTwice",
+     [](json& d) {
+       d["alerts"] = {{{"id", "a"}, {"description", "x"}, {"rule", true}},
+                      {{"id", "a"}, {"description", "y"}, {"rule", false}}};
+     },
+     C::kDuplicateId, "/alerts/1/id"},
+    {"AlertWithoutDescription",
+     [](json& d) {
+       d["alerts"] = {{{"id", "a"}, {"rule", true}}};
+     },
+     C::kMissingKey, "/alerts/0"},
     // Limits.
     {"MoreThan64Roles",
      [](json& d) {

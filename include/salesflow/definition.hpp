@@ -165,6 +165,16 @@ struct Responsibility {
   RoleSet informed;
 };
 
+// A team the instance needs in a stage: when `when` holds on entering the stage (evaluated on the
+// fields as they are then), a person must be assigned to each of `roles` on the instance before
+// the gate opens, and the roles are notified. Written for the "triangle" team of large or complex
+// deals (sales, presales, service).
+struct TeamRequirement {
+  std::string description;  // a sentence a person reads, e.g. "large deals need a triangle team"
+  std::optional<Condition> when;  // absent: always
+  RoleSet roles;
+};
+
 struct Stage {
   std::string id;
   std::string name;
@@ -175,6 +185,7 @@ struct Stage {
   std::vector<ChecklistItemId> checklist;  // the items this stage declares
   Gate gate;
   std::vector<std::string> lost_reasons;  // kLost only; empty means any reason is accepted
+  std::optional<TeamRequirement> team;    // kActive only
 };
 
 // A declared move between two stages. Forward transitions go through the source stage's gate.
@@ -226,6 +237,30 @@ struct DeliveryStandard {
   bool pausable = true;                         // stops counting while the instance is on hold
 };
 
+// Lead grading from behaviour data: whenever a command changes fields, the score rule is evaluated
+// on the fields as the command leaves them, and the score and grade fields are set (or cleared,
+// when the rule's value is not a number) by the same command. Hosts do not set them directly.
+struct GradeThreshold {
+  std::string grade;          // a value of the grade field (an enum)
+  std::optional<double> min;  // the score from which this grade is given; absent: any score
+};
+
+struct LeadScoring {
+  Condition score;  // a rule whose value is the score (a number)
+  FieldId score_field{};
+  FieldId grade_field{};
+  // The first threshold whose `min` the score reaches gives the grade; `min` strictly decreases
+  // and only the last threshold may omit it. A score below every `min` gives no grade.
+  std::vector<GradeThreshold> grades;
+};
+
+// A "process optimisation alert": raised when its rule holds over the pipeline's figures
+// (figures.hpp names the data a rule can read).
+struct AlertThreshold {
+  std::string id;
+  Condition condition;  // description: what the alert says; rule: when it is raised
+};
+
 // An immutable, compiled process definition. Construct one with load_definition().
 class ProcessDefinition {
  public:
@@ -248,6 +283,8 @@ class ProcessDefinition {
   // Sorted by source stage, then by declaration order.
   std::span<const Transition> transitions() const noexcept { return transitions_; }
   std::span<const DeliveryStandard> delivery_standards() const noexcept { return standards_; }
+  const std::optional<LeadScoring>& lead_scoring() const noexcept { return scoring_; }
+  std::span<const AlertThreshold> alerts() const noexcept { return alerts_; }
 
   // REQUIRES: the id belongs to this definition.
   const Role& role(RoleId id) const noexcept { return roles_[to_index(id)]; }
@@ -296,6 +333,8 @@ class ProcessDefinition {
   std::vector<Transition> transitions_;
   std::vector<std::uint32_t> outgoing_begin_;  // stages_.size() + 1 offsets into transitions_
   std::vector<DeliveryStandard> standards_;
+  std::optional<LeadScoring> scoring_;
+  std::vector<AlertThreshold> alerts_;
   NameIndex role_index_, module_index_, field_index_, stage_index_, item_index_, approval_index_,
       standard_index_;
 };

@@ -115,6 +115,10 @@ struct StageEntryNotice {
   RoleSet consulted;
   RoleSet informed;
   std::string_view guidance;
+  // The team the instance needs in this stage (the stage's team requirement held on entry; a
+  // kTeamRequired event follows): these roles must be assigned before the gate opens. Empty
+  // when none is needed.
+  RoleSet team;
 };
 
 class EventListener {

@@ -46,8 +46,9 @@ enum class EventType : std::uint8_t {
   kStageChanged,      // from_stage, stage
   kPutOnHold,         // text: why
   kResumed,
-  kClosedLost,  // from_stage, stage: the lost stage; text: the reason
-  kReopened,    // from_stage: the lost stage, stage: the stage it was closed from
+  kClosedLost,    // from_stage, stage: the lost stage; text: the reason
+  kReopened,      // from_stage: the lost stage, stage: the stage it was closed from
+  kTeamRequired,  // stage; roles: the team that must be assigned before the stage's gate opens
 };
 
 std::string_view to_string(EventType type) noexcept;
@@ -67,6 +68,7 @@ struct Event {
   std::uint32_t target = 0;  // the field, item, approval or role index, per type
   FieldValue value;
   std::string text;
+  RoleSet roles;  // kTeamRequired
 
   friend bool operator==(const Event&, const Event&) = default;
 };
@@ -136,6 +138,7 @@ struct InstanceDetails {
   std::vector<GivenApproval> approvals;     // in the order given
   std::vector<RoleAssignment> assignments;  // people assigned to roles on this instance
   std::string lost_reason;
+  RoleSet team_required;  // roles to assign before the current stage's gate opens
   friend bool operator==(const InstanceDetails&, const InstanceDetails&) = default;
 };
 
@@ -155,6 +158,7 @@ struct InstanceState {
   const std::vector<GivenApproval>& approvals() const noexcept { return view().approvals; }
   const std::vector<RoleAssignment>& assignments() const noexcept { return view().assignments; }
   const std::string& lost_reason() const noexcept { return view().lost_reason; }
+  RoleSet team_required() const noexcept { return view().team_required; }
   // The details, for apply() to change: allocated on first use, and copied first when another
   // copy of the state shares them (copies of a state are independent values).
   InstanceDetails& details();
@@ -221,11 +225,12 @@ std::string_view to_string(ErrorCode code) noexcept;
 // One exit criterion that does not hold.
 struct UnmetCriterion {
   enum class Kind : std::uint8_t {
-    kMissingField,     // id: the field
-    kInvalidField,     // id: the field; detail: why
-    kOpenItem,         // id: the checklist item
-    kMissingApproval,  // id: the approval; have, need: distinct approvers
-    kFailedCondition,  // detail: the condition's description
+    kMissingField,       // id: the field
+    kInvalidField,       // id: the field; detail: why
+    kOpenItem,           // id: the checklist item
+    kMissingApproval,    // id: the approval; have, need: distinct approvers
+    kFailedCondition,    // detail: the condition's description
+    kMissingAssignment,  // id: the role of the stage's team nobody is assigned to; detail: why
   };
   Kind kind = Kind::kMissingField;
   std::string id;

@@ -512,6 +512,20 @@ void append_event(std::string& out, const Event& e, const ProcessDefinition& def
       break;
     case EventType::kResumed:
       break;
+    case EventType::kTeamRequired: {
+      stage("stage", e.stage);
+      append_key(out, "roles");
+      out += '[';
+      bool first = true;
+      for (std::size_t r = 0; r < def.roles().size(); ++r) {
+        if (!e.roles.contains(RoleId(static_cast<std::uint32_t>(r)))) continue;
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, def.roles()[r].id);
+      }
+      out += ']';
+      break;
+    }
     case EventType::kClosedLost:
       stage("from", e.from_stage);
       stage("stage", e.stage);

@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -23,6 +24,7 @@
 #include "cli/commands.hpp"
 #include "definition/json_document.hpp"
 #include "salesflow/engine.hpp"
+#include "salesflow/figures.hpp"
 #include "salesflow/hooks.hpp"
 
 namespace salesflow::cli {
@@ -335,6 +337,7 @@ class Runner {
       report->last_rejected = false;
       for (const Event& e : result.events) {
         if (e.type == EventType::kPutOnHold) report->hold_reason = e.text;
+        if (definition != nullptr) figures_of(*definition).add(e);
       }
     } else {
       append_accepted(out_, result, definition);
@@ -354,6 +357,15 @@ class Runner {
     report.last_code = to_string(error.code);
     report.last_message = error.message;
     report.last_unmet.clear();
+  }
+
+  PipelineFigures& figures_of(const ProcessDefinition& definition) {
+    const auto key = std::pair(definition.id(), definition.version());
+    auto it = figures_.find(key);
+    if (it == figures_.end()) {
+      it = figures_.emplace(key, PipelineFigures(engine_.definition(key.first, key.second))).first;
+    }
+    return it->second;
   }
 
   InstanceReport& report_of(const std::string& id) {
@@ -398,6 +410,7 @@ class Runner {
       codes += (codes.empty() ? "" : ", ") + code + " " + std::to_string(count);
     }
     text += codes.empty() ? "\n" : " (" + codes + ")\n";
+    for (const auto& [definition, figures] : figures_) text += describe(figures);
     std::fwrite(text.data(), 1, text.size(), stdout);
     write_ok_ = std::fflush(stdout) == 0 && write_ok_;
   }
@@ -423,6 +436,26 @@ class Runner {
     return stage;
   }
 
+  // The flow through each module, and the alerts the figures raise.
+  static std::string describe(const PipelineFigures& figures) {
+    const ProcessDefinition& def = figures.definition();
+    std::string text = "\n" + def.name() + " (version " + std::to_string(def.version()) +
+                       "): " + std::to_string(figures.created()) + " created, " +
+                       std::to_string(figures.won()) + " won, " + std::to_string(figures.lost()) +
+                       " lost\n";
+    for (std::size_t m = 0; m < def.modules().size(); ++m) {
+      const FlowCount& flow = figures.module(static_cast<ModuleId>(m));
+      const auto rate = flow.conversion();
+      text += "  " + def.modules()[m].name + ": " + std::to_string(flow.entered) + " entered, " +
+              std::to_string(flow.advanced) + " moved on, " + std::to_string(flow.lost) + " lost" +
+              (rate ? ", conversion " + std::to_string(std::lround(*rate * 100)) + "%" : "") + "\n";
+    }
+    for (const AlertThreshold* alert : figures.raised_alerts()) {
+      text += "  ALERT " + alert->id + ": " + alert->condition.description + "\n";
+    }
+    return text;
+  }
+
   static std::string plural(std::size_t n, const std::string& noun) {
     return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
   }
@@ -438,6 +471,7 @@ class Runner {
   std::map<std::string, std::size_t> by_code_;
   std::unordered_map<std::string, std::size_t> report_index_;
   std::vector<InstanceReport> reports_;
+  std::map<std::pair<std::string, std::uint32_t>, PipelineFigures> figures_;  // by id, version
 };
 
 int run(const RunOptions& options) {

@@ -43,9 +43,10 @@ class DefinitionCompiler {
       : limits_(limits), operators_(operators), out_(out), def_(new ProcessDefinition()) {}
 
   std::shared_ptr<const ProcessDefinition> compile(Element root) {
-    ObjectReader top(root, "", out_, "a process definition",
-                     {"$schema", "format", "id", "name", "version", "description", "roles",
-                      "modules", "fields", "stages", "start", "transitions", "delivery_standards"});
+    ObjectReader top(
+        root, "", out_, "a process definition",
+        {"$schema", "format", "id", "name", "version", "description", "roles", "modules", "fields",
+         "stages", "start", "transitions", "delivery_standards", "lead_scoring", "alerts"});
     if (!top.is_object()) return nullptr;
     if (const auto schema = top.get("$schema", Presence::kOptional);
         schema && schema->type() != element_type::STRING) {
@@ -84,6 +85,8 @@ class DefinitionCompiler {
     read_start(top);
     read_transitions(top);
     read_standards(top);
+    read_scoring(top);
+    read_alerts(top);
 
     if (out_.size() > 0) return nullptr;
     build_indexes();
@@ -290,7 +293,7 @@ class DefinitionCompiler {
   void read_stage(Element value, const std::string& pointer, std::size_t i) {
     ObjectReader r(value, pointer, out_, "a stage",
                    {"id", "name", "module", "kind", "guidance", "responsibility", "checklist",
-                    "gate", "lost_reasons"});
+                    "gate", "lost_reasons", "team"});
     Stage& stage = def_->stages_[i];
     stage.id = r.identifier("id", Presence::kRequired).value_or("");
     stage.name = r.text("name", Presence::kRequired).value_or(stage.id);
@@ -330,6 +333,15 @@ class DefinitionCompiler {
                      " stage is never left, so it cannot have a gate");
       } else {
         read_gate(*gate, r.pointer("gate"), i);
+      }
+    }
+    if (const auto team = r.object("team", Presence::kOptional)) {
+      if (!active) {
+        out_.add(DiagnosticCode::kInvalidValue, r.pointer("team"),
+                 "a " + std::string(to_string(stage.kind)) +
+                     " stage is never worked, so it cannot ask for a team");
+      } else {
+        stage.team = read_team(*team, r.pointer("team"));
       }
     }
     if (r.get("lost_reasons", Presence::kOptional) && stage.kind != StageKind::kLost) {
@@ -399,6 +411,26 @@ class DefinitionCompiler {
                    });
   }
 
+  std::optional<TeamRequirement> read_team(Element value, const std::string& pointer) {
+    ObjectReader r(value, pointer, out_, "a team requirement", {"description", "when", "roles"});
+    TeamRequirement team;
+    const auto description = r.text("description", Presence::kRequired);
+    team.description = description.value_or("");
+    if (const auto when = r.get("when", Presence::kOptional)) {
+      // The description of the team is what a person reads; the rule needs none of its own.
+      team.when = compile_condition(*when, r.pointer("when"), team.description);
+    }
+    const auto roles = r.identifiers("roles", Presence::kRequired, kMaxRoles, false);
+    if (r.get("roles", Presence::kOptional) && roles.empty()) {
+      out_.add(DiagnosticCode::kInvalidValue, r.pointer("roles"), "a team needs at least one role");
+    }
+    std::vector<RoleId> ids;
+    resolve_unique(roles, roles_, ids);
+    for (const RoleId role : ids) team.roles.insert(role);
+    if (!description || team.roles.empty()) return std::nullopt;
+    return team;
+  }
+
   // Resolves each reference into `ids`, reporting unknown ones and repeats.
   template <class Id>
   void resolve_unique(const std::vector<ObjectReader::Reference>& references,
@@ -443,15 +475,99 @@ class DefinitionCompiler {
     const auto description = r.text("description", Presence::kRequired);
     const auto rule = r.get("rule", Presence::kRequired);
     if (!description || !rule) return std::nullopt;
-    std::string text = simdjson::minify(*rule);
+    return compile_condition(*rule, r.pointer("rule"), *description);
+  }
+
+  // Compiles the rule at `pointer`; its diagnostics point into the definition.
+  std::optional<Condition> compile_condition(Element rule, const std::string& pointer,
+                                             std::string description) {
+    std::string text = simdjson::minify(rule);
     RuleCompileResult compiled = compile_rule(text, operators_);
     for (Diagnostic& d : compiled.diagnostics) {
-      // Rule diagnostics point into the rule; make them point into the definition.
-      d.pointer = r.pointer("rule") + d.pointer;
-      out_.add(d.code, std::move(d.pointer), "rule: " + d.message);
+      out_.add(d.code, pointer + d.pointer, "rule: " + d.message);
     }
     if (!compiled.ok()) return std::nullopt;
-    return Condition{*description, std::move(text), std::move(*compiled.rule)};
+    return Condition{std::move(description), std::move(text), std::move(*compiled.rule)};
+  }
+
+  void read_scoring(const ObjectReader& top) {
+    const auto value = top.object("lead_scoring", Presence::kOptional);
+    if (!value) return;
+    ObjectReader r(*value, top.pointer("lead_scoring"), out_, "a lead scoring",
+                   {"description", "score", "score_field", "grade_field", "grades"});
+    const auto description = r.text("description", Presence::kRequired);
+    const auto rule = r.get("score", Presence::kRequired);
+    std::optional<Condition> score;
+    if (description && rule) score = compile_condition(*rule, r.pointer("score"), *description);
+    // A field of one of `types`, or nothing (reported).
+    const auto field = [&](std::string_view key, std::initializer_list<FieldType> types,
+                           std::string_view wanted) -> std::optional<FieldId> {
+      const auto id = r.identifier(key, Presence::kRequired);
+      if (!id) return std::nullopt;
+      const auto found = fields_.resolve(*id, r.pointer(key), out_);
+      if (!found) return std::nullopt;
+      const Field& f = def_->fields_[*found];
+      if (std::find(types.begin(), types.end(), f.type) == types.end()) {
+        out_.add(DiagnosticCode::kInvalidValue, r.pointer(key),
+                 "field " + quote_text(*id) + " is of type " + std::string(to_string(f.type)) +
+                     "; the " + std::string(key) + " must be " + std::string(wanted));
+        return std::nullopt;
+      }
+      return id_of<FieldId>(*found);
+    };
+    const auto score_field = field("score_field", {FieldType::kNumber}, "a number field");
+    const auto grade_field = field("grade_field", {FieldType::kEnum}, "an enum field");
+    std::vector<GradeThreshold> grades;
+    const auto entries = r.array("grades", Presence::kRequired, limits_.max_list_items);
+    if (entries && entries->size() == 0) {
+      out_.add(DiagnosticCode::kInvalidValue, r.pointer("grades"), "at least one grade is needed");
+    }
+    each(entries, r.pointer("grades"), [&](Element entry, const std::string& pointer, std::size_t) {
+      ObjectReader g(entry, pointer, out_, "a grade threshold", {"grade", "min"});
+      GradeThreshold threshold;
+      const auto grade = g.text("grade", Presence::kRequired);
+      threshold.min = g.number("min", Presence::kOptional);
+      if (!grade) return;
+      threshold.grade = *grade;
+      if (grade_field) {
+        const auto& values = def_->fields_[to_index(*grade_field)].values;
+        if (std::find(values.begin(), values.end(), *grade) == values.end()) {
+          out_.add(DiagnosticCode::kInvalidValue, g.pointer("grade"),
+                   quote_text(*grade) + " is not a value of the grade field " +
+                       quote_text(def_->fields_[to_index(*grade_field)].id));
+        }
+      }
+      if (!grades.empty() && !grades.back().min) {
+        out_.add(DiagnosticCode::kInvalidValue, pointer,
+                 "only the last grade may omit \"min\": the grade before catches every score");
+      } else if (!grades.empty() && threshold.min && *threshold.min >= *grades.back().min) {
+        out_.add(DiagnosticCode::kOutOfRange, g.pointer("min"),
+                 "\"min\" must be lower than the grade before's");
+      }
+      grades.push_back(std::move(threshold));
+    });
+    if (score_field && grade_field && score_field == grade_field) {
+      out_.add(DiagnosticCode::kInvalidValue, r.pointer("grade_field"),
+               "the score and the grade need two different fields");
+    }
+    if (!score || !score_field || !grade_field) return;
+    def_->scoring_ = LeadScoring{std::move(*score), *score_field, *grade_field, std::move(grades)};
+  }
+
+  void read_alerts(const ObjectReader& top) {
+    Namespace ids("alert");
+    for_each_entry(
+        top, "alerts", limits_.max_list_items,
+        [&](Element value, const std::string& pointer, std::size_t i) {
+          ObjectReader r(value, pointer, out_, "an alert threshold", {"id", "description", "rule"});
+          const auto id = r.identifier("id", Presence::kRequired);
+          const auto description = r.text("description", Presence::kRequired);
+          const auto rule = r.get("rule", Presence::kRequired);
+          if (!id || !description || !rule) return;
+          if (!ids.declare(*id, index(i), r.pointer("id"), out_)) return;
+          auto condition = compile_condition(*rule, r.pointer("rule"), *description);
+          if (condition) def_->alerts_.push_back({*id, std::move(*condition)});
+        });
   }
 
   void read_start(const ObjectReader& top) {

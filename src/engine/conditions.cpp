@@ -68,4 +68,13 @@ bool condition_holds(const ProcessDefinition& definition, const InstanceState& s
   return std::holds_alternative<bool>(result) && std::get<bool>(result);
 }
 
+std::optional<double> rule_number(const ProcessDefinition& definition, const InstanceState& state,
+                                  const Rule& rule) {
+  const InstanceRuleData data(definition, state);
+  const auto result = rule.evaluate(data);
+  const auto* value = std::get_if<RuleValue>(&result);
+  if (value == nullptr || value->kind() != RuleValue::Kind::kNumber) return std::nullopt;
+  return value->as_number();
+}
+
 }  // namespace salesflow::internal

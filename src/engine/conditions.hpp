@@ -12,6 +12,10 @@ namespace salesflow::internal {
 bool condition_holds(const ProcessDefinition& definition, const InstanceState& state,
                      const Condition& condition);
 
+// The rule's value for `state` when it is a number; nothing when it is not or fails to evaluate.
+std::optional<double> rule_number(const ProcessDefinition& definition, const InstanceState& state,
+                                  const Rule& rule);
+
 }  // namespace salesflow::internal
 
 #endif  // SALESFLOW_ENGINE_CONDITIONS_HPP_

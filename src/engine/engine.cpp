@@ -314,11 +314,18 @@ class Engine::Impl {
 
   void notify(const Delivery& delivery) const {
     for (EventListener* listener : options_.listeners) {
-      for (const Event& e : delivery.events) {
+      const std::vector<Event>& events = delivery.events;
+      for (std::size_t i = 0; i < events.size(); ++i) {
+        const Event& e = events[i];
         guarded([&] { listener->on_event(e); });
         if (e.type != EventType::kCreated && e.type != EventType::kStageChanged &&
             e.type != EventType::kReopened) {
           continue;
+        }
+        // A team the stage asks for comes with the entry, later in the same command.
+        RoleSet team;
+        for (std::size_t j = i + 1; j < events.size(); ++j) {
+          if (events[j].type == EventType::kTeamRequired) team = events[j].roles;
         }
         const Stage& stage = delivery.definition->stage(e.stage);
         const StageEntryNotice notice{delivery.definition,
@@ -326,7 +333,8 @@ class Engine::Impl {
                                       &stage,
                                       stage.responsibility.consulted,
                                       stage.responsibility.informed,
-                                      stage.guidance};
+                                      stage.guidance,
+                                      team};
         guarded([&] { listener->on_stage_entered(notice); });
       }
     }

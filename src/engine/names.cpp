@@ -7,10 +7,10 @@
 namespace salesflow {
 namespace {
 
-constexpr std::array<std::string_view, 13> kEventTypes = {
+constexpr std::array<std::string_view, 14> kEventTypes = {
     "created",        "field_set",         "field_cleared", "item_checked",  "item_unchecked",
     "approval_given", "approval_rejected", "assigned",      "stage_changed", "put_on_hold",
-    "resumed",        "closed_lost",       "reopened"};
+    "resumed",        "closed_lost",       "reopened",      "team_required"};
 
 constexpr std::array<std::string_view, 12> kCommandTypes = {
     "create", "set",     "check", "uncheck", "approve", "reject",
@@ -72,6 +72,8 @@ std::string_view to_string(UnmetCriterion::Kind kind) noexcept {
       return "missing_approval";
     case UnmetCriterion::Kind::kFailedCondition:
       return "failed_condition";
+    case UnmetCriterion::Kind::kMissingAssignment:
+      return "missing_assignment";
   }
   return "?";
 }

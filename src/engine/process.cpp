@@ -146,6 +146,12 @@ class Decider {
       if (!field) {
         return reject(ErrorCode::kInvalidField, "unknown field " + quote_text(name));
       }
+      if (const auto& scoring = def_.lead_scoring();
+          scoring && (*field == scoring->score_field || *field == scoring->grade_field)) {
+        return reject(ErrorCode::kInvalidField,
+                      "field " + quote_text(name) + " is computed by the lead scoring (" +
+                          scoring->score.description + "); it cannot be set");
+      }
       if (auto problem = validate_field_value(def_.field(*field), value)) {
         return reject(ErrorCode::kInvalidField, "field " + quote_text(name) + " " + *problem);
       }
@@ -173,6 +179,7 @@ class Decider {
     // A new instance has no values to clear.
     std::erase_if(decision.events,
                   [](const Event& e) { return e.type == EventType::kFieldCleared; });
+    finish(decision);
     return decision;
   }
 
@@ -182,6 +189,7 @@ class Decider {
     if (auto no = require(editing_roles(current()), "change fields in this stage")) return *no;
     Decision decision;
     if (auto bad = field_events(decision.events)) return *bad;
+    finish(decision);
     return decision;
   }
 
@@ -305,6 +313,7 @@ class Decider {
     e.from_stage = state_.stage;
     e.stage = *to;
     decision.events.push_back(std::move(e));
+    finish(decision);
     return decision;
   }
 
@@ -392,7 +401,62 @@ class Decider {
     e.from_stage = state_.stage;
     e.stage = state_.closed_from;
     decision.events.push_back(std::move(e));
+    finish(decision);
     return decision;
+  }
+
+  // What follows from the command's own events: the lead score and grade when fields changed, the
+  // team a stage asks for when the instance enters it. Both are judged on the state as the
+  // command's events leave it.
+  void finish(Decision& decision) const {
+    const auto& scoring = def_.lead_scoring();
+    const bool fields_changed =
+        std::any_of(decision.events.begin(), decision.events.end(), [](const Event& e) {
+          return e.type == EventType::kFieldSet || e.type == EventType::kFieldCleared;
+        });
+    const bool entered =
+        std::any_of(decision.events.begin(), decision.events.end(), [this](const Event& e) {
+          return (e.type == EventType::kCreated || e.type == EventType::kStageChanged ||
+                  e.type == EventType::kReopened) &&
+                 def_.stage(e.stage).team.has_value();
+        });
+    if (!(scoring && fields_changed) && !entered) return;
+    InstanceState after = state_;
+    for (const Event& e : decision.events) apply(def_, after, e);
+    if (scoring && fields_changed) score(*scoring, after, decision.events);
+    const auto& team = def_.stage(after.stage).team;
+    if (entered && team && (!team->when || internal::condition_holds(def_, after, *team->when))) {
+      Event e = event(EventType::kTeamRequired);
+      e.stage = after.stage;
+      e.roles = team->roles;
+      decision.events.push_back(std::move(e));
+    }
+  }
+
+  // Sets the score and grade fields to what the scoring gives for `after`, with events, when they
+  // differ; `after` follows.
+  void score(const LeadScoring& scoring, InstanceState& after, std::vector<Event>& events) const {
+    FieldValue score_value;
+    FieldValue grade_value;
+    const auto points = internal::rule_number(def_, after, scoring.score.rule);
+    if (points && !validate_field_value(def_.field(scoring.score_field), FieldValue(*points))) {
+      score_value = *points;
+      for (const GradeThreshold& g : scoring.grades) {
+        if (!g.min || *points >= *g.min) {
+          grade_value = g.grade;
+          break;
+        }
+      }
+    }
+    for (const auto& [field, value] : {std::pair{scoring.score_field, &score_value},
+                                       std::pair{scoring.grade_field, &grade_value}}) {
+      if (after.fields[to_index(field)] == *value) continue;
+      Event e = event(is_set(*value) ? EventType::kFieldSet : EventType::kFieldCleared);
+      e.target = as_target(to_index(field));
+      e.value = *value;
+      apply(def_, after, e);
+      events.push_back(std::move(e));
+    }
   }
 
   const ProcessDefinition& def_;
@@ -417,6 +481,8 @@ void enter(const ProcessDefinition& def, InstanceState& state, StageId stage, Ti
   state.stage = stage;
   state.stage_entered_at = at;
   clear_stage_approvals(def, state, stage);
+  // A team is asked for by the stage being entered, afresh (kTeamRequired follows when it is).
+  if (!state.team_required().empty()) state.details().team_required = RoleSet();
 }
 
 }  // namespace
@@ -511,6 +577,9 @@ void apply(const ProcessDefinition& def, InstanceState& state, const Event& even
       if (!state.lost_reason().empty()) state.details().lost_reason.clear();
       enter(def, state, event.stage, event.at);
       break;
+    case EventType::kTeamRequired:
+      state.details().team_required = event.roles;
+      break;
   }
 }
 
@@ -547,6 +616,21 @@ std::vector<UnmetCriterion> unmet_criteria(const ProcessDefinition& def,
   for (const Condition& condition : gate.conditions) {
     if (!internal::condition_holds(def, state, condition)) {
       unmet.push_back({Kind::kFailedCondition, "", condition.description, 0, 0});
+    }
+  }
+  if (const RoleSet team = state.team_required(); !team.empty()) {
+    const auto& requirement = def.stage(state.stage).team;
+    const std::string why = requirement ? requirement->description : "the stage needs a team";
+    for (std::size_t r = 0; r < def.roles().size(); ++r) {
+      const auto role = static_cast<RoleId>(as_target(r));
+      if (!team.contains(role)) continue;
+      const auto& assigned = state.assignments();
+      if (std::any_of(assigned.begin(), assigned.end(),
+                      [&](const RoleAssignment& a) { return a.role == role; })) {
+        continue;
+      }
+      unmet.push_back({Kind::kMissingAssignment, def.role(role).id,
+                       why + ": nobody is assigned as " + def.role(role).name, 0, 0});
     }
   }
   return unmet;
