@@ -310,6 +310,21 @@ class ExampleScripts(unittest.TestCase):
         self.assertTrue(all(tries[0] < i < tries[1] for i in assigns))
         self.assertTrue(s.answers[tries[1]]["ok"])
 
+    def test_gate_condition_reports_its_own_description(self):
+        s = script("b2b_pipeline")
+        tries = s.find(op="advance", instance="deal-3", to="deal_closing")
+        refused = s.answers[tries[0]]["error"]
+        self.assertEqual(refused["code"], "gate_blocked")
+        with open(definition("b2b_pipeline"), encoding="utf-8") as f:
+            gate = next(st["gate"] for st in json.load(f)["stages"]
+                        if st["id"] == "solution_matching")
+        self.assertEqual([(u["kind"], u["detail"]) for u in refused["unmet"]],
+                         [("failed_condition", gate["conditions"][0]["description"])])
+        # The typo (3,850 for 38,500) fixed, the same move goes through.
+        fixed = s.find(op="set", instance="deal-3", fields={"deal_value": 38500})
+        self.assertTrue(tries[0] < fixed[0] < tries[1])
+        self.assertTrue(s.answers[tries[1]]["ok"])
+
     def test_grades_are_computed_not_typed(self):
         s = script("b2b_pipeline")
         typed = s.answer(op="set", instance="deal-1", fields={"grade": "A+"})
