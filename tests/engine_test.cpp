@@ -398,7 +398,7 @@ TEST_F(B2bEngine, ApprovalsCountDistinctPeopleAndCanBeWithdrawn) {
   ASSERT_TRUE(advance("solution_matching").ok());
   ASSERT_TRUE(set({{"solution_type", std::string("standard")},
                    {"solution_modules", std::vector<std::string>{"crm"}},
-                   {"deal_value", 1000.0}})
+                   {"deal_value", 20000.0}})
                   .ok());
   ASSERT_TRUE(check("proposal_sent").ok());
   ASSERT_TRUE(advance("deal_closing").ok());
