@@ -161,7 +161,8 @@ class Engine::Impl {
       result.version = found == nullptr ? 0 : found->version;
       result.events = std::move(decision.events);
     }
-    deliver(stripe);
+    // The listeners are fixed at construction: with none, nothing is ever queued.
+    if (!options_.listeners.empty()) deliver(stripe);
     return result;
   }
 
