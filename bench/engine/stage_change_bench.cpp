@@ -87,10 +87,9 @@ constexpr std::uint8_t kStageChanged = 8;
 // false: rejected (unknown stage, no such transition, role missing).
 bool advance(const Machine& m, Deal& deal, std::string_view target, std::uint64_t actor_roles,
              Timestamp now) {
-  const auto it = std::lower_bound(m.by_name.begin(), m.by_name.end(), target,
-                                   [](const auto& entry, std::string_view name) {
-                                     return entry.first < name;
-                                   });
+  const auto it =
+      std::lower_bound(m.by_name.begin(), m.by_name.end(), target,
+                       [](const auto& entry, std::string_view name) { return entry.first < name; });
   if (it == m.by_name.end() || it->first != target) return false;
   const std::uint8_t to = it->second;
   if (!m.allowed[deal.stage][to]) return false;
