@@ -26,8 +26,10 @@ namespace salesflow {
 // given on one instance (the assign command) come on top.
 //
 // [Threading] The engine calls visit_roles() (whose default calls roles_of()) from its calling
-// threads, concurrently, once per command, before it locks anything for the command: both must be
-// thread-safe, and may call back into the engine.
+// threads, concurrently, once per execute() or open_transitions(), before it locks anything for
+// that call: both must be thread-safe, and may call back into the engine.
+// [Errors] An exception from the Directory leaves the engine's call that asked, which has changed
+// nothing by then.
 class Directory {
  public:
   Directory() = default;
@@ -37,10 +39,10 @@ class Directory {
 
   // The role ids `person` holds. An unknown person holds none.
   virtual std::vector<std::string> roles_of(std::string_view person) const = 0;
-  // Calls `visit` once for each role id roles_of(person) would return; what the engine asks. A
-  // role id is valid during its call only. The default calls roles_of(); override it to spare
-  // the engine the vector (one allocation per command). Must not throw from within `visit`'s
-  // caller except what `visit` throws (std::bad_alloc).
+  // Calls `visit` once for each role id roles_of(person) would return: what the engine asks. A
+  // role id's view is valid during its call only. The default calls roles_of(); override it to
+  // spare the engine the vector (an allocation per command). `visit` may throw std::bad_alloc:
+  // let it pass.
   virtual void visit_roles(std::string_view person,
                            const std::function<void(std::string_view role)>& visit) const;
 };
