@@ -537,6 +537,81 @@ TEST_F(B2bEngine, OpenTransitionsAnswerWhatAnActorMayDoNow) {
 namespace salesflow::testing {
 namespace {
 
+// A host's Directory that only answers roles_of(): the engine asks visit_roles(), whose default
+// must give the same roles. Six roles, more than the engine keeps without allocating.
+class VectorOnlyDirectory final : public Directory {
+ public:
+  std::vector<std::string> roles_of(std::string_view person) const override {
+    if (person != "olga") return {};
+    return {"marketing", "presales", "service", "legal", "no_such_role", "sales_rep"};
+  }
+};
+
+TEST(EngineDirectory, TheDefaultVisitGivesTheRolesOfRolesOf) {
+  VectorOnlyDirectory directory;
+  EngineOptions options;
+  options.directory = &directory;
+  Engine engine(options);
+  ASSERT_TRUE(engine.register_definition(b2b()));
+  Command create;
+  create.type = CommandType::kCreate;
+  create.instance = "deal-1";
+  create.actor = "olga";  // sales_rep (the sixth role) may create
+  create.definition_id = "b2b_pipeline";
+  EXPECT_TRUE(engine.execute(create, kMonday).ok());
+  create.instance = "deal-2";
+  create.actor = "otto";  // no roles
+  const CommandResult refused = engine.execute(create, kMonday);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.rejection->code, ErrorCode::kForbidden);
+}
+
+TEST(EngineDirectory, InMemoryVisitMatchesRolesOf) {
+  InMemoryDirectory directory;
+  for (const char* role : {"a", "b", "c", "d", "e", "a_role_id_longer_than_fifteen_characters"})
+    directory.grant("olga", role);
+  std::vector<std::string> visited;
+  directory.visit_roles("olga", [&](std::string_view role) { visited.emplace_back(role); });
+  EXPECT_EQ(visited, directory.roles_of("olga"));
+  visited.clear();
+  directory.visit_roles("nobody", [&](std::string_view role) { visited.emplace_back(role); });
+  EXPECT_THAT(visited, IsEmpty());
+}
+
+// Enough instances to grow every stripe's index several times: each keeps its own state.
+TEST(EngineInstances, ManyInstancesKeepTheirOwnState) {
+  InMemoryDirectory directory;
+  directory.grant("maria", "sales_rep");
+  EngineOptions options;
+  options.directory = &directory;
+  Engine engine(options);
+  ASSERT_TRUE(engine.register_definition(b2b()));
+  constexpr std::size_t kCount = 20000;
+  Command create;
+  create.type = CommandType::kCreate;
+  create.actor = "maria";
+  create.definition_id = "b2b_pipeline";
+  Command check = create;
+  check.type = CommandType::kCheckItem;
+  check.target = "lead_cleaned";
+  for (std::size_t i = 0; i < kCount; ++i) {
+    create.instance = "deal-" + std::to_string(i);
+    ASSERT_TRUE(engine.execute(create, kMonday).ok());
+    if (i % 3 == 0) {
+      check.instance = create.instance;
+      ASSERT_TRUE(engine.execute(check, kMonday).ok());
+    }
+  }
+  EXPECT_EQ(engine.instance_count(), kCount);
+  for (std::size_t i = 0; i < kCount; ++i) {
+    const auto state = engine.instance("deal-" + std::to_string(i));
+    ASSERT_TRUE(state.has_value()) << i;
+    EXPECT_EQ(state->version, i % 3 == 0 ? 2u : 1u) << i;
+  }
+  EXPECT_FALSE(engine.instance("deal-" + std::to_string(kCount)).has_value());
+  EXPECT_FALSE(engine.instance("").has_value());
+}
+
 TEST(Timestamp, ParsesIsoUtcAndOffsetsAndRefusesEverythingElse) {
   using namespace std::chrono;
   const Timestamp base = Timestamp(date::sys_days(date::year(2026) / 11 / 27)) + 9h + 30min;

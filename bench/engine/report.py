@@ -58,9 +58,12 @@ def main():
         print("  %-28s %5.1f loads" % (name, ns(name) / floor))
 
     print("\nbare stage change, ratios (cpu time; wall time in brackets)")
-    pairs = [("BM_Stage_Engine", "BM_Stage_Table"), ("BM_Stage_Engine", "BM_Stage_Statechart"),
+    pairs = [("BM_Stage_Engine", "BM_Stage_Table"), ("BM_Stage_Engine", "BM_Stage_HandWritten"),
+             ("BM_Stage_Engine", "BM_Stage_Statechart"),
              ("BM_Stage_DecideApply", "BM_Stage_Table"),
+             ("BM_Stage_DecideApply", "BM_Stage_HandWritten"),
              ("BM_Stage_DecideApply", "BM_Stage_Statechart"),
+             ("BM_Stage_HandWritten", "BM_Stage_Table"),
              ("BM_Stage_Statechart", "BM_Stage_Table")]
     for a, b in pairs:
         print("  %-22s / %-21s %8.1fx  [%8.1fx]" % (a[9:], b[9:], ns(a) / ns(b),
@@ -88,6 +91,10 @@ def main():
          ns("BM_DecideApply_AdvanceGate3"), TARGET_ADVANCE_NS, "ns"),
         ("bare stage change, Engine / table",
          ns("BM_Stage_Engine") / ns("BM_Stage_Table"), TARGET_X_TABLE, "x"),
+        ("bare stage change, decide+apply / table",
+         ns("BM_Stage_DecideApply") / ns("BM_Stage_Table"), TARGET_X_TABLE, "x"),
+        ("bare stage change, decide+apply / hand-written equivalent",
+         ns("BM_Stage_DecideApply") / ns("BM_Stage_HandWritten"), TARGET_X_TABLE, "x"),
         ("memory per live deal, all", m["heap_B_per_deal"], TARGET_BYTES_PER_DEAL, "B"),
         ("memory per live deal, beyond field slots", m["beyond_fields_B_per_deal"],
          TARGET_BYTES_PER_DEAL, "B"),

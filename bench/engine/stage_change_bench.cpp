@@ -2,6 +2,10 @@
 // stage by stage, with no gate, guard, field or listener. The same machine four ways:
 //
 //   BM_Stage_Table          a hand-written table: allowed[from][to], then store `to` (the floor)
+//   BM_Stage_HandWritten    the same work as salesflow's, written by hand for this machine: the
+//                           target stage looked up by name, the transition checked, the actor's
+//                           role checked as a bit test, an event {type, from, to, at, version}
+//                           built and applied (the honest floor for what salesflow does)
 //   BM_Stage_Statechart     Boost.Statechart: process_event(Next) on a 5-state state_machine
 //   BM_Stage_DecideApply    salesflow decide() + apply() on one InstanceState
 //   BM_Stage_Engine         salesflow Engine::execute(kAdvance) on one live instance
@@ -12,6 +16,7 @@
 // lookup of the actor's roles, stamping, the Storage call (discarding) and the listener outbox.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/statechart/event.hpp>
 #include <boost/statechart/simple_state.hpp>
@@ -20,6 +25,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "fleet.hpp"
 
@@ -53,6 +61,78 @@ void BM_Stage_Table(benchmark::State& state) {
   state.SetLabel("bool[5][5] + store");
 }
 BENCHMARK(BM_Stage_Table);
+
+// ---------------------------------------------------------------------------------------------
+// The same work as salesflow's decide() + apply(), written by hand for this one machine.
+
+namespace hand {
+struct Machine {
+  std::vector<std::pair<std::string_view, std::uint8_t>> by_name;  // sorted, as salesflow's
+  std::array<std::array<bool, kStages>, kStages> allowed{};
+  std::array<std::uint64_t, kStages> working_roles{};  // role bits that may move a stage on
+};
+struct Event {
+  std::uint8_t type;
+  std::uint8_t from, to;
+  Timestamp at;
+  std::uint64_t version;
+};
+struct Deal {
+  std::uint8_t stage = 0;
+  std::uint64_t version = 1;
+  Timestamp stage_entered_at{};
+};
+constexpr std::uint8_t kStageChanged = 8;
+
+// false: rejected (unknown stage, no such transition, role missing).
+bool advance(const Machine& m, Deal& deal, std::string_view target, std::uint64_t actor_roles,
+             Timestamp now) {
+  const auto it =
+      std::lower_bound(m.by_name.begin(), m.by_name.end(), target,
+                       [](const auto& entry, std::string_view name) { return entry.first < name; });
+  if (it == m.by_name.end() || it->first != target) return false;
+  const std::uint8_t to = it->second;
+  if (!m.allowed[deal.stage][to]) return false;
+  if ((m.working_roles[deal.stage] & actor_roles) == 0) return false;
+  const Event e{kStageChanged, deal.stage, to, now, deal.version + 1};
+  benchmark::DoNotOptimize(e);
+  deal.stage = e.to;
+  deal.version = e.version;
+  deal.stage_entered_at = e.at;
+  return true;
+}
+}  // namespace hand
+
+constexpr std::array<const char*, kStages> kNames = {"s1", "s2", "s3", "s4", "s5"};
+
+void BM_Stage_HandWritten(benchmark::State& state) {
+  hand::Machine m;
+  for (std::size_t s = 0; s < kStages; ++s) {
+    m.by_name.emplace_back(kNames[s], static_cast<std::uint8_t>(s));
+    m.allowed[s][(s + 1) % kStages] = true;
+    m.working_roles[s] = 1;  // the one role, "rep"
+  }
+  std::sort(m.by_name.begin(), m.by_name.end());
+  benchmark::DoNotOptimize(m);
+  hand::Deal deal;
+  std::array<std::string, kStages> targets;
+  for (std::size_t i = 0; i < kStages; ++i) targets[i] = kNames[(i + 1) % kStages];
+  std::uint64_t actor_roles = 1;
+  benchmark::DoNotOptimize(actor_roles);
+  Timestamp now = *parse_timestamp("2026-11-23T09:00:00Z");
+  std::size_t next = 0;
+  for (auto _ : state) {
+    const std::string& target = targets[next];
+    next = next + 1 == kStages ? 0 : next + 1;
+    if (!hand::advance(m, deal, target, actor_roles, now += std::chrono::milliseconds(1))) {
+      state.SkipWithError("advance was not accepted");
+      break;
+    }
+    benchmark::DoNotOptimize(deal);
+  }
+  state.SetLabel("name lookup, table, role bit, event record");
+}
+BENCHMARK(BM_Stage_HandWritten);
 
 // ---------------------------------------------------------------------------------------------
 // Boost.Statechart.

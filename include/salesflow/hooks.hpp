@@ -25,8 +25,11 @@ namespace salesflow {
 // Directory: which roles a person holds, by role id ("sales_rep"), across all instances. Roles
 // given on one instance (the assign command) come on top.
 //
-// [Threading] roles_of() is called from the engine's calling threads, concurrently, before the
-// engine locks anything for the command; implementations must be thread-safe.
+// [Threading] The engine calls visit_roles() (whose default calls roles_of()) from its calling
+// threads, concurrently, once per execute() or open_transitions(), before it locks anything for
+// that call: both must be thread-safe, and may call back into the engine.
+// [Errors] An exception from the Directory leaves the engine's call that asked, which has changed
+// nothing by then.
 class Directory {
  public:
   Directory() = default;
@@ -36,6 +39,12 @@ class Directory {
 
   // The role ids `person` holds. An unknown person holds none.
   virtual std::vector<std::string> roles_of(std::string_view person) const = 0;
+  // Calls `visit` once for each role id roles_of(person) would return: what the engine asks. A
+  // role id's view is valid during its call only. The default calls roles_of(); override it to
+  // spare the engine the vector (an allocation per command). `visit` may throw std::bad_alloc:
+  // let it pass.
+  virtual void visit_roles(std::string_view person,
+                           const std::function<void(std::string_view role)>& visit) const;
 };
 
 // A Directory kept in memory. Thread-safe: grant() may run concurrently with lookups.
@@ -43,6 +52,10 @@ class InMemoryDirectory final : public Directory {
  public:
   void grant(std::string person, std::string role);
   std::vector<std::string> roles_of(std::string_view person) const override;
+  // No allocation: visits the roles under the directory's shared lock (`visit` must not call
+  // grant()).
+  void visit_roles(std::string_view person,
+                   const std::function<void(std::string_view role)>& visit) const override;
 
  private:
   mutable std::shared_mutex mutex_;

@@ -20,6 +20,19 @@ std::vector<std::string> InMemoryDirectory::roles_of(std::string_view person) co
   return it == roles_.end() ? std::vector<std::string>{} : it->second;
 }
 
+void Directory::visit_roles(std::string_view person,
+                            const std::function<void(std::string_view role)>& visit) const {
+  for (const std::string& role : roles_of(person)) visit(role);
+}
+
+void InMemoryDirectory::visit_roles(std::string_view person,
+                                    const std::function<void(std::string_view role)>& visit) const {
+  std::shared_lock lock(mutex_);
+  const auto it = roles_.find(person);
+  if (it == roles_.end()) return;
+  for (const std::string& role : it->second) visit(role);
+}
+
 Storage::AppendResult InMemoryStorage::append(std::string_view instance,
                                               std::uint64_t expected_version,
                                               std::span<const Event> events) {

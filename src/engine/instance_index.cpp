@@ -1,0 +1,93 @@
+#include "engine/instance_index.hpp"
+
+#include <bit>
+#include <functional>
+#include <limits>
+#include <new>
+
+namespace salesflow::internal {
+
+InstanceIndex::~InstanceIndex() = default;
+
+std::uint64_t instance_hash(std::string_view id) noexcept {
+  return static_cast<std::uint64_t>(std::hash<std::string_view>{}(id));
+}
+
+InstanceIndex::Place InstanceIndex::place_of(std::uint32_t number) noexcept {
+  if (number >= kChunk) {
+    // Chunks 0..4 hold the first 256 entries; chunk 5 on hold 256 each.
+    return Place{4 + number / kChunk, number % kChunk, kChunk};
+  }
+  if (number < kFirstChunk) return Place{0, number, kFirstChunk};
+  // 16..31 -> chunk 1, 32..63 -> 2, 64..127 -> 3, 128..255 -> 4; chunk c >= 1 starts at 16 << (c-1)
+  // and holds as many entries.
+  const auto chunk = static_cast<std::uint32_t>(std::bit_width(number / kFirstChunk));
+  const std::uint32_t begin = kFirstChunk << (chunk - 1);
+  return Place{chunk, number - begin, begin};
+}
+
+std::int64_t InstanceIndex::locate(std::string_view id, std::uint64_t hash) const noexcept {
+  if (slots_.empty()) return -1;
+  const std::uint32_t tag = tag_of(hash);
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = tag & mask;; i = (i + 1) & mask) {
+    const std::uint64_t slot = slots_[i];
+    if (slot == kEmpty) return -1;  // the table is at most half full: probing ends
+    if (static_cast<std::uint32_t>(slot >> 32) != tag) continue;
+    const auto number = static_cast<std::uint32_t>(slot) - 1;
+    const Entry& e = entry(number);
+    // The entry spans three cache lines; the caller reads them all (the state): ask for the
+    // other two now, so that their misses overlap the first's.
+    __builtin_prefetch(reinterpret_cast<const char*>(&e) + 64);
+    __builtin_prefetch(reinterpret_cast<const char*>(&e) + 128);
+    if (e.id == id) return number;
+  }
+}
+
+InstanceState* InstanceIndex::find(std::string_view id, std::uint64_t hash) noexcept {
+  const std::int64_t number = locate(id, hash);
+  return number < 0 ? nullptr : &entry(static_cast<std::uint32_t>(number)).state;
+}
+
+const InstanceState* InstanceIndex::find(std::string_view id, std::uint64_t hash) const noexcept {
+  const std::int64_t number = locate(id, hash);
+  return number < 0 ? nullptr : &entry(static_cast<std::uint32_t>(number)).state;
+}
+
+void InstanceIndex::prefetch_slot(std::uint64_t hash) const noexcept {
+  if (slots_.empty()) return;
+  __builtin_prefetch(&slots_[tag_of(hash) & (slots_.size() - 1)]);
+}
+
+InstanceState& InstanceIndex::insert(std::string_view id, std::uint64_t hash) {
+  // Entry numbers are stored + 1 in 32 bits.
+  if (size_ >= std::numeric_limits<std::uint32_t>::max() - 1) throw std::bad_alloc();
+  if ((size_ + 1) * 2 > slots_.size()) grow();
+  const auto number = static_cast<std::uint32_t>(size_);
+  const Place p = place_of(number);
+  if (p.chunk == chunks_.size()) chunks_.push_back(std::make_unique<Entry[]>(p.chunk_size));
+  Entry& e = chunks_[p.chunk][p.offset];
+  e.id.assign(id.data(), id.size());  // may throw: nothing is published yet
+  const std::uint32_t tag = tag_of(hash);
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = tag & mask;
+  while (slots_[i] != kEmpty) i = (i + 1) & mask;
+  slots_[i] = (std::uint64_t{tag} << 32) | (std::uint64_t{number} + 1);
+  ++size_;
+  return e.state;
+}
+
+void InstanceIndex::grow() {
+  const std::size_t capacity = slots_.empty() ? 16 : slots_.size() * 2;
+  std::vector<std::uint64_t> slots(capacity, kEmpty);
+  const std::size_t mask = capacity - 1;
+  for (const std::uint64_t slot : slots_) {
+    if (slot == kEmpty) continue;
+    std::size_t i = static_cast<std::uint32_t>(slot >> 32) & mask;
+    while (slots[i] != kEmpty) i = (i + 1) & mask;
+    slots[i] = slot;
+  }
+  slots_.swap(slots);
+}
+
+}  // namespace salesflow::internal

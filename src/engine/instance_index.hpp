@@ -1,0 +1,96 @@
+// The live instances of one lock stripe, by id: a flat open-addressing index over a chunked,
+// address-stable store of entries {id, InstanceState}.
+//
+// Finding an instance costs two cache misses at most when nothing is in cache: one for the slot
+// (8 bytes: a 32-bit tag from the id's hash and a 32-bit entry number), one for the entry (the id
+// is compared there, and the state is next to it). A chained std::unordered_map costs a bucket, a
+// node per link walked (the hash is not cached, so each link means comparing the id) and the
+// node's state. See docs/ARCHITECTURE.md ("The instance index") for why this is not a library's.
+//
+// The index never removes an instance (the engine keeps every instance it has seen), so there are
+// no tombstones: linear probing over a table at most half full, doubled when it would be fuller.
+//
+// [Thread safety] None: the engine holds the stripe's lock around every call.
+// [References] A reference to an entry's state stays valid for the index's whole life: growth
+// moves slots, never entries.
+#ifndef SALESFLOW_ENGINE_INSTANCE_INDEX_HPP_
+#define SALESFLOW_ENGINE_INSTANCE_INDEX_HPP_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "salesflow/process.hpp"
+
+namespace salesflow::internal {
+
+class InstanceIndex {
+ public:
+  InstanceIndex() = default;
+  InstanceIndex(const InstanceIndex&) = delete;
+  InstanceIndex& operator=(const InstanceIndex&) = delete;
+  ~InstanceIndex();
+
+  // `hash` is the id's hash (instance_hash()); the caller computes it once, for the stripe too.
+  // Any function of the id works as long as the same one is used for all calls: the tests use
+  // colliding ones on purpose.
+  InstanceState* find(std::string_view id, std::uint64_t hash) noexcept;
+  const InstanceState* find(std::string_view id, std::uint64_t hash) const noexcept;
+  // Adds `id` with an empty state and returns it. REQUIRES: find(id, hash) is null.
+  InstanceState& insert(std::string_view id, std::uint64_t hash);
+
+  std::size_t size() const noexcept { return size_; }
+  // Slots in the table (0 before the first insert); size() <= capacity() / 2.
+  std::size_t capacity() const noexcept { return slots_.size(); }
+
+  // Hints the slot of `hash` into the cache (a batch of commands can overlap their misses).
+  void prefetch_slot(std::uint64_t hash) const noexcept;
+
+  // The store's chunks: 16, 16, 32, 64 and 128 entries (so that a small engine's 256 stripes
+  // stay small), then 256 entries each.
+  static constexpr std::uint32_t kFirstChunk = 16;
+  static constexpr std::uint32_t kChunk = 256;
+
+ private:
+  struct Entry {
+    std::string id;
+    InstanceState state;
+  };
+  static constexpr std::uint64_t kEmpty = 0;
+
+  static std::uint32_t tag_of(std::uint64_t hash) noexcept {
+    return static_cast<std::uint32_t>(hash >> 32);
+  }
+  // Where entry `number` lives: its chunk and its place there.
+  struct Place {
+    std::uint32_t chunk, offset, chunk_size;
+  };
+  static Place place_of(std::uint32_t number) noexcept;
+  Entry& entry(std::uint32_t number) noexcept {
+    const Place p = place_of(number);
+    return chunks_[p.chunk][p.offset];
+  }
+  const Entry& entry(std::uint32_t number) const noexcept {
+    const Place p = place_of(number);
+    return chunks_[p.chunk][p.offset];
+  }
+  // The entry number of `id`, or -1.
+  std::int64_t locate(std::string_view id, std::uint64_t hash) const noexcept;
+  void grow();
+
+  // A slot is kEmpty, or (tag << 32) | (entry number + 1). The tag's low bits pick the home slot,
+  // so that growing needs no entry (and no rehash of any id).
+  std::vector<std::uint64_t> slots_;
+  std::vector<std::unique_ptr<Entry[]>> chunks_;
+  std::size_t size_ = 0;
+};
+
+// The hash of an instance id, for the stripe (low bits) and the index (high bits).
+std::uint64_t instance_hash(std::string_view id) noexcept;
+
+}  // namespace salesflow::internal
+
+#endif  // SALESFLOW_ENGINE_INSTANCE_INDEX_HPP_
