@@ -38,6 +38,7 @@ namespace salesflow {
 
 namespace internal {
 class CompiledRule;
+class JsonTree;
 struct RuleAccess;
 }  // namespace internal
 
@@ -172,6 +173,13 @@ class RuleData {
 
  protected:
   RuleDataValue walk(RuleDataValue from, std::span<const std::string_view> path) const;
+
+ private:
+  friend class JsonRuleData;
+  friend struct internal::RuleAccess;
+  // Set by JsonRuleData only: evaluation then reads its data tree directly (member hashes of
+  // constant paths computed at compile time) instead of calling the functions above.
+  const internal::JsonTree* json_tree_ = nullptr;
 };
 
 // The array index a path segment names, if it is a canonical decimal index.

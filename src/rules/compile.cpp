@@ -10,6 +10,7 @@
 #include "definition/json_document.hpp"
 #include "rules/builtins.hpp"
 #include "rules/js.hpp"
+#include "rules/json_tree.hpp"
 #include "rules/program.hpp"
 
 namespace salesflow::internal {
@@ -255,8 +256,10 @@ class Compiler {
       std::size_t start = 0;
       for (;;) {
         const std::size_t dot = stored.find('.', start);
-        program_->segments.push_back(
-            stored.substr(start, dot == std::string_view::npos ? dot : dot - start));
+        const std::string_view segment =
+            stored.substr(start, dot == std::string_view::npos ? dot : dot - start);
+        program_->segments.push_back(segment);
+        program_->segment_hashes.push_back(key_hash(segment));
         if (dot == std::string_view::npos) break;
         start = dot + 1;
       }

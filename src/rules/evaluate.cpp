@@ -40,8 +40,10 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
   switch (node.op) {
     case Op::kConst:
       return program_.constants[node.a];
-    case Op::kVarSimple:
-      return walk(scope, program_.path_segments(program_.paths[node.a]), Value::null());
+    case Op::kVarSimple: {
+      const VarPath& path = program_.paths[node.a];
+      return walk(scope, program_.path_segments(path), program_.path_hashes(path), Value::null());
+    }
     case Op::kArray:
       return op_array_literal(args, scope);
     case Op::kVarPath: {
@@ -50,8 +52,8 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
       if (not_found.kind == ValueKind::kUndefined) not_found = Value::null();
       const VarPath& path = program_.paths[node.a];
       if (path.whole_data)
-        return scope.kind == ValueKind::kRoot ? walk(scope, {}, not_found) : scope;
-      return walk(scope, program_.path_segments(path), not_found);
+        return scope.kind == ValueKind::kRoot ? walk(scope, {}, nullptr, not_found) : scope;
+      return walk(scope, program_.path_segments(path), program_.path_hashes(path), not_found);
     }
     case Op::kVarDynamic: {
       const Value path = eval(args[0], scope);

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "rules/json_tree.hpp"
 #include "rules/program.hpp"
 #include "rules/value.hpp"
 #include "salesflow/rules.hpp"
@@ -39,6 +40,7 @@ class Evaluator {
   Evaluator(const CompiledRule& program, const RuleData& data)
       : program_(program),
         data_(data),
+        tree_(RuleAccess::json_tree(data)),
         arena_(program.limits.max_memory_bytes),
         steps_left_(program.limits.max_steps) {}
 
@@ -85,9 +87,12 @@ class Evaluator {
   Value array_at(const Value& array, std::size_t i);
   // v[key] in JavaScript, limited to own data: object members, array elements and length,
   // string code units and length, the frame's current and accumulator. Undefined otherwise.
-  Value get_property(const Value& v, std::string_view key);
-  // json-logic-js "var": walks `path` from `scope`; `not_found` when a step is missing.
-  Value walk(const Value& scope, std::span<const std::string_view> path, const Value& not_found);
+  // `hash`, if given, is key_hash(key).
+  Value get_property(const Value& v, std::string_view key, const std::uint64_t* hash = nullptr);
+  // json-logic-js "var": walks `path` from `scope`; `not_found` when a step is missing. `hashes`,
+  // if given, are the key_hash of each segment.
+  Value walk(const Value& scope, std::span<const std::string_view> path,
+             const std::uint64_t* hashes, const Value& not_found);
   // "var" with a computed path value.
   Value var_dynamic(const Value& scope, const Value& path, const Value& not_found);
   Value from_data(const RuleDataValue& d);
@@ -129,6 +134,7 @@ class Evaluator {
 
   const CompiledRule& program_;
   const RuleData& data_;
+  const JsonTree* tree_;  // data_'s tree when it is a JsonRuleData: read directly
   Arena arena_;
   std::size_t steps_left_;
 };

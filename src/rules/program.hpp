@@ -81,6 +81,7 @@ class CompiledRule {
   std::vector<Value> constants;
   std::vector<VarPath> paths;
   std::vector<std::string_view> segments;
+  std::vector<std::uint64_t> segment_hashes;  // key_hash of each segment (json_tree.hpp)
   std::vector<std::shared_ptr<const OperatorRegistry::Entry>> host_operators;
   std::vector<std::string> node_pointers;  // JSON Pointer of each node, for evaluation errors
   std::deque<std::string> strings;         // storage of constant strings and path segments
@@ -91,12 +92,17 @@ class CompiledRule {
   std::span<const std::string_view> path_segments(const VarPath& path) const noexcept {
     return {segments.data() + path.first_segment, path.segment_count};
   }
+  const std::uint64_t* path_hashes(const VarPath& path) const noexcept {
+    return segment_hashes.data() + path.first_segment;
+  }
 };
 
 // Lets the compiler construct Rule, whose constructor is private.
 struct RuleAccess {
   static Rule make(std::shared_ptr<const CompiledRule> program) { return Rule(std::move(program)); }
   static const CompiledRule& program(const Rule& rule) { return *rule.program_; }
+  // The tree of a JsonRuleData, or nullptr for any other RuleData.
+  static const JsonTree* json_tree(const RuleData& data) noexcept { return data.json_tree_; }
 };
 
 // Evaluates a compiled rule; see Rule::evaluate. Defined in evaluate.cpp.

@@ -1,0 +1,129 @@
+// A compact, read-only tree of one JSON document: what JsonRuleData serves rules from.
+//
+// Built once (without recursion), then only read. Every value is a 16-byte node; the items of an
+// array and the member values of an object are contiguous. Each object has a small open-addressing
+// table over its members' key hashes, so that finding a member costs one hash (computed when the
+// rule was compiled, for constant "var" paths) and usually one probe. Evaluation reads the tree
+// directly when the RuleData is a JsonRuleData (see RuleAccess::json_tree), without the virtual
+// RuleData interface; the interface is implemented over the same tree.
+#ifndef SALESFLOW_RULES_JSON_TREE_HPP_
+#define SALESFLOW_RULES_JSON_TREE_HPP_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "rules/value.hpp"
+#include "salesflow/rules.hpp"
+
+namespace salesflow::internal {
+
+// The hash of an object member's key, the same at compile time and at lookup time.
+inline std::uint64_t key_hash(std::string_view key) noexcept {
+  constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ull;
+  const char* p = key.data();
+  const std::size_t n = key.size();
+  std::uint64_t h = (n + 1) * kMul;
+  if (n >= 8) {
+    std::uint64_t word;
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      std::memcpy(&word, p + i, 8);
+      h = (h ^ word) * kMul;
+      h ^= h >> 29;
+    }
+    std::memcpy(&word, p + n - 8, 8);  // the last 8 bytes, overlapping the loop's if need be
+    h = (h ^ word) * kMul;
+  } else if (n >= 4) {
+    std::uint32_t first, last;
+    std::memcpy(&first, p, 4);
+    std::memcpy(&last, p + n - 4, 4);
+    h = (h ^ (static_cast<std::uint64_t>(first) << 32 | last)) * kMul;
+  } else if (n > 0) {
+    const auto byte = [p](std::size_t i) { return static_cast<std::uint64_t>(std::uint8_t(p[i])); };
+    h = (h ^ (byte(0) << 16 | byte(n / 2) << 8 | byte(n - 1))) * kMul;
+  }
+  return h ^ (h >> 32);
+}
+
+class JsonTree {
+ public:
+  struct Object;
+
+  // kind is kNull, kBoolean, kNumber, kString, kDataArray or kDataObject.
+  struct Node {
+    ValueKind kind = ValueKind::kNull;
+    bool boolean = false;
+    std::uint32_t size = 0;  // string bytes, array items, object members
+    union {
+      double number = 0;
+      const char* chars;
+      const Node* items;     // kDataArray
+      const Object* object;  // kDataObject
+    };
+    std::string_view str() const noexcept { return {chars, size}; }
+  };
+
+  struct Member {
+    std::uint64_t hash;
+    std::string_view key;
+  };
+
+  struct Object {
+    const Member* members;       // in the order for_each_member shows them
+    const Node* values;          // values[i] is the value of members[i]
+    const std::uint32_t* slots;  // member index + 1, 0 for an empty slot
+    std::uint32_t mask;          // slots has mask + 1 entries, a power of two
+  };
+
+  JsonTree() = default;
+  JsonTree(const JsonTree&) = delete;
+  JsonTree& operator=(const JsonTree&) = delete;
+
+  const Node& root() const noexcept { return nodes_.front(); }
+
+  // The member `key` (whose key_hash is `hash`) of an object node, or nullptr.
+  static const Node* find(const Node& object, std::string_view key, std::uint64_t hash) noexcept {
+    const Object& o = *object.object;
+    for (std::uint32_t i = static_cast<std::uint32_t>(hash) & o.mask;; i = (i + 1) & o.mask) {
+      const std::uint32_t slot = o.slots[i];
+      if (slot == 0) return nullptr;
+      const Member& m = o.members[slot - 1];
+      if (m.hash == hash && m.key == key) return &o.values[slot - 1];
+    }
+  }
+
+  // The rule value of a node: arrays and objects become handles (the node's address).
+  static Value to_value(const Node& node) noexcept {
+    switch (node.kind) {
+      case ValueKind::kBoolean:
+        return Value::from_bool(node.boolean);
+      case ValueKind::kNumber:
+        return Value::from_number(node.number);
+      case ValueKind::kString:
+        return Value::from_string(node.str());
+      case ValueKind::kDataArray:
+      case ValueKind::kDataObject:
+        return Value::from_handle(node.kind, &node);
+      default:
+        return Value::null();
+    }
+  }
+  static RuleDataValue to_data_value(const Node& node) noexcept;
+  static const Node& node_of(const void* handle) noexcept {
+    return *static_cast<const Node*>(handle);
+  }
+
+  // Filled by the builder (json_data.cpp); pointers between them stay valid as long as the tree
+  // lives, since each vector is allocated once at its final size.
+  std::vector<Node> nodes_;
+  std::vector<Member> members_;
+  std::vector<Object> objects_;
+  std::vector<std::uint32_t> slots_;
+};
+
+}  // namespace salesflow::internal
+
+#endif  // SALESFLOW_RULES_JSON_TREE_HPP_
