@@ -173,7 +173,7 @@ bool Evaluator::strict_equal(const Value& a, const Value& b) {
     case ValueKind::kNumber:
       return a.number == b.number;
     case ValueKind::kString:
-      return a.str() == b.str();
+      return same_text(a.str(), b.str());
     case ValueKind::kArray:
       return a.items == b.items;
     case ValueKind::kDataArray:
@@ -189,6 +189,7 @@ bool Evaluator::strict_equal(const Value& a, const Value& b) {
 
 bool Evaluator::loose_equal(const Value& a, const Value& b) {
   // IsLooselyEqual (ECMA-262 7.2.14), without BigInt and Symbol.
+  if (a.kind == b.kind) return strict_equal(a, b);
   const JsType ta = js_type(a), tb = js_type(b);
   if (ta == tb) return strict_equal(a, b);
   const bool a_nullish = ta == JsType::kUndefined || ta == JsType::kNull;

@@ -229,7 +229,36 @@ class Compiler {
     if (op == Op::kVarPath && children.empty() && !program_->paths[a].whole_data) {
       op = Op::kVarSimple;  // the common case, without a default to evaluate
     }
+    fuse_comparison(op, a, children);
     return add_node(op, a, children, pointer);
+  }
+
+  // A comparison of a constant "var" path with a constant becomes one node.
+  void fuse_comparison(Op& op, std::uint32_t& a, const std::vector<std::uint32_t>& children) const {
+    switch (op) {
+      case Op::kEq:
+      case Op::kNe:
+      case Op::kStrictEq:
+      case Op::kStrictNe:
+      case Op::kGt:
+      case Op::kGe:
+      case Op::kLt:
+      case Op::kLe:
+        break;
+      default:
+        return;
+    }
+    if (children.size() != 2) return;
+    const Op first = program_->nodes[children[0]].op;
+    const Op second = program_->nodes[children[1]].op;
+    if (first == Op::kVarSimple && second == Op::kConst) {
+      a = static_cast<std::uint32_t>(op);
+    } else if (first == Op::kConst && second == Op::kVarSimple) {
+      a = static_cast<std::uint32_t>(op) | kConstFirst;
+    } else {
+      return;
+    }
+    op = Op::kCompareVarConst;
   }
 
   // Interns the constant "var" path `j` (null, a string, a number or a boolean), split at '.'.

@@ -40,9 +40,12 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
   switch (node.op) {
     case Op::kConst:
       return program_.constants[node.a];
-    case Op::kVarSimple: {
-      const VarPath& path = program_.paths[node.a];
-      return walk(scope, program_.path_segments(path), program_.path_hashes(path), Value::null());
+    case Op::kVarSimple:
+      return var_simple(node, scope);
+    case Op::kCompareVarConst: {
+      const auto op = static_cast<Op>(node.a & ~kConstFirst);
+      const Value a = eval_var_or_const(args[0], scope);
+      return Value::from_bool(compare_values(op, a, eval_var_or_const(args[1], scope)));
     }
     case Op::kArray:
       return op_array_literal(args, scope);
@@ -81,10 +84,7 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
     case Op::kStrictEq:
     case Op::kStrictNe: {
       const Value a = eval(args[0], scope);
-      const Value b = eval(args[1], scope);
-      const bool strict = node.op == Op::kStrictEq || node.op == Op::kStrictNe;
-      const bool equal = strict ? strict_equal(a, b) : loose_equal(a, b);
-      return Value::from_bool((node.op == Op::kEq || node.op == Op::kStrictEq) == equal);
+      return Value::from_bool(compare_values(node.op, a, eval(args[1], scope)));
     }
     case Op::kNot:
       return Value::from_bool(!truthy(eval(args[0], scope)));
@@ -96,7 +96,7 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
     case Op::kLe:
       if (args.size() == 2) {
         const Value a = eval(args[0], scope);
-        return Value::from_bool(holds(node.op, compare(a, eval(args[1], scope))));
+        return Value::from_bool(compare_values(node.op, a, eval(args[1], scope)));
       }
       return op_comparison(node.op, args, scope);
     case Op::kMap:
@@ -137,6 +137,34 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
       break;
   }
   fail(RuleErrorCode::kTypeError, "internal error: an operator without an implementation");
+}
+
+Value Evaluator::eval_var_or_const(std::uint32_t index, const Value& scope) {
+  // Exactly what eval() does for these two kinds of node, steps and failures included.
+  charge(1);
+  const Node& node = program_.nodes[index];
+  if (node.op == Op::kConst) return program_.constants[node.a];
+  try {
+    return var_simple(node, scope);
+  } catch (EvalFailure& failure) {
+    if (failure.node == kNoNode) failure.node = index;
+    throw;
+  }
+}
+
+bool Evaluator::compare_values(Op op, const Value& a, const Value& b) {
+  switch (op) {
+    case Op::kEq:
+      return loose_equal(a, b);
+    case Op::kNe:
+      return !loose_equal(a, b);
+    case Op::kStrictEq:
+      return strict_equal(a, b);
+    case Op::kStrictNe:
+      return !strict_equal(a, b);
+    default:
+      return holds(op, compare(a, b));  // kGt, kGe, kLt, kLe
+  }
 }
 
 Value Evaluator::op_array_literal(std::span<const std::uint32_t> args, const Value& scope) {

@@ -48,6 +48,33 @@ inline std::uint64_t key_hash(std::string_view key) noexcept {
   return h ^ (h >> 32);
 }
 
+// a == b, inline for the short keys data has (no call to memcmp).
+inline bool same_text(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n > 16) return std::memcmp(a.data(), b.data(), n) == 0;
+  if (n >= 8) {
+    std::uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a.data(), 8);
+    std::memcpy(&b0, b.data(), 8);
+    std::memcpy(&a1, a.data() + n - 8, 8);
+    std::memcpy(&b1, b.data() + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n >= 4) {
+    std::uint32_t a0, a1, b0, b1;
+    std::memcpy(&a0, a.data(), 4);
+    std::memcpy(&b0, b.data(), 4);
+    std::memcpy(&a1, a.data() + n - 4, 4);
+    std::memcpy(&b1, b.data() + n - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 class JsonTree {
  public:
   struct Object;
@@ -91,7 +118,7 @@ class JsonTree {
       const std::uint32_t slot = o.slots[i];
       if (slot == 0) return nullptr;
       const Member& m = o.members[slot - 1];
-      if (m.hash == hash && m.key == key) return &o.values[slot - 1];
+      if (m.hash == hash && same_text(m.key, key)) return &o.values[slot - 1];
     }
   }
 

@@ -56,7 +56,13 @@ enum class Op : std::uint8_t {
   kSome,
   kNone,
   kHost,  // a: index into host_operators
+  // A comparison (==, ===, !=, !==, >, >=, <, <= with two arguments) of a kVarSimple child and a
+  // kConst child, evaluated without dispatching on them. a: the comparison's Op, plus
+  // kConstFirst when the constant is the first argument; children as the comparison's.
+  kCompareVarConst,
 };
+
+inline constexpr std::uint32_t kConstFirst = 0x100;
 
 struct Node {
   Op op = Op::kConst;
