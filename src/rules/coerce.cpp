@@ -251,8 +251,8 @@ Value Evaluator::get_property(const Value& v, std::string_view key, const std::u
       return Value::from_string(utf16_unit_at(v.str(), *index));
     }
     case ValueKind::kFrame:
-      if (key == "current") return v.frame->current;
-      if (key == "accumulator") return v.frame->accumulator;
+      if (same_text(key, "current")) return v.frame->current;
+      if (same_text(key, "accumulator")) return v.frame->accumulator;
       return Value::undefined();
     default:
       return Value::undefined();

@@ -228,6 +228,10 @@ class Compiler {
     if (op == Op::kHost) a = host_index(host);
     if (op == Op::kVarPath && children.empty() && !program_->paths[a].whole_data) {
       op = Op::kVarSimple;  // the common case, without a default to evaluate
+      if (program_->paths[a].segment_count == 1) {
+        op = Op::kVarMember;
+        a = program_->paths[a].first_segment;
+      }
     }
     fuse_comparison(op, a, children);
     return add_node(op, a, children, pointer);
@@ -251,9 +255,10 @@ class Compiler {
     if (children.size() != 2) return;
     const Op first = program_->nodes[children[0]].op;
     const Op second = program_->nodes[children[1]].op;
-    if (first == Op::kVarSimple && second == Op::kConst) {
+    const auto is_var = [](Op o) { return o == Op::kVarSimple || o == Op::kVarMember; };
+    if (is_var(first) && second == Op::kConst) {
       a = static_cast<std::uint32_t>(op);
-    } else if (first == Op::kConst && second == Op::kVarSimple) {
+    } else if (first == Op::kConst && is_var(second)) {
       a = static_cast<std::uint32_t>(op) | kConstFirst;
     } else {
       return;

@@ -40,8 +40,10 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
   switch (node.op) {
     case Op::kConst:
       return program_.constants[node.a];
+    case Op::kVarMember:
+      return var_member(node.a, scope);
     case Op::kVarSimple:
-      return var_simple(node, scope);
+      return var_value(node, scope);
     case Op::kCompareVarConst: {
       const auto op = static_cast<Op>(node.a & ~kConstFirst);
       const Value a = eval_var_or_const(args[0], scope);
@@ -145,7 +147,7 @@ Value Evaluator::eval_var_or_const(std::uint32_t index, const Value& scope) {
   const Node& node = program_.nodes[index];
   if (node.op == Op::kConst) return program_.constants[node.a];
   try {
-    return var_simple(node, scope);
+    return var_value(node, scope);
   } catch (EvalFailure& failure) {
     if (failure.node == kNoNode) failure.node = index;
     throw;

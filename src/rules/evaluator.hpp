@@ -112,24 +112,30 @@ class Evaluator {
   void check_depth(std::size_t depth) const;
   Value eval_operator(const Node& node, std::uint32_t index, const Value& scope);
   Value eval_node(const Node& node, const Value& scope);
-  // A kVarSimple node's value.
-  Value var_simple(const Node& node, const Value& scope) {
+  // The value of a kVarSimple or kVarMember node.
+  Value var_value(const Node& node, const Value& scope) {
+    if (node.op == Op::kVarMember) return var_member(node.a, scope);
     const VarPath& path = program_.paths[node.a];
-    if (tree_ != nullptr && path.segment_count == 1) {
-      // One member of a data object: the usual case, without the general walk.
+    return walk(scope, program_.path_segments(path), program_.path_hashes(path), Value::null());
+  }
+  // {"var": segment} for a path of one segment (index into program_.segments).
+  Value var_member(std::uint32_t segment, const Value& scope) {
+    if (tree_ != nullptr) {
+      // A member of a data object: the usual case, without the general walk.
       const JsonTree::Node* object = scope.kind == ValueKind::kRoot ? &tree_->root()
                                      : scope.kind == ValueKind::kDataObject
                                          ? &JsonTree::node_of(scope.handle)
                                          : nullptr;
       if (object != nullptr && object->kind == ValueKind::kDataObject) {
-        const JsonTree::Node* found = JsonTree::find(*object, program_.segments[path.first_segment],
-                                                     program_.segment_hashes[path.first_segment]);
+        const JsonTree::Node* found =
+            JsonTree::find(*object, program_.segments[segment], program_.segment_hashes[segment]);
         return found == nullptr ? Value::null() : JsonTree::to_value(*found);
       }
     }
-    return walk(scope, program_.path_segments(path), program_.path_hashes(path), Value::null());
+    return walk(scope, {program_.segments.data() + segment, 1},
+                program_.segment_hashes.data() + segment, Value::null());
   }
-  // eval() of a child that is a kVarSimple or a kConst node, without dispatching on it.
+  // eval() of a child that is a kVarSimple, kVarMember or kConst node, without dispatching on it.
   Value eval_var_or_const(std::uint32_t index, const Value& scope);
   // The comparison `op` (kEq ... kLe) of two values.
   bool compare_values(Op op, const Value& a, const Value& b);

@@ -29,7 +29,7 @@ std::size_t slot_count(std::size_t members) {
 
 void build_json_tree(const nlohmann::json& root, JsonTree& tree) {
   // Count everything first, so that each vector is allocated once and pointers into it stay valid.
-  std::size_t nodes = 1, members = 0, objects = 0, slots = 0;
+  std::size_t nodes = 1, members = 0, objects = 0, slots = 0, key_bytes = 0;
   std::vector<const nlohmann::json*> stack{&root};
   while (!stack.empty()) {
     const nlohmann::json* j = stack.back();
@@ -40,15 +40,17 @@ void build_json_tree(const nlohmann::json& root, JsonTree& tree) {
       ++objects;
       members += j->size();
       slots += slot_count(j->size());
+      for (const auto& member : j->items()) key_bytes += member.key().size();
     }
     for (const auto& child : *j) {
       if (child.is_structured()) stack.push_back(&child);
     }
   }
   tree.nodes_.reserve(nodes);
-  tree.members_.reserve(members);
+  tree.keys_.reserve(members);
   tree.objects_.reserve(objects);
-  tree.slots_.assign(slots, 0);
+  tree.slots_.resize(slots);
+  tree.key_text_.reserve(key_bytes);
 
   using Node = JsonTree::Node;
   std::size_t slots_used = 0;
@@ -88,21 +90,25 @@ void build_json_tree(const nlohmann::json& root, JsonTree& tree) {
       case value_t::object: {
         const std::size_t n_slots = slot_count(j->size());
         JsonTree::Object& object = tree.objects_.emplace_back();
-        object.members = tree.members_.data() + tree.members_.size();
+        object.keys = tree.keys_.data() + tree.keys_.size();
         object.values = tree.nodes_.data() + tree.nodes_.size();
         object.slots = tree.slots_.data() + slots_used;
         object.mask = static_cast<std::uint32_t>(n_slots - 1);
-        std::uint32_t* table = tree.slots_.data() + slots_used;
+        JsonTree::Slot* table = tree.slots_.data() + slots_used;
         slots_used += n_slots;
         std::uint32_t index = 0;
         for (const auto& [key, value] : j->items()) {
-          const std::uint64_t hash = key_hash(key);
-          tree.members_.push_back(JsonTree::Member{hash, key});
+          const std::size_t at = tree.key_text_.size();
+          tree.key_text_ += key;  // reserved: no reallocation
+          const std::string_view stored(tree.key_text_.data() + at, key.size());
+          tree.keys_.push_back(stored);
           tree.nodes_.emplace_back();
           work.emplace_back(&value, &tree.nodes_.back());
+          const std::uint64_t hash = key_hash(stored);
           std::uint32_t slot = static_cast<std::uint32_t>(hash) & object.mask;
-          while (table[slot] != 0) slot = (slot + 1) & object.mask;
-          table[slot] = ++index;
+          while (table[slot].member != 0) slot = (slot + 1) & object.mask;
+          table[slot] = JsonTree::Slot{hash, stored.data(),
+                                       static_cast<std::uint32_t>(stored.size()), ++index};
         }
         node->kind = ValueKind::kDataObject;
         node->size = index;
@@ -269,7 +275,7 @@ void JsonRuleData::for_each_member(
     const std::function<void(std::string_view, const RuleDataValue&)>& visit) const {
   const JsonTree::Node& node = JsonTree::node_of(object);
   for (std::uint32_t i = 0; i < node.size; ++i) {
-    visit(node.object->members[i].key, JsonTree::to_data_value(node.object->values[i]));
+    visit(node.object->keys[i], JsonTree::to_data_value(node.object->values[i]));
   }
 }
 

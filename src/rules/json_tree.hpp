@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -69,10 +70,9 @@ inline bool same_text(std::string_view a, std::string_view b) noexcept {
     std::memcpy(&b1, b.data() + n - 4, 4);
     return ((a0 ^ b0) | (a1 ^ b1)) == 0;
   }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
+  if (n == 0) return true;
+  // Bytes 0, n / 2 and n - 1 are all the bytes of 1 to 3.
+  return ((a[0] ^ b[0]) | (a[n / 2] ^ b[n / 2]) | (a[n - 1] ^ b[n - 1])) == 0;
 }
 
 class JsonTree {
@@ -93,16 +93,20 @@ class JsonTree {
     std::string_view str() const noexcept { return {chars, size}; }
   };
 
-  struct Member {
-    std::uint64_t hash;
-    std::string_view key;
+  // An entry of an object's member table: the key and its hash next to each other, so that a
+  // lookup usually reads one entry and the key's bytes.
+  struct Slot {
+    std::uint64_t hash = 0;
+    const char* key = nullptr;
+    std::uint32_t key_size = 0;
+    std::uint32_t member = 0;  // index of the member + 1; 0 for an empty slot
   };
 
   struct Object {
-    const Member* members;       // in the order for_each_member shows them
-    const Node* values;          // values[i] is the value of members[i]
-    const std::uint32_t* slots;  // member index + 1, 0 for an empty slot
-    std::uint32_t mask;          // slots has mask + 1 entries, a power of two
+    const Slot* slots;             // mask + 1 of them, a power of two
+    const Node* values;            // the members' values, in the order for_each_member shows them
+    const std::string_view* keys;  // the members' keys, in the same order
+    std::uint32_t mask;
   };
 
   JsonTree() = default;
@@ -115,10 +119,11 @@ class JsonTree {
   static const Node* find(const Node& object, std::string_view key, std::uint64_t hash) noexcept {
     const Object& o = *object.object;
     for (std::uint32_t i = static_cast<std::uint32_t>(hash) & o.mask;; i = (i + 1) & o.mask) {
-      const std::uint32_t slot = o.slots[i];
-      if (slot == 0) return nullptr;
-      const Member& m = o.members[slot - 1];
-      if (m.hash == hash && same_text(m.key, key)) return &o.values[slot - 1];
+      const Slot& slot = o.slots[i];
+      if (slot.member == 0) return nullptr;
+      if (slot.hash == hash && same_text({slot.key, slot.key_size}, key)) {
+        return &o.values[slot.member - 1];
+      }
     }
   }
 
@@ -146,9 +151,10 @@ class JsonTree {
   // Filled by the builder (json_data.cpp); pointers between them stay valid as long as the tree
   // lives, since each vector is allocated once at its final size.
   std::vector<Node> nodes_;
-  std::vector<Member> members_;
   std::vector<Object> objects_;
-  std::vector<std::uint32_t> slots_;
+  std::vector<Slot> slots_;
+  std::vector<std::string_view> keys_;
+  std::string key_text_;  // the keys' bytes, together
 };
 
 }  // namespace salesflow::internal

@@ -22,6 +22,7 @@ enum class Op : std::uint8_t {
   kArray,       // an array literal whose elements are evaluated: children are the elements
   kVarPath,     // a: path index; optional child: the default
   kVarSimple,   // a: path index of a path that is not the whole data; no default
+  kVarMember,   // as kVarSimple for a path of one segment; a: index into segments
   kVarDynamic,  // children: path [, default]
   kMissing,
   kMissingSome,
@@ -56,8 +57,8 @@ enum class Op : std::uint8_t {
   kSome,
   kNone,
   kHost,  // a: index into host_operators
-  // A comparison (==, ===, !=, !==, >, >=, <, <= with two arguments) of a kVarSimple child and a
-  // kConst child, evaluated without dispatching on them. a: the comparison's Op, plus
+  // A comparison (==, ===, !=, !==, >, >=, <, <= with two arguments) of a kVarSimple or kVarMember
+  // child and a kConst child, evaluated without dispatching on them. a: the comparison's Op, plus
   // kConstFirst when the constant is the first argument; children as the comparison's.
   kCompareVarConst,
 };
