@@ -215,18 +215,6 @@ Order Evaluator::compare_slow(const Value& a, const Value& b) {
   return order_of(to_number(pa), to_number(pb));
 }
 
-std::size_t Evaluator::array_size(const Value& array) {
-  if (array.kind == ValueKind::kArray) return array.size;
-  if (tree_ != nullptr) return JsonTree::node_of(array.handle).size;
-  return data_.size(array.handle);
-}
-
-Value Evaluator::array_at(const Value& array, std::size_t i) {
-  if (array.kind == ValueKind::kArray) return array.items[i];
-  if (tree_ != nullptr) return JsonTree::to_value(JsonTree::node_of(array.handle).items[i]);
-  return from_data(data_.element(array.handle, i));
-}
-
 Value Evaluator::get_property(const Value& v, std::string_view key, const std::uint64_t* hash) {
   switch (v.kind) {
     case ValueKind::kDataObject: {

@@ -234,7 +234,42 @@ class Compiler {
       }
     }
     fuse_comparison(op, a, children);
+    fuse_constant_keys(op, a, children);
     return add_node(op, a, children, pointer);
+  }
+
+  // "missing" and "missing_some" with constant string keys (their usual form) get the keys'
+  // paths interned, split and hashed, now.
+  void fuse_constant_keys(Op& op, std::uint32_t& a, std::vector<std::uint32_t>& children) {
+    if (op != Op::kMissing && op != Op::kMissingSome) return;
+    const CompiledRule& p = *program_;
+    // The keys: missing_some's second argument, or missing's arguments, or the one array literal
+    // that is missing's only argument.
+    const bool some = op == Op::kMissingSome;
+    const std::uint32_t list = some ? children[1] : children.empty() ? 0 : children[0];
+    const bool literal = (some || children.size() == 1) && p.nodes[list].op == Op::kArray;
+    if (some && !literal) return;
+    const std::vector<std::uint32_t> keys =
+        literal
+            ? std::vector<std::uint32_t>(p.args(p.nodes[list]).begin(), p.args(p.nodes[list]).end())
+            : children;
+    for (const std::uint32_t key : keys) {
+      if (p.nodes[key].op != Op::kConst || p.constants[p.nodes[key].a].kind != ValueKind::kString) {
+        return;
+      }
+    }
+    const auto offset = static_cast<std::uint32_t>(p.key_paths.size());
+    program_->key_paths.push_back(literal ? 1 : 0);
+    for (const std::uint32_t key : keys) {
+      const std::uint32_t path = intern_path(json(std::string(p.constants[p.nodes[key].a].str())));
+      program_->key_paths.push_back(path);
+    }
+    std::vector<std::uint32_t> fused;
+    if (some) fused.push_back(children[0]);
+    fused.insert(fused.end(), keys.begin(), keys.end());
+    children = std::move(fused);
+    op = some ? Op::kMissingSomeKeys : Op::kMissingKeys;
+    a = offset;
   }
 
   // A comparison of a constant "var" path with a constant becomes one node.

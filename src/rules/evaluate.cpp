@@ -26,16 +26,7 @@ class EvaluatedArgs {
 
 }  // namespace
 
-Value Evaluator::eval_operator(const Node& node, std::uint32_t index, const Value& scope) {
-  try {
-    return eval_node(node, scope);
-  } catch (EvalFailure& failure) {
-    if (failure.node == kNoNode) failure.node = index;  // the innermost operator it passes
-    throw;
-  }
-}
-
-Value Evaluator::eval_node(const Node& node, const Value& scope) {
+inline Value Evaluator::eval_node(const Node& node, const Value& scope) {
   const std::span<const std::uint32_t> args = program_.args(node);
   switch (node.op) {
     case Op::kConst:
@@ -74,6 +65,21 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
       const Value need = eval(args[0], scope);
       const Value options = eval(args[1], scope);
       return op_missing_some(need, options, scope);
+    }
+    case Op::kMissingKeys:
+      return op_missing_keys(node, args, scope);
+    case Op::kMissingSomeKeys: {
+      const Value need = eval(args[0], scope);
+      const std::span<const std::uint32_t> keys = args.subspan(1);
+      charge(keys.size());  // what op_missing_some charges for copying the keys
+      const Value missing = op_missing_keys(node, keys, scope);
+      // As op_missing_some: options.length - missing.length >= need.
+      const double present = static_cast<double>(keys.size() - missing.size);
+      const Order order = compare(Value::from_number(present), need);
+      if (order == Order::kGreater || order == Order::kEqual) {
+        return Value::from_array(arena_.allocate_values(0), 0);
+      }
+      return missing;
     }
     case Op::kIf:
       return op_if(args, scope);
@@ -139,6 +145,15 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
       break;
   }
   fail(RuleErrorCode::kTypeError, "internal error: an operator without an implementation");
+}
+
+Value Evaluator::eval_operator(const Node& node, std::uint32_t index, const Value& scope) {
+  try {
+    return eval_node(node, scope);
+  } catch (EvalFailure& failure) {
+    if (failure.node == kNoNode) failure.node = index;  // the innermost operator it passes
+    throw;
+  }
 }
 
 Value Evaluator::eval_var_or_const(std::uint32_t index, const Value& scope) {
@@ -282,6 +297,30 @@ Value Evaluator::op_missing(std::span<const Value> args, const Value& scope) {
     }
     if (value.kind == ValueKind::kNull || (value.kind == ValueKind::kString && value.size == 0)) {
       missing[n_missing++] = key;
+    }
+  }
+  return Value::from_array(missing, n_missing);
+}
+
+Value Evaluator::op_missing_keys(const Node& node, std::span<const std::uint32_t> keys,
+                                 const Value& scope) {
+  // As op_missing over the evaluated keys, with the same steps: the array literal (if any) and
+  // each key evaluated, one per key visited, one per path segment.
+  const std::uint32_t* info = program_.key_paths.data() + node.a;
+  charge(info[0] + 2 * keys.size());
+  Value* missing = arena_.allocate_values(keys.size());
+  std::size_t n_missing = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const VarPath& path = program_.paths[info[1 + i]];
+    Value value;
+    if (path.whole_data) {
+      value = walk(scope, {}, nullptr, Value::null());
+    } else {
+      charge(path.segment_count);
+      value = walk(scope, program_.path_segments(path), program_.path_hashes(path), Value::null());
+    }
+    if (value.kind == ValueKind::kNull || (value.kind == ValueKind::kString && value.size == 0)) {
+      missing[n_missing++] = program_.constants[program_.nodes[keys[i]].a];
     }
   }
   return Value::from_array(missing, n_missing);

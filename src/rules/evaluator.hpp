@@ -83,8 +83,17 @@ class Evaluator {
     return Order::kUnordered;  // NaN
   }
 
-  std::size_t array_size(const Value& array);  // REQUIRES: array.is_array()
-  Value array_at(const Value& array, std::size_t i);
+  // REQUIRES: array.is_array(); for array_at, i < array_size(array).
+  std::size_t array_size(const Value& array) {
+    if (array.kind == ValueKind::kArray) return array.size;
+    if (tree_ != nullptr) return JsonTree::node_of(array.handle).size;
+    return data_.size(array.handle);
+  }
+  Value array_at(const Value& array, std::size_t i) {
+    if (array.kind == ValueKind::kArray) return array.items[i];
+    if (tree_ != nullptr) return JsonTree::to_value(JsonTree::node_of(array.handle).items[i]);
+    return from_data(data_.element(array.handle, i));
+  }
   // v[key] in JavaScript, limited to own data: object members, array elements and length,
   // string code units and length, the frame's current and accumulator. Undefined otherwise.
   // `hash`, if given, is key_hash(key).
@@ -111,7 +120,7 @@ class Evaluator {
   [[noreturn]] void step_limit() const;
   void check_depth(std::size_t depth) const;
   Value eval_operator(const Node& node, std::uint32_t index, const Value& scope);
-  Value eval_node(const Node& node, const Value& scope);
+  [[gnu::always_inline]] inline Value eval_node(const Node& node, const Value& scope);
   // The value of a kVarSimple or kVarMember node.
   Value var_value(const Node& node, const Value& scope) {
     if (node.op == Op::kVarMember) return var_member(node.a, scope);
@@ -147,6 +156,7 @@ class Evaluator {
   Value op_and_or(std::span<const std::uint32_t> args, const Value& scope, bool is_and);
   Value op_array_literal(std::span<const std::uint32_t> args, const Value& scope);
   Value op_missing(std::span<const Value> args, const Value& scope);
+  Value op_missing_keys(const Node& node, std::span<const std::uint32_t> keys, const Value& scope);
   Value op_missing_some(const Value& need, const Value& options, const Value& scope);
   Value op_iterate(Op op, std::span<const std::uint32_t> args, const Value& scope);
   Value op_reduce(std::span<const std::uint32_t> args, const Value& scope);

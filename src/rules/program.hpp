@@ -61,6 +61,12 @@ enum class Op : std::uint8_t {
   // child and a kConst child, evaluated without dispatching on them. a: the comparison's Op, plus
   // kConstFirst when the constant is the first argument; children as the comparison's.
   kCompareVarConst,
+  // "missing" and "missing_some" whose keys are constant strings (directly, or in one array
+  // literal): the keys' paths are interned at compile time. a: index into key_paths, where the
+  // steps the array literal cost (0 or 1) come first, then each key's path index. Children: the
+  // kConst key nodes, after the number needed for kMissingSomeKeys.
+  kMissingKeys,
+  kMissingSomeKeys,
 };
 
 inline constexpr std::uint32_t kConstFirst = 0x100;
@@ -87,6 +93,7 @@ class CompiledRule {
   std::vector<std::uint32_t> children;
   std::vector<Value> constants;
   std::vector<VarPath> paths;
+  std::vector<std::uint32_t> key_paths;  // of kMissingKeys and kMissingSomeKeys nodes
   std::vector<std::string_view> segments;
   std::vector<std::uint64_t> segment_hashes;  // key_hash of each segment (json_tree.hpp)
   std::vector<std::shared_ptr<const OperatorRegistry::Entry>> host_operators;
