@@ -262,8 +262,27 @@ Value Evaluator::walk(const Value& scope, std::span<const std::string_view> path
     }
   }
   for (std::size_t i = 0; i < path.size(); ++i) {
-    if (current.is_nullish()) return not_found;
-    current = get_property(current, path[i], hashes != nullptr ? hashes + i : nullptr);
+    if (current.kind == ValueKind::kDataObject && tree_ != nullptr) {
+      // The usual steps inline: a member of a data object, a member of a reduce frame.
+      const JsonTree::Node* found =
+          JsonTree::find(JsonTree::node_of(current.handle), path[i],
+                         hashes != nullptr ? hashes[i] : key_hash(path[i]));
+      if (found == nullptr) return not_found;
+      current = JsonTree::to_value(*found);
+      continue;
+    }
+    if (current.kind == ValueKind::kFrame) {
+      if (same_text(path[i], "current")) {
+        current = current.frame->current;
+      } else if (same_text(path[i], "accumulator")) {
+        current = current.frame->accumulator;
+      } else {
+        return not_found;
+      }
+    } else {
+      if (current.is_nullish()) return not_found;
+      current = get_property(current, path[i], hashes != nullptr ? hashes + i : nullptr);
+    }
     if (current.kind == ValueKind::kUndefined) return not_found;
   }
   return current;
