@@ -31,15 +31,6 @@ inline Value Evaluator::eval_node(const Node& node, const Value& scope) {
   switch (node.op) {
     case Op::kConst:
       return program_.constants[node.a];
-    case Op::kVarMember:
-      return var_member(node.a, scope);
-    case Op::kVarSimple:
-      return var_value(node, scope);
-    case Op::kCompareVarConst: {
-      const auto op = static_cast<Op>(node.a & ~kConstFirst);
-      const Value a = eval_var_or_const(args[0], scope);
-      return Value::from_bool(compare_values(op, a, eval_var_or_const(args[1], scope)));
-    }
     case Op::kArray:
       return op_array_literal(args, scope);
     case Op::kVarPath: {
@@ -156,20 +147,29 @@ Value Evaluator::eval_operator(const Node& node, std::uint32_t index, const Valu
   }
 }
 
-Value Evaluator::eval_var_or_const(std::uint32_t index, const Value& scope) {
-  // Exactly what eval() does for these two kinds of node, steps and failures included.
-  charge(1);
-  const Node& node = program_.nodes[index];
-  if (node.op == Op::kConst) return program_.constants[node.a];
+// eval() evaluates kConst, kVarMember, kVarSimple and kCompareVarConst nodes itself.
+Value Evaluator::eval_var(const Node& node, std::uint32_t index, const Value& scope) {
   try {
     return var_value(node, scope);
   } catch (EvalFailure& failure) {
-    if (failure.node == kNoNode) failure.node = index;
+    if (failure.node == kNoNode) failure.node = index;  // as eval_operator
     throw;
   }
 }
 
-bool Evaluator::compare_values(Op op, const Value& a, const Value& b) {
+Value Evaluator::eval_compare_var_const(const Node& node, std::uint32_t index, const Value& scope) {
+  try {
+    const auto op = static_cast<Op>(node.a & ~kConstFirst);
+    const std::span<const std::uint32_t> args = program_.args(node);
+    const Value a = eval_var_or_const(args[0], scope);
+    return Value::from_bool(compare_values(op, a, eval_var_or_const(args[1], scope)));
+  } catch (EvalFailure& failure) {
+    if (failure.node == kNoNode) failure.node = index;  // as eval_operator
+    throw;
+  }
+}
+
+bool Evaluator::compare_values_slow(Op op, const Value& a, const Value& b) {
   switch (op) {
     case Op::kEq:
       return loose_equal(a, b);

@@ -48,8 +48,19 @@ class Evaluator {
   Value eval(std::uint32_t index, const Value& scope) {
     charge(1);
     const Node& node = program_.nodes[index];
-    if (node.op == Op::kConst) return program_.constants[node.a];
-    return eval_operator(node, index, scope);
+    switch (node.op) {
+      case Op::kConst:
+        return program_.constants[node.a];
+      // The most frequent operators, in small functions of their own (eval_operator, which has
+      // every operator inlined, costs more to enter).
+      case Op::kVarMember:
+      case Op::kVarSimple:
+        return eval_var(node, index, scope);
+      case Op::kCompareVarConst:
+        return eval_compare_var_const(node, index, scope);
+      default:
+        return eval_operator(node, index, scope);
+    }
   }
 
   // Deep copies between Values and RuleValues, bounded by max_value_depth and max_steps.
@@ -144,10 +155,32 @@ class Evaluator {
     return walk(scope, {program_.segments.data() + segment, 1},
                 program_.segment_hashes.data() + segment, Value::null());
   }
+  Value eval_var(const Node& node, std::uint32_t index, const Value& scope);
+  Value eval_compare_var_const(const Node& node, std::uint32_t index, const Value& scope);
   // eval() of a child that is a kVarSimple, kVarMember or kConst node, without dispatching on it.
-  Value eval_var_or_const(std::uint32_t index, const Value& scope);
+  Value eval_var_or_const(std::uint32_t index, const Value& scope) {
+    charge(1);
+    const Node& node = program_.nodes[index];
+    if (node.op == Op::kConst) return program_.constants[node.a];
+    return eval_var(node, index, scope);
+  }
   // The comparison `op` (kEq ... kLe) of two values.
-  bool compare_values(Op op, const Value& a, const Value& b);
+  bool compare_values(Op op, const Value& a, const Value& b) {
+    if (a.kind == ValueKind::kNumber && b.kind == ValueKind::kNumber) {
+      switch (op) {
+        case Op::kEq:
+        case Op::kStrictEq:
+          return a.number == b.number;
+        case Op::kNe:
+        case Op::kStrictNe:
+          return a.number != b.number;
+        default:
+          return holds(op, order_of(a.number, b.number));
+      }
+    }
+    return compare_values_slow(op, a, b);
+  }
+  bool compare_values_slow(Op op, const Value& a, const Value& b);
   bool truthy_slow(const Value& v);
   Order compare_slow(const Value& a, const Value& b);
 
