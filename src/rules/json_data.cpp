@@ -29,7 +29,7 @@ std::size_t slot_count(std::size_t members) {
 
 void build_json_tree(const nlohmann::json& root, JsonTree& tree) {
   // Count everything first, so that each vector is allocated once and pointers into it stay valid.
-  std::size_t nodes = 1, members = 0, objects = 0, slots = 0, key_bytes = 0;
+  std::size_t nodes = 1, slots = 0, key_bytes = 0;
   std::vector<const nlohmann::json*> stack{&root};
   while (!stack.empty()) {
     const nlohmann::json* j = stack.back();
@@ -37,8 +37,6 @@ void build_json_tree(const nlohmann::json& root, JsonTree& tree) {
     if (!j->is_structured()) continue;
     nodes += j->size();
     if (j->is_object()) {
-      ++objects;
-      members += j->size();
       slots += slot_count(j->size());
       for (const auto& member : j->items()) key_bytes += member.key().size();
     }
@@ -47,8 +45,7 @@ void build_json_tree(const nlohmann::json& root, JsonTree& tree) {
     }
   }
   tree.nodes_.reserve(nodes);
-  tree.keys_.reserve(members);
-  tree.objects_.reserve(objects);
+  tree.member_keys_.resize(nodes);
   tree.slots_.resize(slots);
   tree.key_text_.reserve(key_bytes);
 
@@ -89,30 +86,25 @@ void build_json_tree(const nlohmann::json& root, JsonTree& tree) {
         break;
       case value_t::object: {
         const std::size_t n_slots = slot_count(j->size());
-        JsonTree::Object& object = tree.objects_.emplace_back();
-        object.keys = tree.keys_.data() + tree.keys_.size();
-        object.values = tree.nodes_.data() + tree.nodes_.size();
-        object.slots = tree.slots_.data() + slots_used;
-        object.mask = static_cast<std::uint32_t>(n_slots - 1);
+        const auto mask = static_cast<std::uint32_t>(n_slots - 1);
         JsonTree::Slot* table = tree.slots_.data() + slots_used;
         slots_used += n_slots;
-        std::uint32_t index = 0;
         for (const auto& [key, value] : j->items()) {
           const std::size_t at = tree.key_text_.size();
           tree.key_text_ += key;  // reserved: no reallocation
           const std::string_view stored(tree.key_text_.data() + at, key.size());
-          tree.keys_.push_back(stored);
-          tree.nodes_.emplace_back();
-          work.emplace_back(&value, &tree.nodes_.back());
+          tree.member_keys_[tree.nodes_.size()] = stored;
+          Node* member = &tree.nodes_.emplace_back();
+          work.emplace_back(&value, member);
           const std::uint64_t hash = key_hash(stored);
-          std::uint32_t slot = static_cast<std::uint32_t>(hash) & object.mask;
-          while (table[slot].member != 0) slot = (slot + 1) & object.mask;
+          std::uint32_t slot = static_cast<std::uint32_t>(hash) & mask;
+          while (table[slot].value != nullptr) slot = (slot + 1) & mask;
           table[slot] = JsonTree::Slot{hash, stored.data(),
-                                       static_cast<std::uint32_t>(stored.size()), ++index};
+                                       static_cast<std::uint32_t>(stored.size()), member};
         }
         node->kind = ValueKind::kDataObject;
-        node->size = index;
-        node->object = &object;
+        node->size = mask;
+        node->slots = table;
         break;
       }
       default:
@@ -273,10 +265,10 @@ RuleDataValue JsonRuleData::element(const void* array, std::size_t index) const 
 void JsonRuleData::for_each_member(
     const void* object,
     const std::function<void(std::string_view, const RuleDataValue&)>& visit) const {
-  const JsonTree::Node& node = JsonTree::node_of(object);
-  for (std::uint32_t i = 0; i < node.size; ++i) {
-    visit(node.object->keys[i], JsonTree::to_data_value(node.object->values[i]));
-  }
+  impl_->tree.for_each_member(JsonTree::node_of(object),
+                              [&visit](std::string_view key, const JsonTree::Node& value) {
+                                visit(key, JsonTree::to_data_value(value));
+                              });
 }
 
 }  // namespace salesflow

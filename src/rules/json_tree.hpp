@@ -77,36 +77,29 @@ inline bool same_text(std::string_view a, std::string_view b) noexcept {
 
 class JsonTree {
  public:
-  struct Object;
+  struct Slot;
 
   // kind is kNull, kBoolean, kNumber, kString, kDataArray or kDataObject.
   struct Node {
     ValueKind kind = ValueKind::kNull;
     bool boolean = false;
-    std::uint32_t size = 0;  // string bytes, array items, object members
+    std::uint32_t size = 0;  // string bytes, array items; for an object, its slot mask
     union {
       double number = 0;
       const char* chars;
-      const Node* items;     // kDataArray
-      const Object* object;  // kDataObject
+      const Node* items;  // kDataArray
+      const Slot* slots;  // kDataObject: size + 1 of them, a power of two
     };
     std::string_view str() const noexcept { return {chars, size}; }
   };
 
-  // An entry of an object's member table: the key and its hash next to each other, so that a
-  // lookup usually reads one entry and the key's bytes.
+  // An entry of an object's member table: the key, its hash and the value together, so that a
+  // lookup reads the object node, one slot (usually) and the key's bytes.
   struct Slot {
     std::uint64_t hash = 0;
     const char* key = nullptr;
     std::uint32_t key_size = 0;
-    std::uint32_t member = 0;  // index of the member + 1; 0 for an empty slot
-  };
-
-  struct Object {
-    const Slot* slots;             // mask + 1 of them, a power of two
-    const Node* values;            // the members' values, in the order for_each_member shows them
-    const std::string_view* keys;  // the members' keys, in the same order
-    std::uint32_t mask;
+    const Node* value = nullptr;  // nullptr for an empty slot
   };
 
   JsonTree() = default;
@@ -117,13 +110,29 @@ class JsonTree {
 
   // The member `key` (whose key_hash is `hash`) of an object node, or nullptr.
   static const Node* find(const Node& object, std::string_view key, std::uint64_t hash) noexcept {
-    const Object& o = *object.object;
-    for (std::uint32_t i = static_cast<std::uint32_t>(hash) & o.mask;; i = (i + 1) & o.mask) {
-      const Slot& slot = o.slots[i];
-      if (slot.member == 0) return nullptr;
-      if (slot.hash == hash && same_text({slot.key, slot.key_size}, key)) {
-        return &o.values[slot.member - 1];
-      }
+    const std::uint32_t mask = object.size;
+    for (std::uint32_t i = static_cast<std::uint32_t>(hash) & mask;; i = (i + 1) & mask) {
+      const Slot& slot = object.slots[i];
+      if (slot.value == nullptr) return nullptr;
+      if (slot.hash == hash && same_text({slot.key, slot.key_size}, key)) return slot.value;
+    }
+  }
+
+  // Calls visit(key, value) for each member of an object node, in document order.
+  template <typename Visit>
+  void for_each_member(const Node& object, Visit&& visit) const {
+    // The values of an object's members are consecutive nodes, in order.
+    const Node* first = nullptr;
+    std::size_t count = 0;
+    for (std::uint32_t i = 0; i <= object.size; ++i) {
+      const Node* value = object.slots[i].value;
+      if (value == nullptr) continue;
+      ++count;
+      if (first == nullptr || value < first) first = value;
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+      const Node& value = first[i];
+      visit(member_keys_[static_cast<std::size_t>(&value - nodes_.data())], value);
     }
   }
 
@@ -144,10 +153,9 @@ class JsonTree {
   // Filled by the builder (json_data.cpp); pointers between them stay valid as long as the tree
   // lives, since each vector is allocated once at its final size.
   std::vector<Node> nodes_;
-  std::vector<Object> objects_;
   std::vector<Slot> slots_;
-  std::vector<std::string_view> keys_;
-  std::string key_text_;  // the keys' bytes, together
+  std::vector<std::string_view> member_keys_;  // of each node that is an object member, by index
+  std::string key_text_;                       // the keys' bytes, together
 };
 
 static_assert(sizeof(JsonTree::Node) == sizeof(Value) &&
