@@ -106,6 +106,21 @@ inline Value Evaluator::eval_node(const Node& node, const Value& scope) {
       return op_iterate(node.op, args, scope);
     case Op::kReduce:
       return op_reduce(args, scope);
+    case Op::kAdd:
+    case Op::kMul:
+      if (args.size() == 2) {
+        // Two numbers, the usual case, without the general argument list. As op_arithmetic:
+        // parseFloat(String(x)) of a number is x with -0 as +0, and + starts from 0.
+        const Value a = eval(args[0], scope);
+        const Value b = eval(args[1], scope);
+        if (a.kind == ValueKind::kNumber && b.kind == ValueKind::kNumber) {
+          const double x = a.number + 0.0, y = b.number + 0.0;
+          return Value::from_number(node.op == Op::kAdd ? (0.0 + x) + y : x * y);
+        }
+        const std::array<Value, 2> values{a, b};
+        return op_arithmetic(node.op, values);
+      }
+      break;
     default:
       break;
   }
