@@ -178,6 +178,18 @@ class Evaluator {
           return holds(op, order_of(a.number, b.number));
       }
     }
+    if (a.kind == ValueKind::kString && b.kind == ValueKind::kString) {
+      switch (op) {
+        case Op::kEq:
+        case Op::kStrictEq:
+          return same_text(a.str(), b.str());
+        case Op::kNe:
+        case Op::kStrictNe:
+          return !same_text(a.str(), b.str());
+        default:
+          break;
+      }
+    }
     return compare_values_slow(op, a, b);
   }
   bool compare_values_slow(Op op, const Value& a, const Value& b);
