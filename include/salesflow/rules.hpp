@@ -195,6 +195,9 @@ struct RuleDataLimits {
 };
 
 // RuleData over a JSON document, for tools and tests. Movable; handles stay valid across moves.
+// Parsing builds a compact read-only tree of the document, which rules evaluated against this
+// data read directly (faster than through the functions below, which read the same tree).
+// Object members are shown in the byte order of their keys, not in document order.
 class JsonRuleData final : public RuleData {
  public:
   // Parses strictly (no duplicate keys, bounded); failure gives the diagnostic.
