@@ -259,7 +259,7 @@ class Compiler {
       }
     }
     const auto offset = static_cast<std::uint32_t>(p.key_paths.size());
-    program_->key_paths.push_back(literal ? 1 : 0);
+    program_->key_paths.push_back(literal ? list + 1 : 0);
     for (const std::uint32_t key : keys) {
       const std::uint32_t path = intern_path(json(std::string(p.constants[p.nodes[key].a].str())));
       program_->key_paths.push_back(path);

@@ -58,12 +58,12 @@ inline Value Evaluator::eval_node(const Node& node, const Value& scope) {
       return op_missing_some(need, options, scope);
     }
     case Op::kMissingKeys:
-      return op_missing_keys(node, args, scope);
+      return op_missing_keys(node, args, scope, 1);
     case Op::kMissingSomeKeys: {
       const Value need = eval(args[0], scope);
       const std::span<const std::uint32_t> keys = args.subspan(1);
-      charge(keys.size());  // what op_missing_some charges for copying the keys
-      const Value missing = op_missing_keys(node, keys, scope);
+      // op_missing_some charges one step per key for copying them, then op_missing one.
+      const Value missing = op_missing_keys(node, keys, scope, 2);
       // As op_missing_some: options.length - missing.length >= need.
       const double present = static_cast<double>(keys.size() - missing.size);
       const Order order = compare(Value::from_number(present), need);
@@ -318,11 +318,22 @@ Value Evaluator::op_missing(std::span<const Value> args, const Value& scope) {
 }
 
 Value Evaluator::op_missing_keys(const Node& node, std::span<const std::uint32_t> keys,
-                                 const Value& scope) {
-  // As op_missing over the evaluated keys, with the same steps: the array literal (if any) and
-  // each key evaluated, one per key visited, one per path segment.
+                                 const Value& scope, std::size_t steps_per_key) {
+  // As op_missing over the evaluated keys, with the same steps charged to the same nodes: the
+  // array literal (if any) and its keys, then `steps_per_key`, then one per path segment.
   const std::uint32_t* info = program_.key_paths.data() + node.a;
-  charge(info[0] + 2 * keys.size());
+  if (const std::uint32_t literal = info[0]; literal != 0) {
+    charge(1);
+    try {
+      charge(keys.size());
+    } catch (EvalFailure& failure) {
+      if (failure.node == kNoNode) failure.node = literal - 1;  // the literal's operands
+      throw;
+    }
+  } else {
+    charge(keys.size());
+  }
+  charge(steps_per_key * keys.size());
   Value* missing = arena_.allocate_values(keys.size());
   std::size_t n_missing = 0;
   for (std::size_t i = 0; i < keys.size(); ++i) {

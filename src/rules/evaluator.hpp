@@ -201,7 +201,8 @@ class Evaluator {
   Value op_and_or(std::span<const std::uint32_t> args, const Value& scope, bool is_and);
   Value op_array_literal(std::span<const std::uint32_t> args, const Value& scope);
   Value op_missing(std::span<const Value> args, const Value& scope);
-  Value op_missing_keys(const Node& node, std::span<const std::uint32_t> keys, const Value& scope);
+  Value op_missing_keys(const Node& node, std::span<const std::uint32_t> keys, const Value& scope,
+                        std::size_t steps_per_key);
   Value op_missing_some(const Value& need, const Value& options, const Value& scope);
   Value op_iterate(Op op, std::span<const std::uint32_t> args, const Value& scope);
   Value op_reduce(std::span<const std::uint32_t> args, const Value& scope);

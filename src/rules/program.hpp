@@ -63,8 +63,8 @@ enum class Op : std::uint8_t {
   kCompareVarConst,
   // "missing" and "missing_some" whose keys are constant strings (directly, or in one array
   // literal): the keys' paths are interned at compile time. a: index into key_paths, where the
-  // steps the array literal cost (0 or 1) come first, then each key's path index. Children: the
-  // kConst key nodes, after the number needed for kMissingSomeKeys.
+  // array literal's node index + 1 (0 without one) comes first, then each key's path index.
+  // Children: the kConst key nodes, after the number needed for kMissingSomeKeys.
   kMissingKeys,
   kMissingSomeKeys,
 };
