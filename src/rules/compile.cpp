@@ -241,6 +241,7 @@ class Compiler {
   // "missing" and "missing_some" with constant string keys (their usual form) get the keys'
   // paths interned, split and hashed, now.
   void fuse_constant_keys(Op& op, std::uint32_t& a, std::vector<std::uint32_t>& children) {
+    if (!diagnostics_.empty()) return;  // as in fuse_comparison
     if (op != Op::kMissing && op != Op::kMissingSome) return;
     const CompiledRule& p = *program_;
     // The keys: missing_some's second argument, or missing's arguments, or the one array literal
@@ -274,6 +275,7 @@ class Compiler {
 
   // A comparison of a constant "var" path with a constant becomes one node.
   void fuse_comparison(Op& op, std::uint32_t& a, const std::vector<std::uint32_t>& children) const {
+    if (!diagnostics_.empty()) return;  // children may be 0, not a node: the rule is discarded
     switch (op) {
       case Op::kEq:
       case Op::kNe:
