@@ -1,9 +1,10 @@
 #include "rules/json_data.hpp"
 
-#include <cstring>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "definition/json_document.hpp"
 
@@ -13,10 +14,6 @@ namespace {
 const nlohmann::json& as_json(const void* handle) {
   return *static_cast<const nlohmann::json*>(handle);
 }
-
-}  // namespace
-
-namespace {
 
 // Slots of an object's member table: a power of two, at least twice the members.
 std::size_t slot_count(std::size_t members) {
