@@ -58,6 +58,19 @@ void BM_GateRules(benchmark::State& state) {
 }
 BENCHMARK(BM_GateRules);
 
+// Each gate rule alone (the argument is its index in gate_rules.json): where the time goes.
+void BM_GateRule(benchmark::State& state) {
+  const nlohmann::json cases = load_cases();
+  const salesflow::Rule rule = compile(cases["rules"].at(static_cast<std::size_t>(state.range(0))));
+  const salesflow::JsonRuleData data = parse_data(cases["data"]);
+  for (auto _ : state) {
+    auto result = rule.evaluate_condition(data);
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_GateRule)->DenseRange(0, 11);
+
 void BM_SimpleComparisonJsonData(benchmark::State& state) {
   const nlohmann::json cases = load_cases();
   const salesflow::Rule rule = compile(cases["simple"]);

@@ -1,4 +1,6 @@
 // JavaScript's coercions and comparisons, as json-logic-js inherits them, over Values.
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -80,7 +82,7 @@ bool Evaluator::truthy_slow(const Value& v) {
     case ValueKind::kArray:
       return v.size != 0;
     case ValueKind::kDataArray:
-      return data_.size(v.handle) != 0;
+      return array_size(v) != 0;
     case ValueKind::kDataObject:
     case ValueKind::kFrame:
       return true;
@@ -171,7 +173,7 @@ bool Evaluator::strict_equal(const Value& a, const Value& b) {
     case ValueKind::kNumber:
       return a.number == b.number;
     case ValueKind::kString:
-      return a.str() == b.str();
+      return same_text(a.str(), b.str());
     case ValueKind::kArray:
       return a.items == b.items;
     case ValueKind::kDataArray:
@@ -187,6 +189,7 @@ bool Evaluator::strict_equal(const Value& a, const Value& b) {
 
 bool Evaluator::loose_equal(const Value& a, const Value& b) {
   // IsLooselyEqual (ECMA-262 7.2.14), without BigInt and Symbol.
+  if (a.kind == b.kind) return strict_equal(a, b);
   const JsType ta = js_type(a), tb = js_type(b);
   if (ta == tb) return strict_equal(a, b);
   const bool a_nullish = ta == JsType::kUndefined || ta == JsType::kNull;
@@ -212,19 +215,14 @@ Order Evaluator::compare_slow(const Value& a, const Value& b) {
   return order_of(to_number(pa), to_number(pb));
 }
 
-std::size_t Evaluator::array_size(const Value& array) {
-  return array.kind == ValueKind::kArray ? array.size : data_.size(array.handle);
-}
-
-Value Evaluator::array_at(const Value& array, std::size_t i) {
-  if (array.kind == ValueKind::kArray) return array.items[i];
-  return from_data(data_.element(array.handle, i));
-}
-
-Value Evaluator::get_property(const Value& v, std::string_view key) {
+Value Evaluator::get_property(const Value& v, std::string_view key, const std::uint64_t* hash) {
   switch (v.kind) {
-    case ValueKind::kDataObject:
-      return from_data(data_.member(v.handle, key));
+    case ValueKind::kDataObject: {
+      if (tree_ == nullptr) return from_data(data_.member(v.handle, key));
+      const JsonTree::Node* found =
+          JsonTree::find(JsonTree::node_of(v.handle), key, hash ? *hash : key_hash(key));
+      return found == nullptr ? Value::undefined() : JsonTree::to_value(*found);
+    }
     case ValueKind::kArray:
     case ValueKind::kDataArray: {
       const std::size_t n = array_size(v);
@@ -241,8 +239,8 @@ Value Evaluator::get_property(const Value& v, std::string_view key) {
       return Value::from_string(utf16_unit_at(v.str(), *index));
     }
     case ValueKind::kFrame:
-      if (key == "current") return v.frame->current;
-      if (key == "accumulator") return v.frame->accumulator;
+      if (same_text(key, "current")) return v.frame->current;
+      if (same_text(key, "accumulator")) return v.frame->accumulator;
       return Value::undefined();
     default:
       return Value::undefined();
@@ -250,19 +248,41 @@ Value Evaluator::get_property(const Value& v, std::string_view key) {
 }
 
 Value Evaluator::walk(const Value& scope, std::span<const std::string_view> path,
-                      const Value& not_found) {
+                      const std::uint64_t* hashes, const Value& not_found) {
+  Value current = scope;
   if (scope.kind == ValueKind::kRoot) {
-    if (path.empty()) {
+    if (tree_ != nullptr) {
+      current = JsonTree::to_value(tree_->root());  // then as from any other value
+    } else if (path.empty()) {
       const Value whole = from_data(data_.lookup(path));
       return whole.kind == ValueKind::kUndefined ? Value::null() : whole;
+    } else {
+      const Value found = from_data(data_.lookup(path));
+      return found.kind == ValueKind::kUndefined ? not_found : found;
     }
-    const Value found = from_data(data_.lookup(path));
-    return found.kind == ValueKind::kUndefined ? not_found : found;
   }
-  Value current = scope;
-  for (const std::string_view segment : path) {
-    if (current.is_nullish()) return not_found;
-    current = get_property(current, segment);
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (current.kind == ValueKind::kDataObject && tree_ != nullptr) {
+      // The usual steps inline: a member of a data object, a member of a reduce frame.
+      const JsonTree::Node* found =
+          JsonTree::find(JsonTree::node_of(current.handle), path[i],
+                         hashes != nullptr ? hashes[i] : key_hash(path[i]));
+      if (found == nullptr) return not_found;
+      current = JsonTree::to_value(*found);
+      continue;
+    }
+    if (current.kind == ValueKind::kFrame) {
+      if (same_text(path[i], "current")) {
+        current = current.frame->current;
+      } else if (same_text(path[i], "accumulator")) {
+        current = current.frame->accumulator;
+      } else {
+        return not_found;
+      }
+    } else {
+      if (current.is_nullish()) return not_found;
+      current = get_property(current, path[i], hashes != nullptr ? hashes + i : nullptr);
+    }
     if (current.kind == ValueKind::kUndefined) return not_found;
   }
   return current;
@@ -270,19 +290,26 @@ Value Evaluator::walk(const Value& scope, std::span<const std::string_view> path
 
 Value Evaluator::var_dynamic(const Value& scope, const Value& path, const Value& not_found) {
   if (path.is_nullish() || (path.kind == ValueKind::kString && path.size == 0)) {
-    return walk(scope, {}, not_found);
+    return walk(scope, {}, nullptr, not_found);
   }
   const std::string_view text = to_string(path);
-  std::vector<std::string_view> segments;
+  const std::size_t count = 1 + static_cast<std::size_t>(std::count(text.begin(), text.end(), '.'));
+  charge(count);
+  // The segments, on the stack for the usual few.
+  std::array<std::string_view, 8> inline_segments;
+  std::vector<std::string_view> more;
+  std::string_view* segments = inline_segments.data();
+  if (count > inline_segments.size()) {
+    more.resize(count);
+    segments = more.data();
+  }
   std::size_t start = 0;
-  for (;;) {
-    const std::size_t dot = text.find('.', start);
-    segments.push_back(text.substr(start, dot == std::string_view::npos ? dot : dot - start));
-    if (dot == std::string_view::npos) break;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t dot = i + 1 < count ? text.find('.', start) : text.size();
+    segments[i] = text.substr(start, dot - start);
     start = dot + 1;
   }
-  charge(segments.size());
-  return walk(scope, segments, not_found);
+  return walk(scope, {segments, count}, nullptr, not_found);
 }
 
 RuleValue Evaluator::to_rule_value(const Value& v, std::size_t depth) {

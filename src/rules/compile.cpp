@@ -10,6 +10,7 @@
 #include "definition/json_document.hpp"
 #include "rules/builtins.hpp"
 #include "rules/js.hpp"
+#include "rules/json_tree.hpp"
 #include "rules/program.hpp"
 
 namespace salesflow::internal {
@@ -227,8 +228,79 @@ class Compiler {
     if (op == Op::kHost) a = host_index(host);
     if (op == Op::kVarPath && children.empty() && !program_->paths[a].whole_data) {
       op = Op::kVarSimple;  // the common case, without a default to evaluate
+      if (program_->paths[a].segment_count == 1) {
+        op = Op::kVarMember;
+        a = program_->paths[a].first_segment;
+      }
     }
+    fuse_comparison(op, a, children);
+    fuse_constant_keys(op, a, children);
     return add_node(op, a, children, pointer);
+  }
+
+  // "missing" and "missing_some" with constant string keys (their usual form) get the keys'
+  // paths interned, split and hashed, now.
+  void fuse_constant_keys(Op& op, std::uint32_t& a, std::vector<std::uint32_t>& children) {
+    if (!diagnostics_.empty()) return;  // as in fuse_comparison
+    if (op != Op::kMissing && op != Op::kMissingSome) return;
+    const CompiledRule& p = *program_;
+    // The keys: missing_some's second argument, or missing's arguments, or the one array literal
+    // that is missing's only argument.
+    const bool some = op == Op::kMissingSome;
+    const std::uint32_t list = some ? children[1] : children.empty() ? 0 : children[0];
+    const bool literal = (some || children.size() == 1) && p.nodes[list].op == Op::kArray;
+    if (some && !literal) return;
+    const std::vector<std::uint32_t> keys =
+        literal
+            ? std::vector<std::uint32_t>(p.args(p.nodes[list]).begin(), p.args(p.nodes[list]).end())
+            : children;
+    for (const std::uint32_t key : keys) {
+      if (p.nodes[key].op != Op::kConst || p.constants[p.nodes[key].a].kind != ValueKind::kString) {
+        return;
+      }
+    }
+    const auto offset = static_cast<std::uint32_t>(p.key_paths.size());
+    program_->key_paths.push_back(literal ? list + 1 : 0);
+    for (const std::uint32_t key : keys) {
+      const std::uint32_t path = intern_path(json(std::string(p.constants[p.nodes[key].a].str())));
+      program_->key_paths.push_back(path);
+    }
+    std::vector<std::uint32_t> fused;
+    if (some) fused.push_back(children[0]);
+    fused.insert(fused.end(), keys.begin(), keys.end());
+    children = std::move(fused);
+    op = some ? Op::kMissingSomeKeys : Op::kMissingKeys;
+    a = offset;
+  }
+
+  // A comparison of a constant "var" path with a constant becomes one node.
+  void fuse_comparison(Op& op, std::uint32_t& a, const std::vector<std::uint32_t>& children) const {
+    if (!diagnostics_.empty()) return;  // children may be 0, not a node: the rule is discarded
+    switch (op) {
+      case Op::kEq:
+      case Op::kNe:
+      case Op::kStrictEq:
+      case Op::kStrictNe:
+      case Op::kGt:
+      case Op::kGe:
+      case Op::kLt:
+      case Op::kLe:
+        break;
+      default:
+        return;
+    }
+    if (children.size() != 2) return;
+    const Op first = program_->nodes[children[0]].op;
+    const Op second = program_->nodes[children[1]].op;
+    const auto is_var = [](Op o) { return o == Op::kVarSimple || o == Op::kVarMember; };
+    if (is_var(first) && second == Op::kConst) {
+      a = static_cast<std::uint32_t>(op);
+    } else if (first == Op::kConst && is_var(second)) {
+      a = static_cast<std::uint32_t>(op) | kConstFirst;
+    } else {
+      return;
+    }
+    op = Op::kCompareVarConst;
   }
 
   // Interns the constant "var" path `j` (null, a string, a number or a boolean), split at '.'.
@@ -255,8 +327,10 @@ class Compiler {
       std::size_t start = 0;
       for (;;) {
         const std::size_t dot = stored.find('.', start);
-        program_->segments.push_back(
-            stored.substr(start, dot == std::string_view::npos ? dot : dot - start));
+        const std::string_view segment =
+            stored.substr(start, dot == std::string_view::npos ? dot : dot - start);
+        program_->segments.push_back(segment);
+        program_->segment_hashes.push_back(key_hash(segment));
         if (dot == std::string_view::npos) break;
         start = dot + 1;
       }

@@ -26,22 +26,11 @@ class EvaluatedArgs {
 
 }  // namespace
 
-Value Evaluator::eval_operator(const Node& node, std::uint32_t index, const Value& scope) {
-  try {
-    return eval_node(node, scope);
-  } catch (EvalFailure& failure) {
-    if (failure.node == kNoNode) failure.node = index;  // the innermost operator it passes
-    throw;
-  }
-}
-
-Value Evaluator::eval_node(const Node& node, const Value& scope) {
+inline Value Evaluator::eval_node(const Node& node, const Value& scope) {
   const std::span<const std::uint32_t> args = program_.args(node);
   switch (node.op) {
     case Op::kConst:
       return program_.constants[node.a];
-    case Op::kVarSimple:
-      return walk(scope, program_.path_segments(program_.paths[node.a]), Value::null());
     case Op::kArray:
       return op_array_literal(args, scope);
     case Op::kVarPath: {
@@ -50,8 +39,8 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
       if (not_found.kind == ValueKind::kUndefined) not_found = Value::null();
       const VarPath& path = program_.paths[node.a];
       if (path.whole_data)
-        return scope.kind == ValueKind::kRoot ? walk(scope, {}, not_found) : scope;
-      return walk(scope, program_.path_segments(path), not_found);
+        return scope.kind == ValueKind::kRoot ? walk(scope, {}, nullptr, not_found) : scope;
+      return walk(scope, program_.path_segments(path), program_.path_hashes(path), not_found);
     }
     case Op::kVarDynamic: {
       const Value path = eval(args[0], scope);
@@ -68,6 +57,21 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
       const Value options = eval(args[1], scope);
       return op_missing_some(need, options, scope);
     }
+    case Op::kMissingKeys:
+      return op_missing_keys(node, args, scope, 1);
+    case Op::kMissingSomeKeys: {
+      const Value need = eval(args[0], scope);
+      const std::span<const std::uint32_t> keys = args.subspan(1);
+      // op_missing_some charges one step per key for copying them, then op_missing one.
+      const Value missing = op_missing_keys(node, keys, scope, 2);
+      // As op_missing_some: options.length - missing.length >= need.
+      const double present = static_cast<double>(keys.size() - missing.size);
+      const Order order = compare(Value::from_number(present), need);
+      if (order == Order::kGreater || order == Order::kEqual) {
+        return Value::from_array(arena_.allocate_values(0), 0);
+      }
+      return missing;
+    }
     case Op::kIf:
       return op_if(args, scope);
     case Op::kAnd:
@@ -79,10 +83,7 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
     case Op::kStrictEq:
     case Op::kStrictNe: {
       const Value a = eval(args[0], scope);
-      const Value b = eval(args[1], scope);
-      const bool strict = node.op == Op::kStrictEq || node.op == Op::kStrictNe;
-      const bool equal = strict ? strict_equal(a, b) : loose_equal(a, b);
-      return Value::from_bool((node.op == Op::kEq || node.op == Op::kStrictEq) == equal);
+      return Value::from_bool(compare_values(node.op, a, eval(args[1], scope)));
     }
     case Op::kNot:
       return Value::from_bool(!truthy(eval(args[0], scope)));
@@ -94,7 +95,7 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
     case Op::kLe:
       if (args.size() == 2) {
         const Value a = eval(args[0], scope);
-        return Value::from_bool(holds(node.op, compare(a, eval(args[1], scope))));
+        return Value::from_bool(compare_values(node.op, a, eval(args[1], scope)));
       }
       return op_comparison(node.op, args, scope);
     case Op::kMap:
@@ -105,6 +106,21 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
       return op_iterate(node.op, args, scope);
     case Op::kReduce:
       return op_reduce(args, scope);
+    case Op::kAdd:
+    case Op::kMul:
+      if (args.size() == 2) {
+        // Two numbers, the usual case, without the general argument list. As op_arithmetic:
+        // parseFloat(String(x)) of a number is x with -0 as +0, and + starts from 0.
+        const Value a = eval(args[0], scope);
+        const Value b = eval(args[1], scope);
+        if (a.kind == ValueKind::kNumber && b.kind == ValueKind::kNumber) {
+          const double x = a.number + 0.0, y = b.number + 0.0;
+          return Value::from_number(node.op == Op::kAdd ? (0.0 + x) + y : x * y);
+        }
+        const std::array<Value, 2> values{a, b};
+        return op_arithmetic(node.op, values);
+      }
+      break;
     default:
       break;
   }
@@ -135,6 +151,52 @@ Value Evaluator::eval_node(const Node& node, const Value& scope) {
       break;
   }
   fail(RuleErrorCode::kTypeError, "internal error: an operator without an implementation");
+}
+
+Value Evaluator::eval_operator(const Node& node, std::uint32_t index, const Value& scope) {
+  try {
+    return eval_node(node, scope);
+  } catch (EvalFailure& failure) {
+    if (failure.node == kNoNode) failure.node = index;  // the innermost operator it passes
+    throw;
+  }
+}
+
+// eval() evaluates kConst, kVarMember, kVarSimple and kCompareVarConst nodes itself.
+Value Evaluator::eval_var(const Node& node, std::uint32_t index, const Value& scope) {
+  try {
+    return var_value(node, scope);
+  } catch (EvalFailure& failure) {
+    if (failure.node == kNoNode) failure.node = index;  // as eval_operator
+    throw;
+  }
+}
+
+Value Evaluator::eval_compare_var_const(const Node& node, std::uint32_t index, const Value& scope) {
+  try {
+    const auto op = static_cast<Op>(node.a & ~kConstFirst);
+    const std::span<const std::uint32_t> args = program_.args(node);
+    const Value a = eval_var_or_const(args[0], scope);
+    return Value::from_bool(compare_values(op, a, eval_var_or_const(args[1], scope)));
+  } catch (EvalFailure& failure) {
+    if (failure.node == kNoNode) failure.node = index;  // as eval_operator
+    throw;
+  }
+}
+
+bool Evaluator::compare_values_slow(Op op, const Value& a, const Value& b) {
+  switch (op) {
+    case Op::kEq:
+      return loose_equal(a, b);
+    case Op::kNe:
+      return !loose_equal(a, b);
+    case Op::kStrictEq:
+      return strict_equal(a, b);
+    case Op::kStrictNe:
+      return !strict_equal(a, b);
+    default:
+      return holds(op, compare(a, b));  // kGt, kGe, kLt, kLe
+  }
 }
 
 Value Evaluator::op_array_literal(std::span<const std::uint32_t> args, const Value& scope) {
@@ -250,6 +312,41 @@ Value Evaluator::op_missing(std::span<const Value> args, const Value& scope) {
     }
     if (value.kind == ValueKind::kNull || (value.kind == ValueKind::kString && value.size == 0)) {
       missing[n_missing++] = key;
+    }
+  }
+  return Value::from_array(missing, n_missing);
+}
+
+Value Evaluator::op_missing_keys(const Node& node, std::span<const std::uint32_t> keys,
+                                 const Value& scope, std::size_t steps_per_key) {
+  // As op_missing over the evaluated keys, with the same steps charged to the same nodes: the
+  // array literal (if any) and its keys, then `steps_per_key`, then one per path segment.
+  const std::uint32_t* info = program_.key_paths.data() + node.a;
+  if (const std::uint32_t literal = info[0]; literal != 0) {
+    charge(1);
+    try {
+      charge(keys.size());
+    } catch (EvalFailure& failure) {
+      if (failure.node == kNoNode) failure.node = literal - 1;  // the literal's operands
+      throw;
+    }
+  } else {
+    charge(keys.size());
+  }
+  charge(steps_per_key * keys.size());
+  Value* missing = arena_.allocate_values(keys.size());
+  std::size_t n_missing = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const VarPath& path = program_.paths[info[1 + i]];
+    Value value;
+    if (path.whole_data) {
+      value = walk(scope, {}, nullptr, Value::null());
+    } else {
+      charge(path.segment_count);
+      value = walk(scope, program_.path_segments(path), program_.path_hashes(path), Value::null());
+    }
+    if (value.kind == ValueKind::kNull || (value.kind == ValueKind::kString && value.size == 0)) {
+      missing[n_missing++] = program_.constants[program_.nodes[keys[i]].a];
     }
   }
   return Value::from_array(missing, n_missing);

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "rules/json_tree.hpp"
 #include "rules/program.hpp"
 #include "rules/value.hpp"
 #include "salesflow/rules.hpp"
@@ -39,6 +40,7 @@ class Evaluator {
   Evaluator(const CompiledRule& program, const RuleData& data)
       : program_(program),
         data_(data),
+        tree_(RuleAccess::json_tree(data)),
         arena_(program.limits.max_memory_bytes),
         steps_left_(program.limits.max_steps) {}
 
@@ -46,8 +48,19 @@ class Evaluator {
   Value eval(std::uint32_t index, const Value& scope) {
     charge(1);
     const Node& node = program_.nodes[index];
-    if (node.op == Op::kConst) return program_.constants[node.a];
-    return eval_operator(node, index, scope);
+    switch (node.op) {
+      case Op::kConst:
+        return program_.constants[node.a];
+      // The most frequent operators, in small functions of their own (eval_operator, which has
+      // every operator inlined, costs more to enter).
+      case Op::kVarMember:
+      case Op::kVarSimple:
+        return eval_var(node, index, scope);
+      case Op::kCompareVarConst:
+        return eval_compare_var_const(node, index, scope);
+      default:
+        return eval_operator(node, index, scope);
+    }
   }
 
   // Deep copies between Values and RuleValues, bounded by max_value_depth and max_steps.
@@ -81,13 +94,25 @@ class Evaluator {
     return Order::kUnordered;  // NaN
   }
 
-  std::size_t array_size(const Value& array);  // REQUIRES: array.is_array()
-  Value array_at(const Value& array, std::size_t i);
+  // REQUIRES: array.is_array(); for array_at, i < array_size(array).
+  std::size_t array_size(const Value& array) {
+    if (array.kind == ValueKind::kArray) return array.size;
+    if (tree_ != nullptr) return JsonTree::node_of(array.handle).size;
+    return data_.size(array.handle);
+  }
+  Value array_at(const Value& array, std::size_t i) {
+    if (array.kind == ValueKind::kArray) return array.items[i];
+    if (tree_ != nullptr) return JsonTree::to_value(JsonTree::node_of(array.handle).items[i]);
+    return from_data(data_.element(array.handle, i));
+  }
   // v[key] in JavaScript, limited to own data: object members, array elements and length,
   // string code units and length, the frame's current and accumulator. Undefined otherwise.
-  Value get_property(const Value& v, std::string_view key);
-  // json-logic-js "var": walks `path` from `scope`; `not_found` when a step is missing.
-  Value walk(const Value& scope, std::span<const std::string_view> path, const Value& not_found);
+  // `hash`, if given, is key_hash(key).
+  Value get_property(const Value& v, std::string_view key, const std::uint64_t* hash = nullptr);
+  // json-logic-js "var": walks `path` from `scope`; `not_found` when a step is missing. `hashes`,
+  // if given, are the key_hash of each segment.
+  Value walk(const Value& scope, std::span<const std::string_view> path,
+             const std::uint64_t* hashes, const Value& not_found);
   // "var" with a computed path value.
   Value var_dynamic(const Value& scope, const Value& path, const Value& not_found);
   Value from_data(const RuleDataValue& d);
@@ -106,7 +131,68 @@ class Evaluator {
   [[noreturn]] void step_limit() const;
   void check_depth(std::size_t depth) const;
   Value eval_operator(const Node& node, std::uint32_t index, const Value& scope);
-  Value eval_node(const Node& node, const Value& scope);
+  [[gnu::always_inline]] inline Value eval_node(const Node& node, const Value& scope);
+  // The value of a kVarSimple or kVarMember node.
+  Value var_value(const Node& node, const Value& scope) {
+    if (node.op == Op::kVarMember) return var_member(node.a, scope);
+    const VarPath& path = program_.paths[node.a];
+    return walk(scope, program_.path_segments(path), program_.path_hashes(path), Value::null());
+  }
+  // {"var": segment} for a path of one segment (index into program_.segments).
+  Value var_member(std::uint32_t segment, const Value& scope) {
+    if (tree_ != nullptr) {
+      // A member of a data object: the usual case, without the general walk.
+      const JsonTree::Node* object = scope.kind == ValueKind::kRoot ? &tree_->root()
+                                     : scope.kind == ValueKind::kDataObject
+                                         ? &JsonTree::node_of(scope.handle)
+                                         : nullptr;
+      if (object != nullptr && object->kind == ValueKind::kDataObject) {
+        const JsonTree::Node* found =
+            JsonTree::find(*object, program_.segments[segment], program_.segment_hashes[segment]);
+        return found == nullptr ? Value::null() : JsonTree::to_value(*found);
+      }
+    }
+    return walk(scope, {program_.segments.data() + segment, 1},
+                program_.segment_hashes.data() + segment, Value::null());
+  }
+  Value eval_var(const Node& node, std::uint32_t index, const Value& scope);
+  Value eval_compare_var_const(const Node& node, std::uint32_t index, const Value& scope);
+  // eval() of a child that is a kVarSimple, kVarMember or kConst node, without dispatching on it.
+  Value eval_var_or_const(std::uint32_t index, const Value& scope) {
+    charge(1);
+    const Node& node = program_.nodes[index];
+    if (node.op == Op::kConst) return program_.constants[node.a];
+    return eval_var(node, index, scope);
+  }
+  // The comparison `op` (kEq ... kLe) of two values.
+  bool compare_values(Op op, const Value& a, const Value& b) {
+    if (a.kind == ValueKind::kNumber && b.kind == ValueKind::kNumber) {
+      switch (op) {
+        case Op::kEq:
+        case Op::kStrictEq:
+          return a.number == b.number;
+        case Op::kNe:
+        case Op::kStrictNe:
+          return a.number != b.number;
+        default:
+          return holds(op, order_of(a.number, b.number));
+      }
+    }
+    if (a.kind == ValueKind::kString && b.kind == ValueKind::kString) {
+      switch (op) {
+        case Op::kEq:
+        case Op::kStrictEq:
+          return same_text(a.str(), b.str());
+        case Op::kNe:
+        case Op::kStrictNe:
+          return !same_text(a.str(), b.str());
+        default:
+          break;
+      }
+    }
+    return compare_values_slow(op, a, b);
+  }
+  bool compare_values_slow(Op op, const Value& a, const Value& b);
   bool truthy_slow(const Value& v);
   Order compare_slow(const Value& a, const Value& b);
 
@@ -115,6 +201,8 @@ class Evaluator {
   Value op_and_or(std::span<const std::uint32_t> args, const Value& scope, bool is_and);
   Value op_array_literal(std::span<const std::uint32_t> args, const Value& scope);
   Value op_missing(std::span<const Value> args, const Value& scope);
+  Value op_missing_keys(const Node& node, std::span<const std::uint32_t> keys, const Value& scope,
+                        std::size_t steps_per_key);
   Value op_missing_some(const Value& need, const Value& options, const Value& scope);
   Value op_iterate(Op op, std::span<const std::uint32_t> args, const Value& scope);
   Value op_reduce(std::span<const std::uint32_t> args, const Value& scope);
@@ -129,6 +217,7 @@ class Evaluator {
 
   const CompiledRule& program_;
   const RuleData& data_;
+  const JsonTree* tree_;  // data_'s tree when it is a JsonRuleData: read directly
   Arena arena_;
   std::size_t steps_left_;
 };

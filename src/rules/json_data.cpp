@@ -1,8 +1,10 @@
 #include "rules/json_data.hpp"
 
-#include <cstring>
 #include <memory>
+#include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "definition/json_document.hpp"
 
@@ -13,86 +15,116 @@ const nlohmann::json& as_json(const void* handle) {
   return *static_cast<const nlohmann::json*>(handle);
 }
 
+// Slots of an object's member table: a power of two, at least twice the members.
+std::size_t slot_count(std::size_t members) {
+  std::size_t n = 2;
+  while (n < members * 2) n *= 2;
+  return n;
+}
+
 }  // namespace
 
-JsonMemberIndex::JsonMemberIndex(const nlohmann::json& root) {
-  // Count the members, then insert them, walking with an explicit stack.
-  std::size_t members = 0;
+void build_json_tree(const nlohmann::json& root, JsonTree& tree) {
+  // Count everything first, so that each vector is allocated once and pointers into it stay valid.
+  std::size_t nodes = 1, slots = 0, key_bytes = 0;
   std::vector<const nlohmann::json*> stack{&root};
   while (!stack.empty()) {
     const nlohmann::json* j = stack.back();
     stack.pop_back();
-    if (j->is_object()) members += j->size();
-    if (j->is_structured()) {
-      for (const auto& child : *j) {
-        if (child.is_structured()) stack.push_back(&child);
-      }
-    }
-  }
-  std::size_t capacity = 16;
-  while (capacity < members * 2) capacity *= 2;
-  slots_.resize(capacity);
-  stack.push_back(&root);
-  while (!stack.empty()) {
-    const nlohmann::json* j = stack.back();
-    stack.pop_back();
+    if (!j->is_structured()) continue;
+    nodes += j->size();
     if (j->is_object()) {
-      for (const auto& [key, value] : j->items()) insert(j, key, &value);
+      slots += slot_count(j->size());
+      for (const auto& member : j->items()) key_bytes += member.key().size();
     }
-    if (j->is_structured()) {
-      for (const auto& child : *j) {
-        if (child.is_structured()) stack.push_back(&child);
+    for (const auto& child : *j) {
+      if (child.is_structured()) stack.push_back(&child);
+    }
+  }
+  tree.nodes_.reserve(nodes);
+  tree.member_keys_.resize(nodes);
+  tree.slots_.resize(slots);
+  tree.key_text_.reserve(key_bytes);
+
+  using Node = JsonTree::Node;
+  std::size_t slots_used = 0;
+  tree.nodes_.emplace_back();
+  std::vector<std::pair<const nlohmann::json*, Node*>> work{{&root, &tree.nodes_.front()}};
+  while (!work.empty()) {
+    const auto [j, node] = work.back();
+    work.pop_back();
+    using value_t = nlohmann::json::value_t;
+    switch (j->type()) {
+      case value_t::boolean:
+        node->kind = ValueKind::kBoolean;
+        node->boolean = j->get<bool>();
+        break;
+      case value_t::number_integer:
+      case value_t::number_unsigned:
+      case value_t::number_float:
+        node->kind = ValueKind::kNumber;
+        node->number = j->get<double>();
+        break;
+      case value_t::string: {
+        const std::string& s = j->get_ref<const std::string&>();
+        node->kind = ValueKind::kString;
+        node->chars = s.data();
+        node->size = static_cast<std::uint32_t>(s.size());  // parse() bounds the document
+        break;
       }
+      case value_t::array:
+        node->kind = ValueKind::kDataArray;
+        node->size = static_cast<std::uint32_t>(j->size());
+        node->items = tree.nodes_.data() + tree.nodes_.size();
+        for (const auto& item : *j) {
+          tree.nodes_.emplace_back();
+          work.emplace_back(&item, &tree.nodes_.back());
+        }
+        break;
+      case value_t::object: {
+        const std::size_t n_slots = slot_count(j->size());
+        const auto mask = static_cast<std::uint32_t>(n_slots - 1);
+        JsonTree::Slot* table = tree.slots_.data() + slots_used;
+        slots_used += n_slots;
+        for (const auto& [key, value] : j->items()) {
+          const std::size_t at = tree.key_text_.size();
+          tree.key_text_ += key;  // reserved: no reallocation
+          const std::string_view stored(tree.key_text_.data() + at, key.size());
+          tree.member_keys_[tree.nodes_.size()] = stored;
+          Node* member = &tree.nodes_.emplace_back();
+          work.emplace_back(&value, member);
+          const std::uint64_t hash = key_hash(stored);
+          std::uint32_t slot = static_cast<std::uint32_t>(hash) & mask;
+          while (table[slot].value != nullptr) slot = (slot + 1) & mask;
+          table[slot] = JsonTree::Slot{hash, stored.data(),
+                                       static_cast<std::uint32_t>(stored.size()), member};
+        }
+        node->kind = ValueKind::kDataObject;
+        node->size = mask;
+        node->slots = table;
+        break;
+      }
+      default:
+        break;  // null
     }
   }
 }
 
-std::uint64_t JsonMemberIndex::hash_of(const nlohmann::json* object,
-                                       std::string_view key) noexcept {
-  // Eight bytes at a time (keys are short), mixed with the object's address and the length.
-  constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ull;
-  std::uint64_t h = reinterpret_cast<std::uintptr_t>(object) * kMul ^ key.size();
-  std::size_t i = 0;
-  for (; i + 8 <= key.size(); i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, key.data() + i, 8);
-    h = (h ^ word) * kMul;
-    h ^= h >> 32;
+RuleDataValue JsonTree::to_data_value(const Node& node) noexcept {
+  switch (node.kind) {
+    case ValueKind::kBoolean:
+      return RuleDataValue::boolean(node.boolean);
+    case ValueKind::kNumber:
+      return RuleDataValue::number(node.number);
+    case ValueKind::kString:
+      return RuleDataValue::string(node.str());
+    case ValueKind::kDataArray:
+      return RuleDataValue::array(&node);
+    case ValueKind::kDataObject:
+      return RuleDataValue::object(&node);
+    default:
+      return RuleDataValue::null();
   }
-  if (i < key.size()) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, key.data() + i, key.size() - i);
-    h = (h ^ word) * kMul;
-    h ^= h >> 32;
-  }
-  return h;
-}
-
-void JsonMemberIndex::insert(const nlohmann::json* object, std::string_view key,
-                             const nlohmann::json* value) {
-  const std::uint64_t h = hash_of(object, key);
-  const std::size_t mask = slots_.size() - 1;
-  std::size_t i = h & mask;
-  while (slots_[i].object != nullptr) i = (i + 1) & mask;
-  slots_[i] = Slot{h, object, key, value};
-}
-
-const nlohmann::json* JsonMemberIndex::find(const nlohmann::json* object,
-                                            std::string_view key) const noexcept {
-  const std::uint64_t h = hash_of(object, key);
-  const std::size_t mask = slots_.size() - 1;
-  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-    const Slot& slot = slots_[i];
-    if (slot.object == nullptr) return nullptr;
-    if (slot.hash == h && slot.object == object && slot.key == key) return slot.value;
-  }
-}
-
-const nlohmann::json* JsonDataView::find_member(const nlohmann::json& object,
-                                                std::string_view key) const {
-  if (index_ != nullptr) return index_->find(&object, key);
-  const auto it = object.find(key);
-  return it == object.end() ? nullptr : &*it;
 }
 
 RuleDataValue to_data_value(const nlohmann::json& j) noexcept {
@@ -122,8 +154,9 @@ RuleDataValue JsonDataView::lookup(std::span<const std::string_view> path) const
   const nlohmann::json* current = root_;
   for (std::size_t i = 0; i < path.size(); ++i) {
     if (current->is_object()) {
-      current = find_member(*current, path[i]);
-      if (current == nullptr) return RuleDataValue::missing();
+      const auto it = current->find(path[i]);
+      if (it == current->end()) return RuleDataValue::missing();
+      current = &*it;
     } else if (current->is_array() && path[i] != "length") {
       const std::optional<std::size_t> index = rule_array_index(path[i]);
       if (!index || *index >= current->size()) return RuleDataValue::missing();
@@ -136,8 +169,9 @@ RuleDataValue JsonDataView::lookup(std::span<const std::string_view> path) const
 }
 
 RuleDataValue JsonDataView::member(const void* object, std::string_view key) const {
-  const nlohmann::json* found = find_member(as_json(object), key);
-  return found == nullptr ? RuleDataValue::missing() : to_data_value(*found);
+  const auto& j = as_json(object);
+  const auto it = j.find(key);
+  return it == j.end() ? RuleDataValue::missing() : to_data_value(*it);
 }
 
 std::size_t JsonDataView::size(const void* array) const { return as_json(array).size(); }
@@ -157,20 +191,34 @@ void JsonDataView::for_each_member(
 namespace salesflow {
 
 struct JsonRuleData::Impl {
-  explicit Impl(nlohmann::json j)
-      : document(std::move(j)), index(document), view(document, &index) {}
-  nlohmann::json document;
-  internal::JsonMemberIndex index;
-  internal::JsonDataView view;
+  explicit Impl(nlohmann::json j) : document(std::move(j)) {
+    internal::build_json_tree(document, tree);
+  }
+  nlohmann::json document;  // owns the strings the tree refers to
+  internal::JsonTree tree;
 };
 
-JsonRuleData::JsonRuleData(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
-JsonRuleData::JsonRuleData(JsonRuleData&&) noexcept = default;
-JsonRuleData& JsonRuleData::operator=(JsonRuleData&&) noexcept = default;
+using internal::JsonTree;
+
+JsonRuleData::JsonRuleData(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {
+  json_tree_ = &impl_->tree;
+}
+JsonRuleData::JsonRuleData(JsonRuleData&& other) noexcept
+    : RuleData(), impl_(std::move(other.impl_)) {
+  json_tree_ = std::exchange(other.json_tree_, nullptr);
+}
+JsonRuleData& JsonRuleData::operator=(JsonRuleData&& other) noexcept {
+  impl_ = std::move(other.impl_);
+  json_tree_ = std::exchange(other.json_tree_, nullptr);
+  return *this;
+}
 JsonRuleData::~JsonRuleData() = default;
 
 std::variant<JsonRuleData, Diagnostic> JsonRuleData::parse(std::string_view json_text,
                                                            const RuleDataLimits& limits) {
+  if (json_text.size() > UINT32_MAX) {  // tree nodes count string bytes in 32 bits
+    return Diagnostic{DiagnosticCode::kLimit, "", "JSON data is limited to 4 GiB"};
+  }
   internal::JsonLimits json_limits;
   json_limits.max_document_bytes = limits.max_document_bytes;
   json_limits.max_depth = limits.max_depth;
@@ -182,19 +230,42 @@ std::variant<JsonRuleData, Diagnostic> JsonRuleData::parse(std::string_view json
 }
 
 RuleDataValue JsonRuleData::lookup(std::span<const std::string_view> path) const {
-  return impl_->view.lookup(path);
+  // Objects and arrays directly on the tree; the rest (strings, "length") through walk().
+  const JsonTree::Node* current = &impl_->tree.root();
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (current->kind == internal::ValueKind::kDataObject) {
+      current = JsonTree::find(*current, path[i], internal::key_hash(path[i]));
+      if (current == nullptr) return RuleDataValue::missing();
+    } else if (current->kind == internal::ValueKind::kDataArray && path[i] != "length") {
+      const std::optional<std::size_t> index = rule_array_index(path[i]);
+      if (!index || *index >= current->size) return RuleDataValue::missing();
+      current = &current->items[*index];
+    } else {
+      return walk(JsonTree::to_data_value(*current), path.subspan(i));
+    }
+  }
+  return JsonTree::to_data_value(*current);
 }
+
 RuleDataValue JsonRuleData::member(const void* object, std::string_view key) const {
-  return impl_->view.member(object, key);
+  const JsonTree::Node* found =
+      JsonTree::find(JsonTree::node_of(object), key, internal::key_hash(key));
+  return found == nullptr ? RuleDataValue::missing() : JsonTree::to_data_value(*found);
 }
-std::size_t JsonRuleData::size(const void* array) const { return impl_->view.size(array); }
+
+std::size_t JsonRuleData::size(const void* array) const { return JsonTree::node_of(array).size; }
+
 RuleDataValue JsonRuleData::element(const void* array, std::size_t index) const {
-  return impl_->view.element(array, index);
+  return JsonTree::to_data_value(JsonTree::node_of(array).items[index]);
 }
+
 void JsonRuleData::for_each_member(
     const void* object,
     const std::function<void(std::string_view, const RuleDataValue&)>& visit) const {
-  impl_->view.for_each_member(object, visit);
+  impl_->tree.for_each_member(JsonTree::node_of(object),
+                              [&visit](std::string_view key, const JsonTree::Node& value) {
+                                visit(key, JsonTree::to_data_value(value));
+                              });
 }
 
 }  // namespace salesflow

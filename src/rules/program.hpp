@@ -22,6 +22,7 @@ enum class Op : std::uint8_t {
   kArray,       // an array literal whose elements are evaluated: children are the elements
   kVarPath,     // a: path index; optional child: the default
   kVarSimple,   // a: path index of a path that is not the whole data; no default
+  kVarMember,   // as kVarSimple for a path of one segment; a: index into segments
   kVarDynamic,  // children: path [, default]
   kMissing,
   kMissingSome,
@@ -56,7 +57,19 @@ enum class Op : std::uint8_t {
   kSome,
   kNone,
   kHost,  // a: index into host_operators
+  // A comparison (==, ===, !=, !==, >, >=, <, <= with two arguments) of a kVarSimple or kVarMember
+  // child and a kConst child, evaluated without dispatching on them. a: the comparison's Op, plus
+  // kConstFirst when the constant is the first argument; children as the comparison's.
+  kCompareVarConst,
+  // "missing" and "missing_some" whose keys are constant strings (directly, or in one array
+  // literal): the keys' paths are interned at compile time. a: index into key_paths, where the
+  // array literal's node index + 1 (0 without one) comes first, then each key's path index.
+  // Children: the kConst key nodes, after the number needed for kMissingSomeKeys.
+  kMissingKeys,
+  kMissingSomeKeys,
 };
+
+inline constexpr std::uint32_t kConstFirst = 0x100;
 
 struct Node {
   Op op = Op::kConst;
@@ -80,7 +93,9 @@ class CompiledRule {
   std::vector<std::uint32_t> children;
   std::vector<Value> constants;
   std::vector<VarPath> paths;
+  std::vector<std::uint32_t> key_paths;  // of kMissingKeys and kMissingSomeKeys nodes
   std::vector<std::string_view> segments;
+  std::vector<std::uint64_t> segment_hashes;  // key_hash of each segment (json_tree.hpp)
   std::vector<std::shared_ptr<const OperatorRegistry::Entry>> host_operators;
   std::vector<std::string> node_pointers;  // JSON Pointer of each node, for evaluation errors
   std::deque<std::string> strings;         // storage of constant strings and path segments
@@ -91,12 +106,17 @@ class CompiledRule {
   std::span<const std::string_view> path_segments(const VarPath& path) const noexcept {
     return {segments.data() + path.first_segment, path.segment_count};
   }
+  const std::uint64_t* path_hashes(const VarPath& path) const noexcept {
+    return segment_hashes.data() + path.first_segment;
+  }
 };
 
 // Lets the compiler construct Rule, whose constructor is private.
 struct RuleAccess {
   static Rule make(std::shared_ptr<const CompiledRule> program) { return Rule(std::move(program)); }
   static const CompiledRule& program(const Rule& rule) { return *rule.program_; }
+  // The tree of a JsonRuleData, or nullptr for any other RuleData.
+  static const JsonTree* json_tree(const RuleData& data) noexcept { return data.json_tree_; }
 };
 
 // Evaluates a compiled rule; see Rule::evaluate. Defined in evaluate.cpp.

@@ -85,6 +85,21 @@ TEST(RulesCompile, EmbeddedRulesReportPointersIntoTheEnclosingDocument) {
   EXPECT_EQ(result.diagnostics[0].pointer, "/stages/2/gate/conditions/0/rule/and/0/bogus");
 }
 
+TEST(RulesCompile, OperandsThatFailToCompileAreNotInspectedForFusedNodes) {
+  // Comparisons and missing/missing_some look at their compiled operands to choose a node of their
+  // own; operands that failed (here: strings over the limit, which add no node) must not be read.
+  RuleLimits limits;
+  limits.max_string_bytes = 2;
+  for (const char* text : {R"({"==":["abc","abc"]})", R"({"missing":["abc"]})",
+                           R"({"missing":[["abc"]]})", R"({"missing_some":["abc","abc"]})"}) {
+    const RuleCompileResult result =
+        internal::compile_rule_json(nlohmann::json::parse(text), "", nullptr, limits);
+    EXPECT_FALSE(result.ok()) << text;
+    ASSERT_FALSE(result.diagnostics.empty()) << text;
+    EXPECT_EQ(result.diagnostics[0].code, DiagnosticCode::kLimit) << text;
+  }
+}
+
 TEST(RulesCompile, LiteralsArePassedThrough) {
   EXPECT_EQ(eval("17"), "17");
   EXPECT_EQ(eval(R"("apple")"), R"("apple")");

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <variant>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -61,18 +62,28 @@ TEST(RulesConformance, PassesEveryCaseOfTheOfficialJsonLogicSuite) {
                     << compiled.diagnostics[0].message;
       continue;
     }
-    const internal::JsonDataView data(data_json);
-    const auto result = compiled.rule->evaluate(data);
-    if (const auto* error = std::get_if<RuleError>(&result)) {
-      ADD_FAILURE() << where << "\n  fails: " << error->pointer << ": " << error->message;
-      continue;
+    // Twice: through the RuleData interface (a view of the JSON, as a host's data is read) and
+    // with JsonRuleData, whose tree evaluation reads directly.
+    const internal::JsonDataView view(data_json);
+    auto tree = JsonRuleData::parse(data_json.dump());
+    ASSERT_TRUE(std::holds_alternative<JsonRuleData>(tree)) << where;
+    bool both_pass = true;
+    for (const RuleData* data : {static_cast<const RuleData*>(&view),
+                                 static_cast<const RuleData*>(&std::get<JsonRuleData>(tree))}) {
+      const char* how = data == &view ? " (RuleData interface)" : " (JsonRuleData)";
+      const auto result = compiled.rule->evaluate(*data);
+      if (const auto* error = std::get_if<RuleError>(&result)) {
+        ADD_FAILURE() << where << how << "\n  fails: " << error->pointer << ": " << error->message;
+        both_pass = false;
+        continue;
+      }
+      const nlohmann::json actual = nlohmann::json::parse(std::get<RuleValue>(result).to_json());
+      if (actual != expected) {
+        ADD_FAILURE() << where << how << "\n  gives " << actual.dump();
+        both_pass = false;
+      }
     }
-    const nlohmann::json actual = nlohmann::json::parse(std::get<RuleValue>(result).to_json());
-    if (actual == expected) {
-      ++passed;
-    } else {
-      ADD_FAILURE() << where << "\n  gives " << actual.dump();
-    }
+    if (both_pass) ++passed;
   }
   EXPECT_GT(cases, 0);
   EXPECT_EQ(passed, cases);

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "rules/json_data.hpp"
 #include "rules_test_support.hpp"
 
 namespace salesflow {
@@ -130,6 +133,66 @@ TEST(RulesData, JsonDataIsParsedStrictly) {
   ASSERT_TRUE(std::holds_alternative<Diagnostic>(duplicate));
   EXPECT_EQ(std::get<Diagnostic>(duplicate).code, DiagnosticCode::kDuplicateKey);
   EXPECT_TRUE(std::holds_alternative<Diagnostic>(JsonRuleData::parse("NaN")));
+}
+
+TEST(RulesData, JsonDataFindsEveryMemberOfALargeObject) {
+  // Many members (the member table's probing) and keys of every length the lookup compares in a
+  // different way (0, 1-3, 4-7, 8-16 and longer bytes).
+  std::string text = "{";
+  std::vector<std::string> keys{""};
+  for (int i = 0; i < 500; ++i)
+    keys.push_back(std::string(static_cast<std::size_t>(i % 23), 'k') + std::to_string(i));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    text += (i ? ",\"" : "\"") + keys[i] + "\":" + std::to_string(i);
+  }
+  text += "}";
+  const JsonRuleData data = std::get<JsonRuleData>(JsonRuleData::parse(text));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].empty()) continue;  // "" is the whole data in a var path
+    const Rule rule = compile_ok(R"({"var":")" + keys[i] + R"("})");
+    EXPECT_EQ(value_of(rule, data), RuleValue::number(static_cast<double>(i))) << keys[i];
+    // The same key computed at evaluation time, and as an object member below the root.
+    const Rule dynamic = compile_ok(R"({"var":{"cat":")" + keys[i] + R"("}})");
+    EXPECT_EQ(value_of(dynamic, data), RuleValue::number(static_cast<double>(i))) << keys[i];
+  }
+  EXPECT_EQ(value_of(compile_ok(R"({"var":"k0x"})"), data), RuleValue::null());
+  EXPECT_EQ(value_of(compile_ok(R"({"var":"kkkkkkkkkkkkkkkkkkkkkk22x"})"), data),
+            RuleValue::null());
+}
+
+TEST(RulesData, JsonDataShowsObjectsAsTheInterfaceDoes) {
+  const char* text = R"({"b":{"y":[1,{"z":null}],"x":"s"},"a":true,"c":{}})";
+  const nlohmann::json document = nlohmann::json::parse(text);
+  const internal::JsonDataView view(document);
+  const JsonRuleData data = std::get<JsonRuleData>(JsonRuleData::parse(text));
+  for (const char* rule : {R"({"var":""})", R"({"var":"b"})", R"({"var":"b.y.1"})",
+                           R"({"var":"c"})", R"({"merge":[{"var":"b.y"},{"var":"b.x.length"}]})"}) {
+    EXPECT_EQ(value_of(compile_ok(rule), data), value_of(compile_ok(rule), view)) << rule;
+  }
+}
+
+TEST(RulesData, FusedFormsGiveWhatTheGeneralFormsGive) {
+  // Comparisons of a var with a constant and missing/missing_some with constant keys compile to
+  // nodes of their own; {"cat": x} (x itself) hides the constant from the compiler.
+  const char* data = R"({"a":1,"s":"x","e":"","n":null,"o":{"p":2},"l":[{"a":1},{"a":"1"},{}]})";
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {R"({"==":[{"var":"a"},"1"]})", R"({"==":[{"var":"a"},{"cat":"1"}]})"},
+      {R"({"===":["x",{"var":"s"}]})", R"({"===":[{"cat":"x"},{"var":"s"}]})"},
+      {R"({"<":[{"var":"o.p"},3]})", R"({"<":[{"var":"o.p"},{"+":3}]})"},
+      {R"({"!=":[{"var":"n"},null]})", R"({"!=":[{"var":"n"},{"var":"absent"}]})"},
+      {R"({"map":[{"var":"l"},{">=":[{"var":"a"},1]}]})",
+       R"({"map":[{"var":"l"},{">=":[{"var":"a"},{"+":1}]}]})"},
+      {R"({"missing":["a","e","n","o.p","o.q",""]})",
+       R"({"missing":[{"cat":"a"},"e","n","o.p","o.q",""]})"},
+      {R"({"missing":[["s","absent"]]})", R"({"missing":[["s",{"cat":"absent"}]]})"},
+      {R"({"missing_some":[1,["absent","s"]]})", R"({"missing_some":[1,["absent",{"cat":"s"}]]})"},
+      {R"({"missing_some":[2,["absent","s"]]})", R"({"missing_some":[2,["absent",{"cat":"s"}]]})"},
+      {R"({"map":[{"var":"l"},{"missing":["a"]}]})",
+       R"({"map":[{"var":"l"},{"missing":[{"cat":"a"}]}]})"},
+  };
+  for (const auto& [fused, general] : pairs) {
+    EXPECT_EQ(testing::eval(fused, data), testing::eval(general, data)) << fused;
+  }
 }
 
 TEST(RulesValues, ToJsonEscapesLikeJsonStringify) {

@@ -1,5 +1,8 @@
 // Hostile rules and data: every limit gives an error, never a crash, a stack overflow or a hang.
 #include <string>
+#include <utility>
+#include <variant>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -104,6 +107,36 @@ TEST(RulesHostile, EveryEvaluatedNodeCountsAsAStep) {
   const Rule rule = compile_ok(R"({"+":[1,2,3,4,5,6,7,8,9,10,11,12]})", nullptr, limits);
   const JsonRuleData data = std::get<JsonRuleData>(JsonRuleData::parse("{}"));
   EXPECT_EQ(eval_error(rule, data).code, RuleErrorCode::kStepLimit);
+}
+
+TEST(RulesHostile, NodesOfTheirOwnCountTheStepsOfTheNodesTheyStandFor) {
+  // A var compared with a constant, and missing/missing_some with constant keys, compile to nodes
+  // of their own; they charge what the general nodes would: one per node, one per key visited
+  // (twice for missing_some, which copies them), one per path segment.
+  const JsonRuleData data = std::get<JsonRuleData>(JsonRuleData::parse(R"({"a":1})"));
+  const std::vector<std::pair<std::string, std::size_t>> rules = {
+      {R"({"==":[{"var":"a"},1]})", 3},
+      {R"({"<":[0,{"var":"a.b"}]})", 3},
+      {R"({"missing":["a","b.c"]})", 1 + 2 + 2 + 3},
+      {R"({"missing":[["a","b.c"]]})", 1 + 1 + 2 + 2 + 3},
+      {R"({"missing_some":[1,["a","b"]]})", 1 + 1 + 1 + 2 + 2 + 2 + 2},
+  };
+  for (const auto& [text, steps] : rules) {
+    RuleLimits limits;
+    limits.max_steps = steps;  // a step limit of n allows n - 1 steps
+    EXPECT_EQ(eval_error(compile_ok(text, nullptr, limits), data).code, RuleErrorCode::kStepLimit)
+        << text;
+    limits.max_steps = steps + 1;
+    // evaluate_condition: evaluate() charges one more step for converting the result.
+    EXPECT_TRUE(
+        std::holds_alternative<bool>(compile_ok(text, nullptr, limits).evaluate_condition(data)))
+        << text;
+  }
+  // A limit reached while the keys of the literal array are evaluated is the array's failure.
+  RuleLimits limits;
+  limits.max_steps = 4;
+  EXPECT_EQ(eval_error(compile_ok(R"({"missing":[["a","b.c"]]})", nullptr, limits), data).pointer,
+            "/missing/0");
 }
 
 TEST(RulesHostile, DeeplyNestedRuleTextIsRejected) {
