@@ -1,4 +1,4 @@
-#include "deadlines/standard_life.hpp"
+#include "salesflow/delivery.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include "salesflow/clock.hpp"
 #include "salesflow/value.hpp"
 
-namespace salesflow::internal {
+namespace salesflow {
 namespace {
 
 using namespace std::chrono_literals;
@@ -136,4 +136,4 @@ TEST(ManualClock, MovesOnlyForwardWhenTold) {
 }
 
 }  // namespace
-}  // namespace salesflow::internal
+}  // namespace salesflow

@@ -1,6 +1,6 @@
-#include "deadlines/standard_life.hpp"
+#include "salesflow/delivery.hpp"
 
-namespace salesflow::internal {
+namespace salesflow {
 
 std::string_view to_string(StandardPhase phase) noexcept {
   switch (phase) {
@@ -136,4 +136,4 @@ bool StandardLife::resume(Timestamp now) noexcept {
   return true;
 }
 
-}  // namespace salesflow::internal
+}  // namespace salesflow

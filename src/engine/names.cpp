@@ -7,10 +7,24 @@
 namespace salesflow {
 namespace {
 
-constexpr std::array<std::string_view, 13> kEventTypes = {
-    "created",        "field_set",         "field_cleared", "item_checked",  "item_unchecked",
-    "approval_given", "approval_rejected", "assigned",      "stage_changed", "put_on_hold",
-    "resumed",        "closed_lost",       "reopened"};
+constexpr std::array<std::string_view, 18> kEventTypes = {"created",
+                                                          "field_set",
+                                                          "field_cleared",
+                                                          "item_checked",
+                                                          "item_unchecked",
+                                                          "approval_given",
+                                                          "approval_rejected",
+                                                          "assigned",
+                                                          "stage_changed",
+                                                          "put_on_hold",
+                                                          "resumed",
+                                                          "closed_lost",
+                                                          "reopened",
+                                                          "at_risk",
+                                                          "breached",
+                                                          "escalated",
+                                                          "met",
+                                                          "cancelled"};
 
 constexpr std::array<std::string_view, 12> kCommandTypes = {
     "create", "set",     "check", "uncheck", "approve", "reject",

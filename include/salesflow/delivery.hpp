@@ -1,4 +1,6 @@
-// The life of one delivery standard on one instance, as a compact enum machine (24 bytes):
+// The life of one delivery standard on one instance, as a compact enum machine (24 bytes). The
+// engine keeps one per standard of the definition in each InstanceState and changes it only in
+// apply(), so replay rebuilds it; hosts read it through Engine::standards().
 //
 //   waiting --anchor--> running --at-risk point--> at_risk --deadline--> breached
 //   breached --escalation step k--> escalated(k)            (k = 1 .. steps)
@@ -11,18 +13,22 @@
 // keeps what was counted before the current running stretch and when that stretch began, so the
 // elapsed and remaining time and the instant of the next milestone follow from the calendar.
 //
-// Why not Boost.Statechart: see docs/ARCHITECTURE.md ("Delivery standards").
-#ifndef SALESFLOW_DEADLINES_STANDARD_LIFE_HPP_
-#define SALESFLOW_DEADLINES_STANDARD_LIFE_HPP_
+// Why not Boost.Statechart: see docs/ARCHITECTURE.md ("Time layer").
+//
+// [Thread safety] A value type: no shared state. [Errors] Transitions that do not apply in the
+// current phase return false and change nothing.
+#ifndef SALESFLOW_DELIVERY_HPP_
+#define SALESFLOW_DELIVERY_HPP_
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
+#include "salesflow/calendar.hpp"
 #include "salesflow/definition.hpp"
 
-namespace salesflow::internal {
+namespace salesflow {
 
 enum class StandardPhase : std::uint8_t {
   kWaiting,    // the anchor has not happened
@@ -93,6 +99,17 @@ class StandardLife {
   std::uint8_t escalations_ = 0;
 };
 
-}  // namespace salesflow::internal
+// One standard of one instance, as Engine::standards() reports it.
+struct StandardStatus {
+  DeliveryStandardId standard{};
+  StandardPhase phase = StandardPhase::kWaiting;
+  bool paused = false;
+  std::uint8_t escalations = 0;       // escalation steps reached
+  std::optional<Timestamp> deadline;  // when counting (not waiting, paused, met, cancelled)
+  std::chrono::milliseconds elapsed{};
+  std::chrono::milliseconds remaining{};  // negative once breached
+};
 
-#endif  // SALESFLOW_DEADLINES_STANDARD_LIFE_HPP_
+}  // namespace salesflow
+
+#endif  // SALESFLOW_DELIVERY_HPP_
