@@ -376,13 +376,17 @@ class Engine::Impl {
     auto it = timer_of_.find(id);
     if (it == timer_of_.end()) {
       if (!next) return;
-      it = timer_of_.emplace(id, Timer{static_cast<std::uint64_t>(timer_ids_.size()), {}}).first;
+      it = timer_of_.emplace(id, Timer{static_cast<std::uint64_t>(timer_ids_.size()), {}, 0}).first;
       timer_ids_.push_back(id);
     }
+    const std::int64_t due = next ? next->time_since_epoch().count() : 0;
+    // Most commands do not move the next milestone: keep the entry as it is.
+    if (it->second.handle && next && it->second.due == due) return;
     if (it->second.handle) timers_.cancel(it->second.handle);
     it->second.handle = {};
     if (next) {
-      it->second.handle = timers_.schedule(next->time_since_epoch().count(), it->second.number);
+      it->second.handle = timers_.schedule(due, it->second.number);
+      it->second.due = due;
     }
   }
 
@@ -522,6 +526,7 @@ class Engine::Impl {
   struct Timer {
     std::uint64_t number;  // the queue's payload: index into timer_ids_
     internal::DeadlineQueue::Handle handle;
+    std::int64_t due = 0;  // of `handle`, while it is pending
   };
   std::mutex timers_mutex_;
   internal::DeadlineQueue timers_;
