@@ -95,6 +95,21 @@ TEST(Examples, B2bNeedsDiagnosisInvolvesTheTriangleTeamAndHasA24HourStandard) {
   EXPECT_THAT(standard.escalation, SizeIs(2));
 }
 
+TEST(Examples, B2bLeadFollowUpCountsWorkingDaysOfTheSalesOffice) {
+  const auto def = load_example("b2b_pipeline.json");
+  ASSERT_NE(def, nullptr);
+  const auto& standard =
+      def->delivery_standards()[to_index(*def->find_delivery_standard("lead_follow_up"))];
+  ASSERT_TRUE(standard.calendar.has_value());
+  const Calendar& calendar = def->calendar(*standard.calendar);
+  EXPECT_EQ(calendar.id, "sales_office");
+  EXPECT_EQ(calendar.calendar->time_zone(), "Europe/Berlin");
+  // "P3D" under a calendar of 8-hour days: three working days, 24 working hours.
+  EXPECT_EQ(standard.limit, 24h);
+  EXPECT_EQ(standard.at_risk, 16h);
+  EXPECT_EQ(standard.escalation.at(0).after, 8h);
+}
+
 TEST(Examples, B2bDealClosingNeedsLegalPreReviewAndSignsWithinTwoDays) {
   const auto def = load_example("b2b_pipeline.json");
   ASSERT_NE(def, nullptr);

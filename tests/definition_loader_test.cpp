@@ -199,7 +199,40 @@ TEST(DefinitionLoader, EveryDiagnosticIsOneSentenceNamingTheProblem) {
   EXPECT_THAT(result.diagnostics[0].message, ::testing::HasSubstr("module"));
 }
 
+TEST(DefinitionLoader, CalendarDaysAreWorkingDaysAndHoursAreWorkingHours) {
+  const LoadResult result = load_mutated([](json& d) {
+    d["calendars"] = json::parse(R"([{"id": "office", "name": "Office",
+      "time_zone": "Europe/Berlin",
+      "working_hours": {"monday": ["09:00-12:00", "13:00-17:00"], "friday": ["09:00-13:00"]},
+      "holidays": ["2026-12-25", "2026-12-25"], "working_day": "PT7H"}])");
+    d["delivery_standards"][0]["calendar"] = "office";
+    d["delivery_standards"][0]["limit"] = "P2DT3H";
+    d["delivery_standards"][0]["at_risk"] = "P1D";
+    d["delivery_standards"][0]["escalation"][0]["after"] = "PT24H";
+  });
+  ASSERT_TRUE(result.ok()) << ::testing::PrintToString(result.diagnostics);
+  const ProcessDefinition& def = *result.definition;
+  ASSERT_THAT(def.calendars(), SizeIs(1));
+  EXPECT_EQ(def.find_calendar("office"), CalendarId{0});
+  EXPECT_EQ(def.calendar(CalendarId{0}).name, "Office");
+  const DeliveryStandard& s = def.delivery_standards()[0];
+  EXPECT_EQ(s.calendar, CalendarId{0});
+  EXPECT_EQ(s.limit, 2 * 7h + 3h) << "two working days of PT7H, and three hours";
+  EXPECT_EQ(s.at_risk, 7h);
+  EXPECT_EQ(s.escalation[0].after, 24h) << "hours stay hours: 24 working hours";
+}
+
 // ---- One broken definition per diagnostic kind -----------------------------------------------
+
+// Adds an office calendar (Berlin, Monday to Friday 09:00-17:00) used by the first standard.
+json& with_calendar(json& d) {
+  d["calendars"] = json::parse(R"([{"id": "office", "time_zone": "Europe/Berlin",
+    "working_hours": {"monday": ["09:00-17:00"], "tuesday": ["09:00-17:00"],
+                      "wednesday": ["09:00-17:00"], "thursday": ["09:00-17:00"],
+                      "friday": ["09:00-17:00"]}}])");
+  d["delivery_standards"][0]["calendar"] = "office";
+  return d;
+}
 
 struct BrokenCase {
   const char* name;
@@ -523,6 +556,76 @@ const BrokenCase kBrokenCases[] = {
        d["alerts"] = {{{"id", "a"}, {"rule", true}}};
      },
      C::kMissingKey, "/alerts/0"},
+    // Calendars.
+    {"CalendarUnknownTimeZone",
+     [](json& d) { with_calendar(d)["calendars"][0]["time_zone"] = "Europe/Atlantis"; },
+     C::kInvalidValue, "/calendars/0/time_zone"},
+    {"CalendarTimeZoneNotString",
+     [](json& d) { with_calendar(d)["calendars"][0]["time_zone"] = 1; }, C::kWrongType,
+     "/calendars/0/time_zone"},
+    {"CalendarWithoutWorkingHours",
+     [](json& d) { with_calendar(d)["calendars"][0].erase("working_hours"); }, C::kMissingKey,
+     "/calendars/0"},
+    {"CalendarEmptyWeek",
+     [](json& d) { with_calendar(d)["calendars"][0]["working_hours"] = json::object(); },
+     C::kInvalidValue, "/calendars/0/working_hours"},
+    {"CalendarUnknownWeekday",
+     [](json& d) { with_calendar(d)["calendars"][0]["working_hours"]["mon"] = json::array(); },
+     C::kUnknownKey, "/calendars/0/working_hours/mon"},
+    {"CalendarHoursNotHhMm",
+     [](json& d) {
+       with_calendar(d)["calendars"][0]["working_hours"]["monday"] = json::array({"9-17"});
+     },
+     C::kInvalidValue, "/calendars/0/working_hours/monday/0"},
+    {"CalendarHoursBackwards",
+     [](json& d) {
+       with_calendar(d)["calendars"][0]["working_hours"]["monday"] = json::array({"17:00-09:00"});
+     },
+     C::kInvalidValue, "/calendars/0/working_hours/monday/0"},
+    {"CalendarHoursPastMidnight",
+     [](json& d) {
+       with_calendar(d)["calendars"][0]["working_hours"]["monday"] = json::array({"20:00-24:30"});
+     },
+     C::kInvalidValue, "/calendars/0/working_hours/monday/0"},
+    {"CalendarHoursOverlap",
+     [](json& d) {
+       with_calendar(d)["calendars"][0]["working_hours"]["monday"] =
+           json::array({"09:00-13:00", "12:00-17:00"});
+     },
+     C::kInvalidValue, "/calendars/0/working_hours/monday/1"},
+    {"CalendarHoursNotString",
+     [](json& d) {
+       with_calendar(d)["calendars"][0]["working_hours"]["monday"] = json::array({900});
+     },
+     C::kWrongType, "/calendars/0/working_hours/monday/0"},
+    {"CalendarHolidayNotADate",
+     [](json& d) { with_calendar(d)["calendars"][0]["holidays"] = json::array({"2026-02-30"}); },
+     C::kInvalidValue, "/calendars/0/holidays/0"},
+    {"CalendarHolidayGarbage",
+     [](json& d) { with_calendar(d)["calendars"][0]["holidays"] = json::array({"Christmas"}); },
+     C::kInvalidValue, "/calendars/0/holidays/0"},
+    {"CalendarWorkingDayTooLong",
+     [](json& d) { with_calendar(d)["calendars"][0]["working_day"] = "PT25H"; }, C::kOutOfRange,
+     "/calendars/0/working_day"},
+    {"CalendarDuplicateId",
+     [](json& d) {
+       with_calendar(d);
+       d["calendars"].push_back(d["calendars"][0]);
+     },
+     C::kDuplicateId, "/calendars/1/id"},
+    {"StandardUnknownCalendar",
+     [](json& d) {
+       with_calendar(d);
+       d["delivery_standards"][0]["calendar"] = "home";
+     },
+     C::kUnknownReference, "/delivery_standards/0/calendar"},
+    {"AtRiskAfterLimitInWorkingTime",
+     [](json& d) {
+       with_calendar(d);
+       d["delivery_standards"][0]["limit"] = "P1D";  // 8 working hours
+       d["delivery_standards"][0]["at_risk"] = "PT8H";
+     },
+     C::kOutOfRange, "/delivery_standards/0/at_risk"},
     // Limits.
     {"MoreThan64Roles",
      [](json& d) {

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "salesflow/calendar.hpp"
 #include "salesflow/diagnostic.hpp"
 #include "salesflow/rules.hpp"
 
@@ -46,6 +47,7 @@ enum class ChecklistItemId : std::uint32_t {};
 enum class ApprovalId : std::uint32_t {};
 enum class TransitionId : std::uint32_t {};
 enum class DeliveryStandardId : std::uint32_t {};
+enum class CalendarId : std::uint32_t {};
 
 template <class IdType>
 constexpr std::size_t to_index(IdType id) noexcept {
@@ -225,7 +227,17 @@ struct Escalation {
   RoleId role{};
 };
 
+// A named business calendar of the definition (docs/definition-format.md, "Calendars").
+struct Calendar {
+  std::string id;
+  std::string name;
+  std::shared_ptr<const BusinessCalendar> calendar;  // never null in a loaded definition
+};
+
 // A time limit from an anchor to a goal ("needs summary within 24 hours of entering the stage").
+// Without a calendar, `limit`, `at_risk` and escalation `after` are calendar time. With one, they
+// are working time of that calendar: the loader turned each written day ("P2D") into the
+// calendar's working day (two working days), while hours stay hours ("PT24H": 24 working hours).
 struct DeliveryStandard {
   std::string id;
   std::string name;
@@ -235,6 +247,7 @@ struct DeliveryStandard {
   std::optional<std::chrono::seconds> at_risk;  // elapsed time at which the standard is at risk
   std::vector<Escalation> escalation;           // `after` strictly increasing
   bool pausable = true;                         // stops counting while the instance is on hold
+  std::optional<CalendarId> calendar;           // none: calendar time
 };
 
 // Lead grading from behaviour data: whenever a command changes fields, the score rule is evaluated
@@ -285,6 +298,7 @@ class ProcessDefinition {
   std::span<const DeliveryStandard> delivery_standards() const noexcept { return standards_; }
   const std::optional<LeadScoring>& lead_scoring() const noexcept { return scoring_; }
   std::span<const AlertThreshold> alerts() const noexcept { return alerts_; }
+  std::span<const Calendar> calendars() const noexcept { return calendars_; }
 
   // REQUIRES: the id belongs to this definition.
   const Role& role(RoleId id) const noexcept { return roles_[to_index(id)]; }
@@ -293,6 +307,7 @@ class ProcessDefinition {
   const Stage& stage(StageId id) const noexcept { return stages_[to_index(id)]; }
   const ChecklistItem& item(ChecklistItemId id) const noexcept { return items_[to_index(id)]; }
   const Approval& approval(ApprovalId id) const noexcept { return approvals_[to_index(id)]; }
+  const Calendar& calendar(CalendarId id) const noexcept { return calendars_[to_index(id)]; }
   const Transition& transition(TransitionId id) const noexcept {
     return transitions_[to_index(id)];
   }
@@ -310,6 +325,7 @@ class ProcessDefinition {
   std::optional<ChecklistItemId> find_item(std::string_view id) const noexcept;
   std::optional<ApprovalId> find_approval(std::string_view id) const noexcept;
   std::optional<DeliveryStandardId> find_delivery_standard(std::string_view id) const noexcept;
+  std::optional<CalendarId> find_calendar(std::string_view id) const noexcept;
 
  private:
   friend class DefinitionCompiler;
@@ -335,8 +351,9 @@ class ProcessDefinition {
   std::vector<DeliveryStandard> standards_;
   std::optional<LeadScoring> scoring_;
   std::vector<AlertThreshold> alerts_;
+  std::vector<Calendar> calendars_;
   NameIndex role_index_, module_index_, field_index_, stage_index_, item_index_, approval_index_,
-      standard_index_;
+      standard_index_, calendar_index_;
 };
 
 // ---------------------------------------------------------------------------------------------

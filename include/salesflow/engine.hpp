@@ -22,7 +22,9 @@
 #include <string_view>
 #include <vector>
 
+#include "salesflow/clock.hpp"
 #include "salesflow/definition.hpp"
+#include "salesflow/delivery.hpp"
 #include "salesflow/hooks.hpp"
 #include "salesflow/process.hpp"
 
@@ -35,6 +37,8 @@ struct EngineOptions {
   const Directory* directory = nullptr;
   // Told of every committed event, in this order. Default: none.
   std::vector<EventListener*> listeners;
+  // Where advance() reads the time. Default (null): the system clock.
+  const Clock* clock = nullptr;
 };
 
 struct CommandResult {
@@ -67,9 +71,29 @@ class Engine {
   std::shared_ptr<const ProcessDefinition> definition(
       std::string_view id, std::optional<std::uint32_t> version = std::nullopt) const;
 
-  // Decides, commits and announces one command. `now` is the command's time (the engine keeps no
-  // clock of its own yet: deadlines arrive with the Clock hook).
+  // Decides, commits and announces one command. `now` is the command's time. Deadlines that fell
+  // due before `now` are not fired by a command: call advance_to() first (the command stream
+  // does), so that they come first in the log.
   CommandResult execute(const Command& command, Timestamp now);
+
+  // Fires every delivery-standard milestone (at_risk, breached, escalated) due at or before
+  // `now`, exactly once, in time order across all instances; each event carries the milestone's
+  // own time. Events are committed like a command's (actor "system") and announced to the
+  // listeners (on_event, and on_standard addressed to roles). Returns them in firing order.
+  std::vector<Event> advance_to(Timestamp now);
+  // advance_to(the Clock's now()).
+  std::vector<Event> advance();
+
+  // Every delivery standard of the instance with its phase, deadline and remaining time at
+  // `now`; nothing when the instance does not exist.
+  std::optional<std::vector<StandardStatus>> standards(std::string_view id, Timestamp now) const;
+  // The standards at risk, breached or escalated now (not met, not cancelled), across all
+  // instances, by deadline (paused ones last). O(instances).
+  struct Trouble {
+    std::string instance;
+    StandardStatus status;
+  };
+  std::vector<Trouble> standards_in_trouble(Timestamp now) const;
 
   // A copy of the instance's current state, or nothing when it does not exist.
   std::optional<InstanceState> instance(std::string_view id) const;
@@ -80,7 +104,8 @@ class Engine {
   std::optional<std::vector<OpenTransition>> open_transitions(std::string_view id,
                                                               std::string_view actor) const;
 
-  // Rebuilds every instance from Storage::scan(): after a restart, before commands run. An
+  // Rebuilds every instance from Storage::scan(): after a restart, before commands run; pending
+  // deadlines are scheduled again (one that passed meanwhile fires on the next advance). An
   // instance a command changed meanwhile keeps its newer state. Logs that do not fit a registered
   // definition (unknown id or version, gaps, out-of-range ids) are skipped; the result counts
   // their events.

@@ -134,6 +134,16 @@ struct StageEntryNotice {
   RoleSet team;
 };
 
+// A delivery standard reached a milestone (at_risk, breached, escalated): who should hear of it.
+// at_risk and breached are addressed to the stage's responsible and accountable roles; escalated
+// to the role of the escalation step reached.
+struct StandardNotice {
+  const ProcessDefinition* definition = nullptr;
+  const Event* event = nullptr;  // kStandardAtRisk, kStandardBreached or kStandardEscalated
+  const DeliveryStandard* standard = nullptr;
+  RoleSet roles;
+};
+
 class EventListener {
  public:
   EventListener() = default;
@@ -145,6 +155,8 @@ class EventListener {
   virtual void on_event(const Event& /*event*/) {}
   // An instance entered a stage (created, moved, reopened): notify the stage's people.
   virtual void on_stage_entered(const StageEntryNotice& /*notice*/) {}
+  // A delivery standard is at risk, breached or escalated: notify `notice.roles`.
+  virtual void on_standard(const StandardNotice& /*notice*/) {}
 };
 
 }  // namespace salesflow

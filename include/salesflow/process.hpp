@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "salesflow/definition.hpp"
+#include "salesflow/delivery.hpp"
 #include "salesflow/value.hpp"
 
 namespace salesflow {
@@ -49,6 +50,14 @@ enum class EventType : std::uint8_t {
   kClosedLost,    // from_stage, stage: the lost stage; text: the reason
   kReopened,      // from_stage: the lost stage, stage: the stage it was closed from
   kTeamRequired,  // stage; roles: the team that must be assigned before the stage's gate opens
+  // Delivery standards (docs/delivery-standards.md). target: the standard's index. `at` is the
+  // instant the milestone fell due (for at_risk, breached, escalated: the deadline's time, not
+  // the time the clock was advanced); actor "system" for the three timed ones.
+  kStandardAtRisk,
+  kStandardBreached,
+  kStandardEscalated,  // value: the escalation step's index (int64); the step names the role
+  kStandardMet,        // value: the counted time from anchor to goal, in milliseconds (int64)
+  kStandardCancelled,  // value: the counted time until the scope was left, in milliseconds
 };
 
 std::string_view to_string(EventType type) noexcept;
@@ -153,6 +162,8 @@ struct InstanceState {
   Timestamp stage_entered_at{};
   std::vector<FieldValue> fields;  // by FieldId
   SmallBitSet checked_items;       // by ChecklistItemId
+  // By DeliveryStandardId; empty when the definition has none. Changed only by apply().
+  std::vector<StandardLife> standards;
 
   bool exists() const noexcept { return version > 0; }
   const std::vector<GivenApproval>& approvals() const noexcept { return view().approvals; }
@@ -272,6 +283,22 @@ void apply(const ProcessDefinition& definition, InstanceState& state, const Even
 // checklist items, approvals, conditions. Empty when the gate is open.
 std::vector<UnmetCriterion> unmet_criteria(const ProcessDefinition& definition,
                                            const InstanceState& state);
+
+// Delivery standards whose next milestone (at risk, breach, escalation step) falls due at or
+// before `now`, as events in time order (each `at` is the milestone's own instant), without
+// instance, version or definition stamped. Pure; empty when nothing is due. The engine calls it
+// when its deadline queue says an instance has something due.
+std::vector<Event> due_milestones(const ProcessDefinition& definition, const InstanceState& state,
+                                  Timestamp now);
+
+// The instant of the earliest milestone still to come of any standard of `state`; none when no
+// standard is counting.
+std::optional<Timestamp> next_milestone(const ProcessDefinition& definition,
+                                        const InstanceState& state);
+
+// The calendar a standard counts in, or null for calendar time.
+const BusinessCalendar* calendar_of(const ProcessDefinition& definition,
+                                    const DeliveryStandard& standard) noexcept;
 
 // The roles `actor_roles` gives on this instance: the Directory's plus the instance's assignments
 // of `actor`.

@@ -531,6 +531,26 @@ void append_event(std::string& out, const Event& e, const ProcessDefinition& def
       stage("stage", e.stage);
       append_member(out, "reason", e.text);
       break;
+    case EventType::kStandardAtRisk:
+    case EventType::kStandardBreached:
+    case EventType::kStandardEscalated:
+    case EventType::kStandardMet:
+    case EventType::kStandardCancelled: {
+      const DeliveryStandard& standard = def.delivery_standards()[e.target];
+      append_member(out, "standard", standard.id);
+      stage("stage", e.stage);
+      const auto* number = std::get_if<std::int64_t>(&e.value);
+      if (e.type == EventType::kStandardEscalated && number != nullptr) {
+        append_key(out, "step");
+        append_uint(out, static_cast<std::uint64_t>(*number));
+        append_member(out, "role", def.role(standard.escalation[*number].role).id);
+      } else if (number != nullptr) {
+        // Counted time (working time under the standard's calendar), in milliseconds.
+        append_key(out, "elapsed_ms");
+        append_uint(out, static_cast<std::uint64_t>(std::max<std::int64_t>(*number, 0)));
+      }
+      break;
+    }
   }
   out += '}';
 }

@@ -289,10 +289,24 @@ class Runner {
                                       format_timestamp(clock_) + ": time cannot go backwards",
                                   "/at", "", line.command.instance});
     }
+    // Time passes first: the delivery-standard milestones due by this line's `at` fire before
+    // its command, and its answer carries them (docs/command-stream.md, "Deadlines").
+    const std::vector<Event> fired = engine_.advance_to(line.at);
+    deadlines_.clear();
+    if (!fired.empty()) {
+      clock_ = line.at;
+      deadlines_ = events_json(fired);
+    }
     if (line.tick) {
       clock_ = line.at;
       ++accepted_;
-      if (!summary_) append_tick(out_);
+      if (!summary_) {
+        if (fired.empty()) {
+          append_tick(out_);
+        } else {
+          out_ += "{\"ok\":true,\"events\":" + deadlines_ + "}\n";
+        }
+      }
       return;
     }
     Command& command = line.command;
@@ -305,7 +319,10 @@ class Runner {
       definition = it->second;
     }
     if (!line.fields.is_null()) {
-      if (auto error = convert_fields(line, definition)) return line_error(*error);
+      if (auto error = convert_fields(line, definition)) {
+        line_error(*error);
+        return attach_deadlines();
+      }
     }
     timer_.mark(PhaseTimer::kDecode);
     const CommandResult result = engine_.execute(command, line.at);
@@ -323,6 +340,7 @@ class Runner {
         report->last_unmet = result.rejection->unmet;
       } else {
         append_rejection(out_, *result.rejection, result.version);
+        attach_deadlines();
         timer_.mark(PhaseTimer::kEncode);
       }
       return;
@@ -341,8 +359,28 @@ class Runner {
       }
     } else {
       append_accepted(out_, result, definition);
+      attach_deadlines();
       timer_.mark(PhaseTimer::kEncode);
     }
+  }
+
+  // The events as a JSON array, each with the names of its own definition.
+  std::string events_json(const std::vector<Event>& events) const {
+    std::string text = "[";
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      if (i > 0) text += ',';
+      const auto def = engine_.definition(events[i].definition_id, events[i].definition_version);
+      if (def) append_event(text, events[i], *def);
+    }
+    text += ']';
+    return text;
+  }
+
+  // Adds "deadlines": [...] to the answer just written, when milestones fired before its command.
+  void attach_deadlines() {
+    if (deadlines_.empty() || summary_ || out_.size() < 2) return;
+    out_.resize(out_.size() - 2);  // the answer's closing "}\n"
+    out_ += ",\"deadlines\":" + deadlines_ + "}\n";
   }
 
   void line_error(const LineError& error) {
@@ -464,6 +502,7 @@ class Runner {
   const bool summary_;
   PhaseTimer timer_;
   Timestamp clock_ = Timestamp::min();
+  std::string deadlines_;  // the milestones the current line's `at` fired, as JSON
   std::string out_;
   bool write_ok_ = true;
   std::unordered_map<std::string, const ProcessDefinition*> definition_of_;

@@ -62,6 +62,11 @@ std::optional<DeliveryStandardId> ProcessDefinition::find_delivery_standard(
   return std::nullopt;
 }
 
+std::optional<CalendarId> ProcessDefinition::find_calendar(std::string_view id) const noexcept {
+  if (const auto i = lookup(calendar_index_, id)) return CalendarId(*i);
+  return std::nullopt;
+}
+
 std::string_view to_string(FieldType type) noexcept {
   switch (type) {
     case FieldType::kString:

@@ -62,12 +62,20 @@ bool parse_components(std::string_view& text, const Unit (&units)[N], std::int64
 }  // namespace
 
 std::variant<std::chrono::seconds, std::string> parse_duration(std::string_view text) {
+  auto parts = parse_duration_parts(text);
+  if (auto* error = std::get_if<std::string>(&parts)) return std::move(*error);
+  const auto& p = std::get<DurationParts>(parts);
+  return std::chrono::seconds(p.days * 86400) + p.time;
+}
+
+std::variant<DurationParts, std::string> parse_duration_parts(std::string_view text) {
   if (text.empty() || text.front() != 'P') return std::string(kExpected);
   text.remove_prefix(1);
   std::int64_t total = 0;
   int components = 0;
   std::string error;
   if (!parse_components(text, kDateUnits, total, components, error)) return error;
+  const std::int64_t date_total = total;
   if (!text.empty()) {
     text.remove_prefix(1);  // the 'T'
     const int date_components = components;
@@ -75,7 +83,7 @@ std::variant<std::chrono::seconds, std::string> parse_duration(std::string_view 
     if (components == date_components || !text.empty()) return std::string(kExpected);
   }
   if (components == 0) return std::string(kExpected);
-  return std::chrono::seconds(total);
+  return DurationParts{date_total / 86400, std::chrono::seconds(total - date_total)};
 }
 
 std::string format_duration(std::chrono::seconds duration) {

@@ -46,7 +46,8 @@ class DefinitionCompiler {
     ObjectReader top(
         root, "", out_, "a process definition",
         {"$schema", "format", "id", "name", "version", "description", "roles", "modules", "fields",
-         "stages", "start", "transitions", "delivery_standards", "lead_scoring", "alerts"});
+         "stages", "start", "transitions", "calendars", "delivery_standards", "lead_scoring",
+         "alerts"});
     if (!top.is_object()) return nullptr;
     if (const auto schema = top.get("$schema", Presence::kOptional);
         schema && schema->type() != element_type::STRING) {
@@ -84,6 +85,7 @@ class DefinitionCompiler {
     }
     read_start(top);
     read_transitions(top);
+    read_calendars(top);
     read_standards(top);
     read_scoring(top);
     read_alerts(top);
@@ -682,11 +684,193 @@ class DefinitionCompiler {
                    });
   }
 
+  // Calendars: time zone, working hours per weekday ("09:00-17:00"), holidays ("2026-12-25"),
+  // working day. Each problem is reported where it is; the zone is checked against the system's
+  // tz database.
+  void read_calendars(const ObjectReader& top) {
+    const auto entries =
+        section(top, "calendars", Presence::kOptional, limits_.max_list_items, calendars_);
+    each(entries, top.pointer("calendars"),
+         [&](Element value, const std::string& pointer, std::size_t i) {
+           Calendar calendar = read_calendar(value, pointer);
+           if (!calendar.id.empty()) {
+             calendars_.declare(calendar.id, index(i), pointer + "/id", out_);
+           }
+           def_->calendars_.push_back(std::move(calendar));
+         });
+  }
+
+  Calendar read_calendar(Element value, const std::string& pointer) {
+    ObjectReader r(
+        value, pointer, out_, "a calendar",
+        {"id", "name", "description", "time_zone", "working_hours", "holidays", "working_day"});
+    Calendar calendar;
+    calendar.id = r.identifier("id", Presence::kRequired).value_or("");
+    calendar.name = r.text("name", Presence::kOptional).value_or(calendar.id);
+    r.text("description", Presence::kOptional, SIZE_MAX);
+    const std::size_t errors_before = out_.size();
+    CalendarSpec spec;
+    const auto zone = r.text("time_zone", Presence::kRequired);
+    bool zone_ok = false;
+    if (zone) {
+      spec.time_zone = *zone;
+      // Probe the zone alone (with a trivial week), to report it at its own pointer.
+      CalendarSpec probe;
+      probe.time_zone = *zone;
+      probe.week[0] = {WorkingInterval{std::chrono::hours{9}, std::chrono::hours{17}}};
+      auto made = BusinessCalendar::make(std::move(probe));
+      if (auto* error = std::get_if<std::string>(&made)) {
+        out_.add(DiagnosticCode::kInvalidValue, r.pointer("time_zone"), *error);
+      } else {
+        zone_ok = true;
+      }
+    }
+    if (const auto hours = r.object("working_hours", Presence::kRequired)) {
+      static constexpr std::string_view kDays[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                                   "friday", "saturday", "sunday"};
+      ObjectReader week(*hours, r.pointer("working_hours"), out_, "the working hours",
+                        {kDays[0], kDays[1], kDays[2], kDays[3], kDays[4], kDays[5], kDays[6]});
+      bool any = false;
+      for (std::size_t d = 0; d < 7; ++d) {
+        std::optional<std::chrono::minutes> previous_end;
+        each(week.array(kDays[d], Presence::kOptional, 8), week.pointer(kDays[d]),
+             [&](Element interval_value, const std::string& interval_pointer, std::size_t) {
+               const auto interval = read_interval(interval_value, interval_pointer);
+               if (!interval) return;
+               if (previous_end && interval->begin < *previous_end) {
+                 out_.add(DiagnosticCode::kInvalidValue, interval_pointer,
+                          "working hours of a day must be in order and must not overlap");
+               }
+               previous_end = interval->end;
+               spec.week[d].push_back(*interval);
+               any = true;
+             });
+      }
+      if (!any && week.is_object() && out_.size() == errors_before) {
+        out_.add(DiagnosticCode::kInvalidValue, r.pointer("working_hours"),
+                 "a calendar needs working hours on at least one day of the week");
+      }
+    }
+    const auto holidays = r.array("holidays", Presence::kOptional, limits_.max_list_items);
+    each(holidays, r.pointer("holidays"),
+         [&](Element day, const std::string& day_pointer, std::size_t) {
+           if (day.type() != element_type::STRING) {
+             out_.add(DiagnosticCode::kWrongType, day_pointer,
+                      "a holiday must be a date string such as \"2026-12-25\", not " +
+                          std::string(internal::describe_type(day)));
+             return;
+           }
+           const std::string_view text = day.get_string().value_unsafe();
+           const auto date = parse_date(text);
+           if (!date) {
+             out_.add(DiagnosticCode::kInvalidValue, day_pointer,
+                      quote_text(text) + " is not a date (expected YYYY-MM-DD, such as " +
+                          "\"2026-12-25\")");
+             return;
+           }
+           spec.holidays.push_back(*date);
+         });
+    if (const auto parts = read_duration_parts(r, "working_day", Presence::kOptional)) {
+      const auto day = std::chrono::seconds(parts->days * 86400) + parts->time;
+      if (day <= std::chrono::seconds{0} || day > std::chrono::hours{24}) {
+        out_.add(DiagnosticCode::kOutOfRange, r.pointer("working_day"),
+                 "\"working_day\" must be longer than zero and at most 24 hours");
+      } else {
+        spec.working_day = day;
+      }
+    }
+    if (zone_ok && out_.size() == errors_before) {
+      auto made = BusinessCalendar::make(std::move(spec));
+      if (auto* error = std::get_if<std::string>(&made)) {
+        out_.add(DiagnosticCode::kInvalidValue, pointer, *error);
+      } else {
+        calendar.calendar =
+            std::make_shared<const BusinessCalendar>(std::get<BusinessCalendar>(std::move(made)));
+      }
+    }
+    return calendar;
+  }
+
+  // "HH:MM-HH:MM", 00:00 <= begin < end <= 24:00.
+  std::optional<WorkingInterval> read_interval(Element value, const std::string& pointer) {
+    if (value.type() != element_type::STRING) {
+      out_.add(DiagnosticCode::kWrongType, pointer,
+               "working hours must be a string such as \"09:00-17:00\", not " +
+                   std::string(internal::describe_type(value)));
+      return std::nullopt;
+    }
+    const std::string_view text = value.get_string().value_unsafe();
+    const auto clock = [](std::string_view t) -> std::optional<std::chrono::minutes> {
+      if (t.size() != 5 || t[2] != ':') return std::nullopt;
+      for (const std::size_t i : {0u, 1u, 3u, 4u}) {
+        if (t[i] < '0' || t[i] > '9') return std::nullopt;
+      }
+      const int h = (t[0] - '0') * 10 + (t[1] - '0');
+      const int m = (t[3] - '0') * 10 + (t[4] - '0');
+      if (m > 59 || h > 24 || (h == 24 && m != 0)) return std::nullopt;
+      return std::chrono::minutes(h * 60 + m);
+    };
+    const auto dash = text.find('-');
+    std::optional<std::chrono::minutes> begin, end;
+    if (dash != std::string_view::npos) {
+      begin = clock(text.substr(0, dash));
+      end = clock(text.substr(dash + 1));
+    }
+    if (!begin || !end) {
+      out_.add(DiagnosticCode::kInvalidValue, pointer,
+               quote_text(text) + " is not a span of working hours (expected \"HH:MM-HH:MM\" " +
+                   "in 24-hour local time, such as \"09:00-17:00\")");
+      return std::nullopt;
+    }
+    if (*begin >= *end) {
+      out_.add(DiagnosticCode::kInvalidValue, pointer,
+               quote_text(text) + ": working hours must start before they end, within one day");
+      return std::nullopt;
+    }
+    return WorkingInterval{*begin, *end};
+  }
+
+  static std::optional<std::chrono::year_month_day> parse_date(std::string_view t) {
+    if (t.size() != 10 || t[4] != '-' || t[7] != '-') return std::nullopt;
+    int parts[3] = {0, 0, 0};
+    std::size_t part = 0;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (i == 4 || i == 7) {
+        ++part;
+        continue;
+      }
+      if (t[i] < '0' || t[i] > '9') return std::nullopt;
+      parts[part] = parts[part] * 10 + (t[i] - '0');
+    }
+    const std::chrono::year_month_day date{std::chrono::year(parts[0]),
+                                           std::chrono::month(static_cast<unsigned>(parts[1])),
+                                           std::chrono::day(static_cast<unsigned>(parts[2]))};
+    if (!date.ok()) return std::nullopt;
+    return date;
+  }
+
   DeliveryStandard read_standard(Element value, const std::string& pointer) {
-    ObjectReader r(value, pointer, out_, "a delivery standard",
-                   {"id", "name", "anchor", "goal", "limit", "at_risk", "escalation", "pausable"});
+    ObjectReader r(
+        value, pointer, out_, "a delivery standard",
+        {"id", "name", "anchor", "goal", "limit", "at_risk", "escalation", "pausable", "calendar"});
     DeliveryStandard standard;
     standard.id = r.identifier("id", Presence::kRequired).value_or("");
+    if (const auto calendar_id = r.identifier("calendar", Presence::kOptional)) {
+      if (const auto calendar = calendars_.resolve(*calendar_id, r.pointer("calendar"), out_)) {
+        standard.calendar = id_of<CalendarId>(*calendar);
+      }
+    }
+    // Under a calendar a written day is a working day of it.
+    std::chrono::seconds day_length{86400};
+    if (standard.calendar && def_->calendars_[to_index(*standard.calendar)].calendar) {
+      day_length = def_->calendars_[to_index(*standard.calendar)].calendar->working_day();
+    }
+    const auto read_duration = [&](const ObjectReader& reader, std::string_view key,
+                                   Presence presence) -> std::optional<std::chrono::seconds> {
+      const auto parts = read_duration_parts(reader, key, presence);
+      if (!parts) return std::nullopt;
+      return day_length * parts->days + parts->time;
+    };
     standard.name = r.text("name", Presence::kOptional).value_or(standard.id);
     if (const auto anchor = r.get("anchor", Presence::kRequired)) {
       standard.anchor = read_trigger(*anchor, r.pointer("anchor"), /*anchor=*/true);
@@ -784,8 +968,9 @@ class DefinitionCompiler {
     return trigger;
   }
 
-  std::optional<std::chrono::seconds> read_duration(const ObjectReader& r, std::string_view key,
-                                                    Presence presence) {
+  std::optional<internal::DurationParts> read_duration_parts(const ObjectReader& r,
+                                                             std::string_view key,
+                                                             Presence presence) {
     const auto value = r.get(key, presence);
     if (!value) return std::nullopt;
     if (value->type() != element_type::STRING) {
@@ -797,13 +982,13 @@ class DefinitionCompiler {
       return std::nullopt;
     }
     const std::string_view text = value->get_string().value_unsafe();
-    auto parsed = internal::parse_duration(text);
+    auto parsed = internal::parse_duration_parts(text);
     if (auto* error = std::get_if<std::string>(&parsed)) {
       out_.add(DiagnosticCode::kInvalidValue, r.pointer(key),
                quote_text(text) + " is not a valid duration: " + *error);
       return std::nullopt;
     }
-    return std::get<std::chrono::seconds>(parsed);
+    return std::get<internal::DurationParts>(parsed);
   }
 
   template <class Table>
@@ -825,6 +1010,7 @@ class DefinitionCompiler {
     def_->item_index_ = make_index(def_->items_);
     def_->approval_index_ = make_index(def_->approvals_);
     def_->standard_index_ = make_index(def_->standards_);
+    def_->calendar_index_ = make_index(def_->calendars_);
   }
 
   static std::uint32_t index(std::size_t i) { return static_cast<std::uint32_t>(i); }
@@ -842,6 +1028,7 @@ class DefinitionCompiler {
   Namespace items_{"checklist item"};
   Namespace approvals_{"approval"};
   Namespace standards_{"delivery standard"};
+  Namespace calendars_{"calendar"};
 };
 
 LoadResult load_definition(std::string_view json_text, const LoadLimits& limits,

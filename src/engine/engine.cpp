@@ -2,6 +2,7 @@
 // events appended to Storage before they are applied, listeners told afterwards in commit order.
 #include "salesflow/engine.hpp"
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <functional>
@@ -9,7 +10,10 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <tuple>
+#include <unordered_map>
 
+#include "deadlines/deadline_queue.hpp"
 #include "definition/json_document.hpp"
 #include "engine/instance_index.hpp"
 
@@ -58,6 +62,7 @@ class Engine::Impl {
       owned_storage_ = std::make_unique<InMemoryStorage>();
       options_.storage = owned_storage_.get();
     }
+    if (options_.clock == nullptr) options_.clock = &system_clock_;
   }
 
   bool register_definition(std::shared_ptr<const ProcessDefinition> definition) {
@@ -152,6 +157,7 @@ class Engine::Impl {
         // The index never moves a state, so `state` (when it was found) stays valid.
         if (found == nullptr) found = &stripe.instances.insert(command.instance, hash);
         for (const Event& e : decision.events) apply(*definition, *found, e);
+        reschedule(command.instance, *definition, *found);
         if (!options_.listeners.empty()) {
           // Queued under the stripe's lock, so deliveries keep commit order.
           std::lock_guard outbox_lock(stripe.outbox_mutex);
@@ -236,8 +242,61 @@ class Engine::Impl {
       if (live != nullptr && live->version >= events.back().version) continue;
       if (live == nullptr) live = &stripe.instances.insert(id, hash);
       *live = std::move(replayed);
+      reschedule(id, *definition, *live);
     }
     return skipped;
+  }
+
+  std::vector<Event> advance_to(Timestamp now) {
+    std::vector<Event> fired;
+    for (;;) {
+      std::string id;
+      internal::DeadlineQueue::Due due;
+      {
+        std::lock_guard lock(timers_mutex_);
+        if (!timers_.pop_due(now.time_since_epoch().count(), due)) break;
+        id = timer_ids_[due.payload];
+        auto& entry = timer_of_[id];
+        if (entry.handle == due.handle) entry.handle = {};
+      }
+      // A storage failure leaves the milestone due: stop here, the next advance retries.
+      if (!fire(id, Timestamp(std::chrono::milliseconds(due.due)), fired)) break;
+    }
+    return fired;
+  }
+
+  std::vector<Event> advance() { return advance_to(options_.clock->now()); }
+
+  std::optional<std::vector<StandardStatus>> standards(std::string_view id, Timestamp now) const {
+    const std::uint64_t hash = internal::instance_hash(id);
+    const Stripe& stripe = stripe_of(hash);
+    std::lock_guard lock(stripe.mutex);
+    const InstanceState* state = stripe.instances.find(id, hash);
+    if (state == nullptr) return std::nullopt;
+    return statuses(*state->definition, *state, now);
+  }
+
+  std::vector<Engine::Trouble> standards_in_trouble(Timestamp now) const {
+    std::vector<Engine::Trouble> trouble;
+    for (const Stripe& stripe : stripes_) {
+      std::lock_guard lock(stripe.mutex);
+      stripe.instances.for_each([&](std::string_view id, const InstanceState& state) {
+        for (StandardStatus& status : statuses(*state.definition, state, now)) {
+          if (status.phase == StandardPhase::kAtRisk || status.phase == StandardPhase::kBreached ||
+              status.phase == StandardPhase::kEscalated) {
+            trouble.push_back(Engine::Trouble{std::string(id), std::move(status)});
+          }
+        }
+      });
+    }
+    std::sort(trouble.begin(), trouble.end(), [](const auto& a, const auto& b) {
+      if (a.status.deadline.has_value() != b.status.deadline.has_value()) {
+        return a.status.deadline.has_value();
+      }
+      if (a.status.deadline != b.status.deadline) return a.status.deadline < b.status.deadline;
+      return std::tie(a.instance, a.status.standard) < std::tie(b.instance, b.status.standard);
+    });
+    return trouble;
   }
 
   // Whether `events` can be replayed on `def`: created first, versions 1..n, one definition
@@ -268,6 +327,22 @@ class Engine::Impl {
         case EventType::kAssigned:
           table = def.roles().size();
           break;
+        case EventType::kStandardAtRisk:
+        case EventType::kStandardBreached:
+        case EventType::kStandardMet:
+        case EventType::kStandardCancelled:
+          table = def.delivery_standards().size();
+          break;
+        case EventType::kStandardEscalated: {
+          table = def.delivery_standards().size();
+          const auto* step = std::get_if<std::int64_t>(&e.value);
+          if (e.target >= table || step == nullptr || *step < 0 ||
+              static_cast<std::size_t>(*step) >=
+                  def.delivery_standards()[e.target].escalation.size()) {
+            return false;
+          }
+          break;
+        }
         default:
           break;
       }
@@ -301,6 +376,93 @@ class Engine::Impl {
   // By the low bits of instance_hash(); the index uses the high bits.
   Stripe& stripe_of(std::uint64_t hash) { return stripes_[hash % kStripes]; }
   const Stripe& stripe_of(std::uint64_t hash) const { return stripes_[hash % kStripes]; }
+
+  static std::vector<StandardStatus> statuses(const ProcessDefinition& def,
+                                              const InstanceState& state, Timestamp now) {
+    std::vector<StandardStatus> out;
+    const auto standards = def.delivery_standards();
+    for (std::size_t i = 0; i < standards.size(); ++i) {
+      const StandardLife life = i < state.standards.size() ? state.standards[i] : StandardLife{};
+      const DeliveryStandard& standard = standards[i];
+      const BusinessCalendar* calendar = calendar_of(def, standard);
+      StandardStatus status;
+      status.standard = DeliveryStandardId(static_cast<std::uint32_t>(i));
+      status.phase = life.phase();
+      status.paused = life.paused();
+      status.escalations = life.escalations();
+      status.deadline = life.deadline(standard, calendar);
+      status.elapsed = life.elapsed(standard, calendar, now);
+      status.remaining = life.remaining(standard, calendar, now);
+      out.push_back(status);
+    }
+    return out;
+  }
+
+  // Puts the instance's earliest coming milestone in the deadline queue (or takes it out).
+  // Called under the instance's stripe lock; takes the timers' lock (stripe, then timers: never
+  // the other way round).
+  void reschedule(const std::string& id, const ProcessDefinition& def, const InstanceState& state) {
+    // Most definitions time nothing, and most commands leave nothing to time: no lock then. A
+    // queue entry that no longer matches fires nothing when it falls due (fire() finds no
+    // milestone), so it need not be taken out here.
+    if (def.delivery_standards().empty()) return;
+    const auto next = next_milestone(def, state);
+    if (!next) return;
+    std::lock_guard lock(timers_mutex_);
+    auto it = timer_of_.find(id);
+    if (it == timer_of_.end()) {
+      if (!next) return;
+      it = timer_of_.emplace(id, Timer{static_cast<std::uint64_t>(timer_ids_.size()), {}, 0}).first;
+      timer_ids_.push_back(id);
+    }
+    const std::int64_t due = next ? next->time_since_epoch().count() : 0;
+    // Most commands do not move the next milestone: keep the entry as it is.
+    if (it->second.handle && next && it->second.due == due) return;
+    if (it->second.handle) timers_.cancel(it->second.handle);
+    it->second.handle = {};
+    if (next) {
+      it->second.handle = timers_.schedule(due, it->second.number);
+      it->second.due = due;
+    }
+  }
+
+  // Commits the milestones of instance `id` due at `due` (none when a command got there first).
+  bool fire(const std::string& id, Timestamp due, std::vector<Event>& fired) {
+    const std::uint64_t hash = internal::instance_hash(id);
+    Stripe& stripe = stripe_of(hash);
+    {
+      std::unique_lock lock(stripe.mutex);
+      InstanceState* found = stripe.instances.find(id, hash);
+      if (found == nullptr) return true;
+      InstanceState& state = *found;
+      const ProcessDefinition& definition = *state.definition;
+      std::vector<Event> events = due_milestones(definition, state, due);
+      std::uint64_t version = state.version;
+      for (Event& e : events) {
+        e.instance = id;
+        e.version = ++version;
+        e.actor = std::string(kSystemActor);
+        e.definition_id = definition.id();
+        e.definition_version = definition.version();
+      }
+      if (!events.empty()) {
+        if (options_.storage->append(id, state.version, events) != Storage::AppendResult::kOk) {
+          // Nothing was written; the milestone stays due and fires on a later advance.
+          reschedule(id, definition, state);
+          return false;
+        }
+        for (const Event& e : events) apply(definition, state, e);
+        if (!options_.listeners.empty()) {
+          std::lock_guard outbox_lock(stripe.outbox_mutex);
+          stripe.outbox.push_back(Delivery{&definition, events});
+        }
+        fired.insert(fired.end(), events.begin(), events.end());
+      }
+      reschedule(id, definition, state);
+    }
+    deliver(stripe);
+    return true;
+  }
 
   DirectoryRoles directory_roles(std::string_view actor) const {
     DirectoryRoles roles;
@@ -350,6 +512,23 @@ class Engine::Impl {
       for (std::size_t i = 0; i < events.size(); ++i) {
         const Event& e = events[i];
         guarded([&] { listener->on_event(e); });
+        if (e.type == EventType::kStandardAtRisk || e.type == EventType::kStandardBreached ||
+            e.type == EventType::kStandardEscalated) {
+          const DeliveryStandard& standard = delivery.definition->delivery_standards()[e.target];
+          RoleSet roles;
+          if (e.type == EventType::kStandardEscalated) {
+            roles.insert(
+                standard.escalation[static_cast<std::size_t>(std::get<std::int64_t>(e.value))]
+                    .role);
+          } else {
+            const Stage& stage = delivery.definition->stage(e.stage);
+            roles = stage.responsibility.responsible;
+            roles.insert(stage.responsibility.accountable);
+          }
+          const StandardNotice notice{delivery.definition, &e, &standard, roles};
+          guarded([&] { listener->on_standard(notice); });
+          continue;
+        }
         if (e.type != EventType::kCreated && e.type != EventType::kStageChanged &&
             e.type != EventType::kReopened) {
           continue;
@@ -388,6 +567,25 @@ class Engine::Impl {
            std::less<>>
       definitions_;
   std::array<Stripe, kStripes> stripes_;
+
+  static constexpr std::string_view kSystemActor = "system";
+  SystemClock system_clock_;
+  // Pending deadlines: one entry per instance, at its earliest coming milestone.
+  struct Timer {
+    std::uint64_t number;  // the queue's payload: index into timer_ids_
+    internal::DeadlineQueue::Handle handle;
+    std::int64_t due = 0;  // of `handle`, while it is pending
+  };
+  std::mutex timers_mutex_;
+  internal::DeadlineQueue timers_;
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const noexcept {
+      return internal::instance_hash(id);
+    }
+  };
+  std::unordered_map<std::string, Timer, IdHash, std::equal_to<>> timer_of_;
+  std::vector<std::string> timer_ids_;
 };
 
 Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -414,6 +612,15 @@ std::optional<std::vector<OpenTransition>> Engine::open_transitions(std::string_
   return impl_->open_transitions(id, actor);
 }
 std::size_t Engine::recover() { return impl_->recover(); }
+std::vector<Event> Engine::advance_to(Timestamp now) { return impl_->advance_to(now); }
+std::vector<Event> Engine::advance() { return impl_->advance(); }
+std::optional<std::vector<StandardStatus>> Engine::standards(std::string_view id,
+                                                             Timestamp now) const {
+  return impl_->standards(id, now);
+}
+std::vector<Engine::Trouble> Engine::standards_in_trouble(Timestamp now) const {
+  return impl_->standards_in_trouble(now);
+}
 std::size_t Engine::instance_count() const { return impl_->instance_count(); }
 
 InstanceState replay(const ProcessDefinition& definition, std::span<const Event> events) {

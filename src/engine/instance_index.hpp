@@ -46,6 +46,15 @@ class InstanceIndex {
   // Slots in the table (0 before the first insert); size() <= capacity() / 2.
   std::size_t capacity() const noexcept { return slots_.size(); }
 
+  // Calls visit(id, state) for every instance, in the order they were added.
+  template <class Visit>
+  void for_each(Visit&& visit) const {
+    for (std::size_t n = 0; n < size_; ++n) {
+      const Entry& e = entry(static_cast<std::uint32_t>(n));
+      visit(std::string_view(e.id), e.state);
+    }
+  }
+
   // Hints the slot of `hash` into the cache (a batch of commands can overlap their misses).
   void prefetch_slot(std::uint64_t hash) const noexcept;
 

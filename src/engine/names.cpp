@@ -7,10 +7,11 @@
 namespace salesflow {
 namespace {
 
-constexpr std::array<std::string_view, 14> kEventTypes = {
+constexpr std::array<std::string_view, 19> kEventTypes = {
     "created",        "field_set",         "field_cleared", "item_checked",  "item_unchecked",
     "approval_given", "approval_rejected", "assigned",      "stage_changed", "put_on_hold",
-    "resumed",        "closed_lost",       "reopened",      "team_required"};
+    "resumed",        "closed_lost",       "reopened",      "team_required", "at_risk",
+    "breached",       "escalated",         "met",           "cancelled"};
 
 constexpr std::array<std::string_view, 12> kCommandTypes = {
     "create", "set",     "check", "uncheck", "approve", "reject",

@@ -507,7 +507,7 @@ bool operator==(const InstanceState& a, const InstanceState& b) noexcept {
   return a.definition == b.definition && a.version == b.version && a.stage == b.stage &&
          a.status == b.status && a.closed_from == b.closed_from && a.created_at == b.created_at &&
          a.stage_entered_at == b.stage_entered_at && a.fields == b.fields &&
-         a.checked_items == b.checked_items && a.view() == b.view();
+         a.checked_items == b.checked_items && a.standards == b.standards && a.view() == b.view();
 }
 
 bool InstanceState::is_checked(ChecklistItemId item) const noexcept {
@@ -520,13 +520,200 @@ std::uint32_t InstanceState::approval_count(ApprovalId approval) const noexcept 
   return count;
 }
 
+const BusinessCalendar* calendar_of(const ProcessDefinition& def,
+                                    const DeliveryStandard& standard) noexcept {
+  if (!standard.calendar) return nullptr;
+  return def.calendar(*standard.calendar).calendar.get();
+}
+
+namespace {
+
+// Whether `e` is what `trigger` waits for. Leaving a stage counts only for a move to another
+// stage: closing the instance as lost cancels a standard rather than meeting it.
+bool triggers(const Trigger& trigger, const Event& e) {
+  switch (trigger.kind) {
+    case TriggerKind::kInstanceCreated:
+      return e.type == EventType::kCreated;
+    case TriggerKind::kStageEntered:
+      return (e.type == EventType::kCreated || e.type == EventType::kStageChanged ||
+              e.type == EventType::kReopened) &&
+             to_index(e.stage) == trigger.target;
+    case TriggerKind::kStageLeft:
+      return e.type == EventType::kStageChanged && to_index(e.from_stage) == trigger.target;
+    case TriggerKind::kItemChecked:
+      return e.type == EventType::kItemChecked && e.target == trigger.target;
+    case TriggerKind::kFieldSet:
+      return e.type == EventType::kFieldSet && e.target == trigger.target;
+    case TriggerKind::kApprovalGiven:
+      return e.type == EventType::kApprovalGiven && e.target == trigger.target;
+  }
+  return false;
+}
+
+// Appends met and cancelled events for the standards that were counting before the command and
+// that its events finish: the goal happened (met), or the scope was left (cancelled): the
+// instance closed, or it left the stage whose entry started the standard.
+void finish_standards(const ProcessDefinition& def, const InstanceState& state, Decision& decision,
+                      Timestamp now) {
+  const auto standards = def.delivery_standards();
+  if (standards.empty() || decision.events.empty() || state.standards.size() != standards.size()) {
+    return;
+  }
+  StageId stage = state.stage;
+  bool closed = state.status == InstanceStatus::kWon || state.status == InstanceStatus::kLost;
+  for (const Event& e : decision.events) {
+    if (e.type == EventType::kStageChanged || e.type == EventType::kClosedLost ||
+        e.type == EventType::kReopened) {
+      stage = e.stage;
+      closed = e.type == EventType::kClosedLost || def.stage(e.stage).kind != StageKind::kActive;
+    }
+  }
+  const std::size_t domain_events = decision.events.size();
+  for (std::size_t i = 0; i < standards.size(); ++i) {
+    const DeliveryStandard& standard = standards[i];
+    const StandardLife& life = state.standards[i];
+    if (!life.pending()) continue;
+    bool met = false;
+    for (std::size_t k = 0; k < domain_events && !met; ++k) {
+      met = triggers(standard.goal, decision.events[k]);
+    }
+    const bool left = closed || (standard.anchor.kind == TriggerKind::kStageEntered &&
+                                 to_index(stage) != standard.anchor.target);
+    if (!met && !left) continue;
+    Event e;
+    e.type = met ? EventType::kStandardMet : EventType::kStandardCancelled;
+    e.at = now;
+    e.stage = stage;
+    e.target = static_cast<std::uint32_t>(i);
+    e.value =
+        static_cast<std::int64_t>(life.elapsed(standard, calendar_of(def, standard), now).count());
+    decision.events.push_back(std::move(e));
+  }
+}
+
+// Folds a domain event into the standards: anchors start them, hold and resume pause them.
+void touch_standards(const ProcessDefinition& def, InstanceState& state, const Event& e) {
+  const auto standards = def.delivery_standards();
+  if (standards.empty()) return;
+  if (state.standards.size() != standards.size()) state.standards.resize(standards.size());
+  for (std::size_t i = 0; i < standards.size(); ++i) {
+    const DeliveryStandard& standard = standards[i];
+    StandardLife& life = state.standards[i];
+    switch (e.type) {
+      case EventType::kPutOnHold:
+        life.hold(standard, calendar_of(def, standard), e.at);
+        break;
+      case EventType::kResumed:
+        life.resume(e.at);
+        break;
+      case EventType::kStandardAtRisk:
+      case EventType::kStandardBreached:
+      case EventType::kStandardEscalated:
+      case EventType::kStandardMet:
+      case EventType::kStandardCancelled:
+        break;  // apply() handles these for the standard they name
+      default:
+        // A finished standard starts again when its anchor happens again (a stage entered anew).
+        if (!life.pending() && triggers(standard.anchor, e)) {
+          life = StandardLife{};
+          life.anchor(e.at);
+          if (state.status == InstanceStatus::kOnHold)
+            life.hold(standard, calendar_of(def, standard), e.at);
+        }
+        break;
+    }
+  }
+}
+
+}  // namespace
+
 Decision decide(const ProcessDefinition& definition, const InstanceState& state,
                 const Command& command, const DecisionContext& context) {
-  return Decider(definition, state, command, context).run();
+  Decision decision = Decider(definition, state, command, context).run();
+  if (decision.ok()) finish_standards(definition, state, decision, context.now);
+  return decision;
+}
+
+std::vector<Event> due_milestones(const ProcessDefinition& def, const InstanceState& state,
+                                  Timestamp now) {
+  std::vector<Event> due;
+  const auto standards = def.delivery_standards();
+  if (!state.exists() || state.standards.size() != standards.size()) return due;
+  for (std::size_t i = 0; i < standards.size(); ++i) {
+    const DeliveryStandard& standard = standards[i];
+    const BusinessCalendar* calendar = calendar_of(def, standard);
+    StandardLife life = state.standards[i];
+    while (const auto next = life.next(standard, calendar)) {
+      if (next->due > now) break;
+      Event e;
+      switch (next->milestone) {
+        case Milestone::kAtRisk:
+          e.type = EventType::kStandardAtRisk;
+          break;
+        case Milestone::kBreached:
+          e.type = EventType::kStandardBreached;
+          break;
+        case Milestone::kEscalated:
+          e.type = EventType::kStandardEscalated;
+          e.value = static_cast<std::int64_t>(next->step);
+          break;
+      }
+      e.at = next->due;
+      e.stage = state.stage;
+      e.target = static_cast<std::uint32_t>(i);
+      life.reach(next->milestone);
+      due.push_back(std::move(e));
+    }
+  }
+  std::stable_sort(due.begin(), due.end(),
+                   [](const Event& a, const Event& b) { return a.at < b.at; });
+  return due;
+}
+
+std::optional<Timestamp> next_milestone(const ProcessDefinition& def, const InstanceState& state) {
+  std::optional<Timestamp> earliest;
+  const auto standards = def.delivery_standards();
+  if (state.standards.size() != standards.size()) return earliest;
+  for (std::size_t i = 0; i < standards.size(); ++i) {
+    const auto next = state.standards[i].next(standards[i], calendar_of(def, standards[i]));
+    if (next && (!earliest || next->due < *earliest)) earliest = next->due;
+  }
+  return earliest;
 }
 
 void apply(const ProcessDefinition& def, InstanceState& state, const Event& event) {
   state.version = event.version;
+  const auto standard_life = [&]() -> StandardLife* {
+    if (event.target >= def.delivery_standards().size()) return nullptr;
+    if (state.standards.size() != def.delivery_standards().size()) {
+      state.standards.resize(def.delivery_standards().size());
+    }
+    return &state.standards[event.target];
+  };
+  switch (event.type) {
+    case EventType::kStandardAtRisk:
+      if (auto* life = standard_life()) life->reach(Milestone::kAtRisk);
+      return;
+    case EventType::kStandardBreached:
+      if (auto* life = standard_life()) life->reach(Milestone::kBreached);
+      return;
+    case EventType::kStandardEscalated:
+      if (auto* life = standard_life()) life->reach(Milestone::kEscalated);
+      return;
+    case EventType::kStandardMet:
+    case EventType::kStandardCancelled:
+      if (auto* life = standard_life()) {
+        const DeliveryStandard& standard = def.delivery_standards()[event.target];
+        if (event.type == EventType::kStandardMet) {
+          life->meet(standard, calendar_of(def, standard), event.at);
+        } else {
+          life->cancel(standard, calendar_of(def, standard), event.at);
+        }
+      }
+      return;
+    default:
+      break;
+  }
   switch (event.type) {
     case EventType::kCreated:
       state.definition = &def;
@@ -580,7 +767,10 @@ void apply(const ProcessDefinition& def, InstanceState& state, const Event& even
     case EventType::kTeamRequired:
       state.details().team_required = event.roles;
       break;
+    default:
+      break;
   }
+  touch_standards(def, state, event);
 }
 
 std::vector<UnmetCriterion> unmet_criteria(const ProcessDefinition& def,

@@ -106,7 +106,10 @@ class Script:
         return self.answers[found[0]]
 
     def events(self, instance):
-        return [e for a in self.answers if a["ok"] for e in a["events"]
+        """The instance's events in log order: the deadlines a line's `at` fired come before the
+        line's own events."""
+        return [e for a in self.answers
+                for e in a.get("deadlines", []) + (a["events"] if a["ok"] else [])
                 if e["instance"] == instance]
 
     def final_stage(self, instance):
@@ -152,6 +155,17 @@ class ExampleScripts(unittest.TestCase):
             s = script(name)
             versions = {}
             for c, a in zip(s.commands, s.answers):
+                fired = a.get("deadlines", [])
+                if c is not None and c["op"] == "tick":
+                    fired = a["events"]
+                # Deadlines fired by this line's `at`: by the system, at their own time (not
+                # later than the line's), in time order, gapless per instance.
+                for e in fired:
+                    versions[e["instance"]] = versions.get(e["instance"], 0) + 1
+                    self.assertEqual(e["version"], versions[e["instance"]], (name, c, e))
+                    self.assertEqual(e["actor"], "system")
+                    self.assertLessEqual(e["at"], c["at"])
+                self.assertEqual([e["at"] for e in fired], sorted(e["at"] for e in fired))
                 if not a["ok"] or c is None or c["op"] == "tick":
                     continue
                 before = versions.get(c["instance"], 0)
@@ -180,7 +194,8 @@ class ExampleScripts(unittest.TestCase):
             ticks = s.find(op="tick")
             self.assertTrue(ticks, name)
             for i in ticks:
-                self.assertEqual(s.answers[i], {"ok": True, "events": []})
+                self.assertEqual(set(s.answers[i]), {"ok", "events"})
+                self.assertTrue(s.answers[i]["ok"])
 
     def test_rep_signing_before_legal_review_is_gate_blocked_on_the_approval(self):
         s = script("b2b_pipeline")
@@ -294,12 +309,14 @@ class ExampleScripts(unittest.TestCase):
     def test_large_account_waits_for_its_triangle_team(self):
         s = script("b2b_pipeline")
         entered = s.answer(op="advance", instance="deal-1", to="needs_diagnosis")
-        self.assertEqual([e["type"] for e in entered["events"]], ["stage_changed", "team_required"])
-        self.assertEqual(entered["events"][1]["roles"], ["sales_rep", "presales", "service"])
+        # (Delivery standards may record their own events too: only these two matter here.)
+        own = [e for e in entered["events"] if e["type"] in ("stage_changed", "team_required")]
+        self.assertEqual([e["type"] for e in own], ["stage_changed", "team_required"])
+        self.assertEqual(own[1]["roles"], ["sales_rep", "presales", "service"])
         # deal-2 is a medium account below 100,000 EUR: no team.
         medium = [s.answers[i] for i in s.find(op="advance", instance="deal-2", to="needs_diagnosis")]
-        self.assertEqual([[e["type"] for e in a["events"]] for a in medium if a["ok"]],
-                         [["stage_changed"]])
+        self.assertEqual([[e["type"] for e in a["events"] if e["type"] == "team_required"]
+                          for a in medium if a["ok"]], [[]])
         tries = s.find(op="advance", instance="deal-1", to="solution_matching")
         blocked = s.answers[tries[0]]["error"]
         self.assertEqual(blocked["code"], "gate_blocked")
@@ -379,6 +396,64 @@ class ExampleScripts(unittest.TestCase):
             self.assertEqual(s.answers[i]["error"]["code"], "bad_command")
             self.assertEqual(s.answers[i]["error"]["pointer"], "/at")
 
+    def standard_events(self, name, instance, standard):
+        return [e for e in script(name).events(instance) if e.get("standard") == standard]
+
+    def test_b2b_contract_standard_goes_at_risk_breaches_and_escalates_by_role(self):
+        # deal-1 waits in deal_closing on hold; contract_2d does not pause, so its milestones
+        # fire while the deal is on hold, each at its own time, in the answer to the resume.
+        fired = self.standard_events("b2b_pipeline", "deal-1", "contract_2d")
+        self.assertEqual([e["type"] for e in fired],
+                         ["at_risk", "breached", "escalated", "escalated", "met"])
+        self.assertEqual([e.get("role") for e in fired if e["type"] == "escalated"],
+                         ["sales_manager", "head_of_sales"])
+        self.assertTrue(all(e["actor"] == "system" for e in fired[:4]))
+        at_risk, breached = fired[0]["at"], fired[1]["at"]
+        self.assertLess(at_risk, breached)
+        resume = script("b2b_pipeline").answer(op="resume", instance="deal-1")
+        self.assertEqual([e["type"] for e in resume["deadlines"] if e["instance"] == "deal-1"][:2],
+                         ["at_risk", "breached"])
+
+    def test_b2b_hold_pauses_the_needs_summary_and_met_records_counted_time(self):
+        s = script("b2b_pipeline")
+        # Anchored 09:00 on the 9th, 10 h counted, on hold from 19:00 to the 12th 09:00: at risk
+        # (18 h) falls due at 17:00 on the 12th, not on the 10th.
+        quiet = s.answers[s.find(op="tick", at="2026-02-10T12:00:00Z")[0]]
+        self.assertEqual(quiet, {"ok": True, "events": []})
+        tick = s.answers[s.find(op="tick", at="2026-02-12T17:30:00Z")[0]]
+        self.assertEqual([(e["type"], e["at"], e["standard"]) for e in tick["events"]],
+                         [("at_risk", "2026-02-12T17:00:00Z", "needs_summary_24h")])
+        met = self.standard_events("b2b_pipeline", "deal-6", "needs_summary_24h")[-1]
+        self.assertEqual(met["type"], "met")
+        self.assertEqual(met["elapsed_ms"], 21 * 3600 * 1000)
+
+    def test_b2b_lead_follow_up_counts_working_hours_of_the_sales_office(self):
+        # Created Monday 08:00Z (09:00 Berlin), advanced 09:00Z: one working hour.
+        met = self.standard_events("b2b_pipeline", "deal-6", "lead_follow_up")
+        self.assertEqual([(e["type"], e["elapsed_ms"]) for e in met], [("met", 3600 * 1000)])
+
+    def test_leaving_the_scope_cancels_a_standard(self):
+        # lead-chen is closed as lost from the trial: its trial standard is cancelled, not met.
+        fired = self.standard_events("b2c_funnel", "lead-chen", "trial_check_in")
+        self.assertIn("cancelled", [e["type"] for e in fired])
+        close = script("b2c_funnel").answer(op="close", instance="lead-chen")
+        self.assertEqual([e["type"] for e in close["events"]], ["closed_lost", "cancelled"])
+
+    def test_deadlines_fire_once_and_in_time_order_across_instances(self):
+        for name in NAMES:
+            s = script(name)
+            seen = set()
+            fired = []
+            for c, a in zip(s.commands, s.answers):
+                batch = a["events"] if c and c["op"] == "tick" else a.get("deadlines", [])
+                self.assertEqual([e["at"] for e in batch], sorted(e["at"] for e in batch))
+                for e in batch:
+                    key = (e["instance"], e["type"], e["standard"], e.get("step"))
+                    self.assertNotIn(key, seen, (name, e))
+                    seen.add(key)
+                    fired.append(e)
+            self.assertTrue(fired or name == "voice_of_customer", name)
+
     def test_summary_tells_where_each_instance_ended(self):
         s = script("b2b_pipeline")
         result = run("run", definition("b2b_pipeline"), "--directory", people(), "--summary",
@@ -386,7 +461,8 @@ class ExampleScripts(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         text = result.stdout.decode()
         lines = {l.split()[0]: l for l in text.splitlines() if l.startswith("deal-")}
-        self.assertEqual(list(lines), ["deal-1", "deal-2", "deal-3", "deal-4", "deal-l", "deal-5"])
+        self.assertEqual(list(lines),
+                         ["deal-1", "deal-2", "deal-3", "deal-4", "deal-l", "deal-5", "deal-6"])
         self.assertIn("Won: customer retained (won)", lines["deal-1"])
         self.assertIn("Lost (lost: competitor) in Solution matching", lines["deal-2"])
         self.assertIn("(on hold: customer is reorganising purchasing", lines["deal-5"])

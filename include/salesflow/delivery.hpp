@@ -1,0 +1,115 @@
+// The life of one delivery standard on one instance, as a compact enum machine (24 bytes). The
+// engine keeps one per standard of the definition in each InstanceState and changes it only in
+// apply(), so replay rebuilds it; hosts read it through Engine::standards().
+//
+//   waiting --anchor--> running --at-risk point--> at_risk --deadline--> breached
+//   breached --escalation step k--> escalated(k)            (k = 1 .. steps)
+//   running | at_risk | breached | escalated --goal--> met          (records elapsed time)
+//   any state but met / cancelled --scope left--> cancelled
+//   hold / resume (pausable standards): the counting stops and resumes; the phase is kept, so a
+//   standard at risk before the hold is at risk after it (history).
+//
+// Time is "counted time": calendar time, or working time of the standard's calendar. The machine
+// keeps what was counted before the current running stretch and when that stretch began, so the
+// elapsed and remaining time and the instant of the next milestone follow from the calendar.
+//
+// Why not Boost.Statechart: see docs/ARCHITECTURE.md ("Time layer").
+//
+// [Thread safety] A value type: no shared state. [Errors] Transitions that do not apply in the
+// current phase return false and change nothing.
+#ifndef SALESFLOW_DELIVERY_HPP_
+#define SALESFLOW_DELIVERY_HPP_
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "salesflow/calendar.hpp"
+#include "salesflow/definition.hpp"
+
+namespace salesflow {
+
+enum class StandardPhase : std::uint8_t {
+  kWaiting,    // the anchor has not happened
+  kRunning,    // counting, before the at-risk point
+  kAtRisk,     // counting, past the at-risk point
+  kBreached,   // past the deadline
+  kEscalated,  // past one or more escalation steps (escalations() says how many)
+  kMet,        // the goal happened; elapsed() is final
+  kCancelled,  // the anchor's scope was left before the goal
+};
+std::string_view to_string(StandardPhase phase) noexcept;
+
+// What a milestone that falls due produces.
+enum class Milestone : std::uint8_t { kAtRisk, kBreached, kEscalated };
+
+class StandardLife {
+ public:
+  using Ms = std::chrono::milliseconds;
+
+  StandardPhase phase() const noexcept { return phase_; }
+  bool paused() const noexcept { return paused_; }
+  std::uint8_t escalations() const noexcept { return escalations_; }
+  bool pending() const noexcept {
+    return phase_ != StandardPhase::kWaiting && phase_ != StandardPhase::kMet &&
+           phase_ != StandardPhase::kCancelled;
+  }
+
+  // Counted time since the anchor (frozen while paused and once met or cancelled).
+  Ms elapsed(const DeliveryStandard& standard, const BusinessCalendar* calendar,
+             Timestamp now) const;
+  // Counted time left to the deadline; negative once breached.
+  Ms remaining(const DeliveryStandard& standard, const BusinessCalendar* calendar,
+               Timestamp now) const {
+    return std::chrono::duration_cast<Ms>(standard.limit) - elapsed(standard, calendar, now);
+  }
+
+  // The next milestone and the instant it falls due; nothing when none is left, the standard is
+  // not counting (waiting, paused, met, cancelled).
+  struct Next {
+    Milestone milestone;
+    Timestamp due;
+    std::uint8_t step = 0;  // kEscalated: the escalation step's index
+  };
+  std::optional<Next> next(const DeliveryStandard& standard,
+                           const BusinessCalendar* calendar) const;
+  // The instant the deadline falls (or fell) due, if counting; for queries.
+  std::optional<Timestamp> deadline(const DeliveryStandard& standard,
+                                    const BusinessCalendar* calendar) const;
+
+  // Transitions; each returns false (and changes nothing) when it does not apply in this phase.
+  bool anchor(Timestamp now) noexcept;
+  bool reach(Milestone milestone) noexcept;  // the milestone next() announced fell due
+  bool meet(const DeliveryStandard& standard, const BusinessCalendar* calendar, Timestamp now);
+  bool cancel(const DeliveryStandard& standard, const BusinessCalendar* calendar, Timestamp now);
+  bool hold(const DeliveryStandard& standard, const BusinessCalendar* calendar, Timestamp now);
+  bool resume(Timestamp now) noexcept;
+
+  friend bool operator==(const StandardLife&, const StandardLife&) = default;
+
+ private:
+  Ms counted_until(const BusinessCalendar* calendar, Timestamp now) const;
+  Timestamp instant_of(const BusinessCalendar* calendar, Ms target) const;
+
+  std::int64_t counted_ms_ = 0;  // counted before since_
+  Timestamp since_{};            // start of the current counting stretch
+  StandardPhase phase_ = StandardPhase::kWaiting;
+  bool paused_ = false;
+  std::uint8_t escalations_ = 0;
+};
+
+// One standard of one instance, as Engine::standards() reports it.
+struct StandardStatus {
+  DeliveryStandardId standard{};
+  StandardPhase phase = StandardPhase::kWaiting;
+  bool paused = false;
+  std::uint8_t escalations = 0;       // escalation steps reached
+  std::optional<Timestamp> deadline;  // when counting (not waiting, paused, met, cancelled)
+  std::chrono::milliseconds elapsed{};
+  std::chrono::milliseconds remaining{};  // negative once breached
+};
+
+}  // namespace salesflow
+
+#endif  // SALESFLOW_DELIVERY_HPP_

@@ -1,0 +1,197 @@
+// Delivery standards in the engine: deadlines fired by advancing time, exactly once and in time
+// order, restored by recovery, reported by the queries and addressed to roles.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "salesflow/engine.hpp"
+#include "support/definition_test_util.hpp"
+
+namespace salesflow::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using namespace std::chrono_literals;
+
+const Timestamp kStart = *parse_timestamp("2026-11-23T09:00:00Z");
+
+// The minimal definition: standard "quick" from creation to leaving "open", 24 h, at risk at 18 h,
+// escalated to the manager 4 h after the deadline.
+std::shared_ptr<const ProcessDefinition> minimal() {
+  static const auto def = load_definition(minimal_definition()).definition;
+  return def;
+}
+
+class Recorder : public EventListener {
+ public:
+  void on_standard(const StandardNotice& notice) override {
+    notices.emplace_back(notice.event->type, notice.roles);
+  }
+  std::vector<std::pair<EventType, RoleSet>> notices;
+};
+
+class DeliveryEngine : public ::testing::Test {
+ protected:
+  DeliveryEngine() {
+    directory_.grant("ann", "rep");
+    directory_.grant("bob", "manager");
+  }
+
+  std::unique_ptr<Engine> make_engine() {
+    EngineOptions options;
+    options.storage = &storage_;
+    options.directory = &directory_;
+    options.listeners = {&recorder_};
+    options.clock = &clock_;
+    auto engine = std::make_unique<Engine>(options);
+    engine->register_definition(minimal());
+    return engine;
+  }
+
+  CommandResult run(Engine& engine, CommandType type, std::string instance, Timestamp at,
+                    std::string target = {}) {
+    Command c;
+    c.type = type;
+    c.instance = std::move(instance);
+    c.actor = "ann";
+    c.definition_id = "minimal";
+    c.target = std::move(target);
+    return engine.execute(c, at);
+  }
+
+  static std::vector<std::pair<std::string, EventType>> kinds(const std::vector<Event>& events) {
+    std::vector<std::pair<std::string, EventType>> out;
+    for (const Event& e : events) out.emplace_back(e.instance, e.type);
+    return out;
+  }
+
+  InMemoryStorage storage_;
+  InMemoryDirectory directory_;
+  ManualClock clock_{kStart};
+  Recorder recorder_;
+};
+
+TEST_F(DeliveryEngine, OneAdvanceFiresEveryDueMilestoneOnceInTimeOrderAcrossDeals) {
+  auto engine = make_engine();
+  ASSERT_TRUE(run(*engine, CommandType::kCreate, "b", kStart + 1h).ok());
+  ASSERT_TRUE(run(*engine, CommandType::kCreate, "a", kStart).ok());
+  EXPECT_THAT(engine->advance_to(kStart + 17h), IsEmpty());
+  const std::vector<Event> fired = engine->advance_to(kStart + 30h);
+  EXPECT_THAT(kinds(fired), ElementsAre(std::pair{"a", EventType::kStandardAtRisk},
+                                        std::pair{"b", EventType::kStandardAtRisk},
+                                        std::pair{"a", EventType::kStandardBreached},
+                                        std::pair{"b", EventType::kStandardBreached},
+                                        std::pair{"a", EventType::kStandardEscalated},
+                                        std::pair{"b", EventType::kStandardEscalated}));
+  // Each carries its deadline's time, not the advance's.
+  EXPECT_EQ(fired[0].at, kStart + 18h);
+  EXPECT_EQ(fired[3].at, kStart + 1h + 24h);
+  EXPECT_EQ(fired[5].at, kStart + 1h + 28h);
+  EXPECT_EQ(fired[0].actor, "system");
+  EXPECT_THAT(engine->advance_to(kStart + 100h), IsEmpty()) << "exactly once";
+  // Addressed to roles: at risk and breach to the stage's people, escalation to the manager.
+  const ProcessDefinition& def = *minimal();
+  RoleSet stage_people;
+  stage_people.insert(*def.find_role("rep"));
+  stage_people.insert(*def.find_role("manager"));
+  RoleSet manager;
+  manager.insert(*def.find_role("manager"));
+  ASSERT_EQ(recorder_.notices.size(), 6u);
+  EXPECT_EQ(recorder_.notices[0], std::pair(EventType::kStandardAtRisk, stage_people));
+  EXPECT_EQ(recorder_.notices[4], std::pair(EventType::kStandardEscalated, manager));
+}
+
+TEST_F(DeliveryEngine, LeavingTheScopeCancelsWithElapsedTimeAndNothingFiresAfterwards) {
+  auto engine = make_engine();
+  run(*engine, CommandType::kCreate, "a", kStart);
+  const CommandResult lost = run(*engine, CommandType::kAdvance, "a", kStart + 2h, "lost");
+  ASSERT_TRUE(lost.ok()) << lost.rejection->message;
+  // Closing as lost leaves the scope: cancelled, not met.
+  EXPECT_EQ(lost.events.back().type, EventType::kStandardCancelled);
+  EXPECT_EQ(std::get<std::int64_t>(lost.events.back().value), 2 * 3600 * 1000);
+  EXPECT_THAT(engine->advance_to(kStart + 100h), IsEmpty());
+}
+
+TEST_F(DeliveryEngine, HoldPausesAndResumeKeepsTheHistory) {
+  auto engine = make_engine();
+  run(*engine, CommandType::kCreate, "a", kStart);
+  EXPECT_THAT(kinds(engine->advance_to(kStart + 19h)),
+              ElementsAre(std::pair{"a", EventType::kStandardAtRisk}));
+  ASSERT_TRUE(run(*engine, CommandType::kHold, "a", kStart + 20h).ok());
+  EXPECT_THAT(engine->advance_to(kStart + 200h), IsEmpty()) << "paused";
+  auto standards = engine->standards("a", kStart + 200h);
+  ASSERT_TRUE(standards);
+  EXPECT_EQ((*standards)[0].phase, StandardPhase::kAtRisk);
+  EXPECT_TRUE((*standards)[0].paused);
+  EXPECT_EQ((*standards)[0].remaining, 4h);
+  ASSERT_TRUE(run(*engine, CommandType::kResume, "a", kStart + 200h).ok());
+  standards = engine->standards("a", kStart + 201h);
+  EXPECT_EQ((*standards)[0].phase, StandardPhase::kAtRisk) << "at risk before, at risk after";
+  EXPECT_EQ((*standards)[0].deadline, kStart + 204h);
+  const auto fired = engine->advance_to(kStart + 204h);
+  ASSERT_THAT(kinds(fired), ElementsAre(std::pair{"a", EventType::kStandardBreached}));
+  EXPECT_EQ(fired[0].at, kStart + 204h);
+}
+
+TEST_F(DeliveryEngine, RecoveryRestoresPendingDeadlinesWithoutLosingOrDoublingAny) {
+  {
+    auto engine = make_engine();
+    run(*engine, CommandType::kCreate, "a", kStart);
+    run(*engine, CommandType::kCreate, "b", kStart + 10h);
+    ASSERT_THAT(kinds(engine->advance_to(kStart + 19h)),
+                ElementsAre(std::pair{"a", EventType::kStandardAtRisk}));
+  }  // the engine goes down; its log stays in storage_
+  auto engine = make_engine();
+  engine->recover();
+  // "a" breached at +24h while the engine was down: it fires on the next advance, once; its
+  // at-risk event is not repeated.
+  clock_.set(kStart + 25h);
+  const auto fired = engine->advance();
+  EXPECT_THAT(kinds(fired), ElementsAre(std::pair{"a", EventType::kStandardBreached}));
+  EXPECT_EQ(fired[0].at, kStart + 24h);
+  EXPECT_THAT(kinds(engine->advance_to(kStart + 28h + 10h)),
+              ElementsAre(std::pair{"b", EventType::kStandardAtRisk},
+                          std::pair{"a", EventType::kStandardEscalated},
+                          std::pair{"b", EventType::kStandardBreached},
+                          std::pair{"b", EventType::kStandardEscalated}));
+  // Replay of the log gives the live state, standards included.
+  const auto events = storage_.load("a");
+  EXPECT_EQ(replay(*minimal(), events), *engine->instance("a"));
+}
+
+TEST_F(DeliveryEngine, RecoverySkipsLogsWithHostileStandardEvents) {
+  {
+    auto engine = make_engine();
+    run(*engine, CommandType::kCreate, "a", kStart);
+  }
+  Event bad;
+  bad.instance = "a";
+  bad.type = EventType::kStandardEscalated;
+  bad.definition_id = "minimal";
+  bad.definition_version = 1;
+  bad.target = 0;
+  bad.value = std::int64_t{7};  // the standard has one escalation step
+  bad.version = storage_.load("a").size() + 1;
+  ASSERT_EQ(storage_.append("a", bad.version - 1, std::span(&bad, 1)), Storage::AppendResult::kOk);
+  auto engine = make_engine();
+  EXPECT_GT(engine->recover(), 0u);
+  EXPECT_FALSE(engine->instance("a").has_value());
+}
+
+TEST_F(DeliveryEngine, StandardsInTroubleAreOrderedByDeadline) {
+  auto engine = make_engine();
+  run(*engine, CommandType::kCreate, "late", kStart + 2h);
+  run(*engine, CommandType::kCreate, "early", kStart);
+  run(*engine, CommandType::kCreate, "fine", kStart + 10h);
+  engine->advance_to(kStart + 21h);
+  const auto trouble = engine->standards_in_trouble(kStart + 21h);
+  ASSERT_EQ(trouble.size(), 2u);
+  EXPECT_EQ(trouble[0].instance, "early");
+  EXPECT_EQ(trouble[1].instance, "late");
+  EXPECT_EQ(trouble[0].status.phase, StandardPhase::kAtRisk);
+  EXPECT_EQ(trouble[0].status.remaining, 3h);
+  EXPECT_FALSE(engine->standards("nobody", kStart).has_value());
+}
+
+}  // namespace
+}  // namespace salesflow::testing
