@@ -69,6 +69,11 @@ class Engine {
 
   // Decides, commits and announces one command. `now` is the command's time (the engine keeps no
   // clock of its own yet: deadlines arrive with the Clock hook).
+  // A command with an idempotency key is answered once: its answer (accepted or rejected by
+  // decide) is stored with its events in one transaction, and a repeat gets that answer back. A
+  // key already used by another instance, op or actor is a bad_command. A conflict reported by the
+  // Storage (another process appended to the instance) reloads the instance from the Storage, so
+  // that the caller's retry sees the stored state.
   CommandResult execute(const Command& command, Timestamp now);
 
   // A copy of the instance's current state, or nothing when it does not exist.
@@ -83,7 +88,8 @@ class Engine {
   // Rebuilds every instance from Storage::scan(): after a restart, before commands run. An
   // instance a command changed meanwhile keeps its newer state. Logs that do not fit a registered
   // definition (unknown id or version, gaps, out-of-range ids) are skipped; the result counts
-  // their events.
+  // their events. With listeners, then hands them the events the Storage's outbox still holds
+  // (Storage::scan_undelivered: committed, not marked delivered) before returning.
   std::size_t recover();
 
   std::size_t instance_count() const;
@@ -92,6 +98,11 @@ class Engine {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Whether `event` can be applied on `definition` as far as its indices go: its definition id and
+// version, and every stage, field, item, approval or role index within the definition's tables.
+// For events from outside (a store): apply() does not check them.
+bool event_fits(const ProcessDefinition& definition, const Event& event) noexcept;
 
 // The state a sequence of events folds into. REQUIRES: the events are one instance's, in version
 // order, decided for `definition`.

@@ -201,6 +201,10 @@ struct Command {
   std::vector<std::pair<std::string, FieldValue>> fields;
   std::string target;
   std::string text;
+  // When not empty: the engine answers a repeat of this command (same key, instance, op and
+  // actor) with the original answer and appends nothing, across restarts and processes, as far
+  // as the Storage remembers keys (Storage::append_keyed).
+  std::string idempotency_key;
 };
 
 // Why a command was rejected. Codes follow what the caller should do next.

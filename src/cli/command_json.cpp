@@ -59,8 +59,11 @@ constexpr std::array<Op, 12> kOps{{
     {"reopen", CommandType::kReopen, {{kNone, kNone}}, false},
 }};
 
-constexpr std::array<std::string_view, 5> kCommonKeys{"op", "instance", "actor", "at",
-                                                      "expected_version"};
+constexpr std::array<std::string_view, 6> kCommonKeys{"op", "instance",         "actor",
+                                                      "at", "expected_version", "idempotency_key"};
+
+// Longer keys are refused: a key is an id, not a payload, and the store keeps every one.
+constexpr std::size_t kMaxKeyBytes = 200;
 
 std::string pointer_to(std::string_view key) { return internal::child_pointer("", key); }
 
@@ -405,6 +408,15 @@ std::variant<CommandLine, LineError> decode_command_line(std::string_view text) 
   if (auto e = read_count(line, "expected_version", 0, std::numeric_limits<std::int64_t>::max(),
                           command.expected_version)) {
     return fail(std::move(*e));
+  }
+  if (auto e =
+          read_string(line, "idempotency_key", op_name, false, true, command.idempotency_key)) {
+    return fail(std::move(*e));
+  }
+  if (command.idempotency_key.size() > kMaxKeyBytes) {
+    return fail(bad("\"idempotency_key\" must be at most " + std::to_string(kMaxKeyBytes) +
+                        " bytes long, not " + std::to_string(command.idempotency_key.size()),
+                    "/idempotency_key"));
   }
   for (const Argument& a : op->arguments) {
     if (a.key.empty()) continue;

@@ -10,6 +10,8 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "definition/json_document.hpp"
 
 namespace salesflow {
@@ -29,6 +31,40 @@ struct Delivery {
   const ProcessDefinition* definition;
   std::vector<Event> events;
 };
+
+// What identifies a command for its idempotency key: a key used again for another instance, op
+// or actor is refused rather than answered with someone else's answer.
+std::string fingerprint(const Command& c) {
+  return std::string(to_string(c.type)) + '\n' + c.instance + '\n' + c.actor;
+}
+
+std::string encode_rejection(const Rejection& r) {
+  nlohmann::json unmet = nlohmann::json::array();
+  for (const UnmetCriterion& u : r.unmet) {
+    unmet.push_back({static_cast<int>(u.kind), u.id, u.detail, u.have, u.need});
+  }
+  return nlohmann::json{static_cast<int>(r.code), r.message, unmet}.dump();
+}
+
+std::optional<Rejection> decode_rejection(const std::string& text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array() || j.size() != 3 || !j[0].is_number_unsigned() || !j[1].is_string() ||
+      !j[2].is_array() || j[0].get<unsigned>() > static_cast<unsigned>(ErrorCode::kUnavailable)) {
+    return std::nullopt;
+  }
+  Rejection r{static_cast<ErrorCode>(j[0].get<unsigned>()), j[1].get<std::string>(), {}};
+  for (const auto& u : j[2]) {
+    if (!u.is_array() || u.size() != 5 || !u[0].is_number_unsigned() || !u[1].is_string() ||
+        !u[2].is_string() || !u[3].is_number_unsigned() || !u[4].is_number_unsigned() ||
+        u[0].get<unsigned>() > static_cast<unsigned>(UnmetCriterion::Kind::kFailedCondition)) {
+      return std::nullopt;
+    }
+    r.unmet.push_back(UnmetCriterion{static_cast<UnmetCriterion::Kind>(u[0].get<unsigned>()),
+                                     u[1].get<std::string>(), u[2].get<std::string>(),
+                                     u[3].get<std::uint32_t>(), u[4].get<std::uint32_t>()});
+  }
+  return r;
+}
 
 }  // namespace
 
@@ -66,6 +102,10 @@ class Engine::Impl {
     const std::vector<std::string> directory_roles = this->directory_roles(command.actor);
     {
       std::unique_lock lock(stripe.mutex);
+      const bool keyed = !command.idempotency_key.empty();
+      if (keyed) {
+        if (auto answer = answer_of_key(command)) return std::move(*answer);
+      }
       auto found = stripe.instances.find(command.instance);
       const InstanceState empty;
       const InstanceState& state = found == stripe.instances.end() ? empty : found->second;
@@ -83,7 +123,7 @@ class Engine::Impl {
                                  : std::string()) +
                             " is registered",
                         {}};
-          return result;
+          return remember(command, std::move(result), 0);
         }
       }
       if (!definition) {
@@ -91,7 +131,7 @@ class Engine::Impl {
             Rejection{ErrorCode::kUnknownInstance,
                       "there is no instance " + internal::quote_text(command.instance),
                       {}};
-        return result;
+        return remember(command, std::move(result), 0);
       }
       const DecisionContext context{now,
                                     roles_of(*definition, state, command.actor, directory_roles)};
@@ -99,7 +139,7 @@ class Engine::Impl {
       if (!decision.ok()) {
         result.rejection = std::move(decision.rejection);
         result.version = state.version;
-        return result;
+        return remember(command, std::move(result), state.version);
       }
       std::uint64_t version = state.version;
       for (Event& e : decision.events) {
@@ -109,15 +149,29 @@ class Engine::Impl {
         e.definition_id = definition->id();
         e.definition_version = definition->version();
       }
-      if (!decision.events.empty()) {
-        switch (options_.storage->append(command.instance, state.version, decision.events)) {
+      if (!decision.events.empty() || keyed) {
+        const auto appended =
+            keyed ? options_.storage->append_keyed(command.instance, state.version, decision.events,
+                                                   command.idempotency_key,
+                                                   Storage::KeyRecord{command.instance,
+                                                                      version,
+                                                                      decision.events.size(),
+                                                                      fingerprint(command),
+                                                                      {}})
+                  : options_.storage->append(command.instance, state.version, decision.events);
+        switch (appended) {
           case Storage::AppendResult::kOk:
             break;
           case Storage::AppendResult::kConflict:
+            // Another process answered this key meanwhile, or appended to the instance: give
+            // its answer, or take the stored state so that a retry decides on it.
+            if (keyed) {
+              if (auto answer = answer_of_key(command)) return std::move(*answer);
+            }
+            result.version = reload(stripe, command.instance, state.version);
             result.rejection = Rejection{ErrorCode::kConflict,
                                          "the stored instance changed meanwhile; reload and retry",
                                          {}};
-            result.version = state.version;
             return result;
           case Storage::AppendResult::kUnavailable:
             result.rejection =
@@ -125,11 +179,11 @@ class Engine::Impl {
             result.version = state.version;
             return result;
         }
-        if (found == stripe.instances.end()) {
+        if (found == stripe.instances.end() && !decision.events.empty()) {
           found = stripe.instances.emplace(command.instance, InstanceState{}).first;
         }
         for (const Event& e : decision.events) apply(*definition, found->second, e);
-        if (!options_.listeners.empty()) {
+        if (!options_.listeners.empty() && !decision.events.empty()) {
           // Queued under the stripe's lock, so deliveries keep commit order.
           std::lock_guard outbox_lock(stripe.outbox_mutex);
           stripe.outbox.push_back(Delivery{definition, decision.events});
@@ -207,6 +261,7 @@ class Engine::Impl {
       }
       stripe.instances.insert_or_assign(id, replay(*definition, events));
     }
+    if (!options_.listeners.empty()) redeliver();
     return skipped;
   }
 
@@ -216,32 +271,7 @@ class Engine::Impl {
     if (events.empty() || events.front().type != EventType::kCreated) return false;
     for (std::size_t i = 0; i < events.size(); ++i) {
       const Event& e = events[i];
-      if (e.version != i + 1 || e.definition_id != def.id() ||
-          e.definition_version != def.version() || to_index(e.stage) >= def.stages().size() ||
-          to_index(e.from_stage) >= def.stages().size()) {
-        return false;
-      }
-      std::size_t table = SIZE_MAX;
-      switch (e.type) {
-        case EventType::kFieldSet:
-        case EventType::kFieldCleared:
-          table = def.fields().size();
-          break;
-        case EventType::kItemChecked:
-        case EventType::kItemUnchecked:
-          table = def.checklist_items().size();
-          break;
-        case EventType::kApprovalGiven:
-        case EventType::kApprovalRejected:
-          table = def.approvals().size();
-          break;
-        case EventType::kAssigned:
-          table = def.roles().size();
-          break;
-        default:
-          break;
-      }
-      if (e.target >= table) return false;
+      if (e.version != i + 1 || !event_fits(def, e)) return false;
       if (i > 0 && e.type == EventType::kCreated) return false;
     }
     return true;
@@ -267,6 +297,90 @@ class Engine::Impl {
     bool delivering = false;
   };
   static constexpr std::size_t kStripes = 256;
+
+  // A rejection is the answer a repeat of a keyed command gets: stored with the key (no events,
+  // at the instance's version `held`). A store that fails to keep it changes nothing else, so the
+  // answer stands. REQUIRES: the stripe of command.instance is locked.
+  CommandResult remember(const Command& command, CommandResult result, std::uint64_t held) {
+    if (command.idempotency_key.empty()) return result;
+    const Storage::KeyRecord record{command.instance, held, 0, fingerprint(command),
+                                    encode_rejection(*result.rejection)};
+    if (options_.storage->append_keyed(command.instance, held, {}, command.idempotency_key,
+                                       record) == Storage::AppendResult::kConflict) {
+      if (auto answer = answer_of_key(command)) return std::move(*answer);
+    }
+    return result;
+  }
+
+  // The stored answer of the command's idempotency key, if the key is taken. REQUIRES: the
+  // stripe of command.instance is locked.
+  std::optional<CommandResult> answer_of_key(const Command& command) {
+    const auto record = options_.storage->find_key(command.idempotency_key);
+    if (!record) return std::nullopt;
+    CommandResult result;
+    result.version = record->version;
+    if (record->instance != command.instance || record->fingerprint != fingerprint(command)) {
+      result.rejection =
+          Rejection{ErrorCode::kBadCommand,
+                    "the idempotency key " + internal::quote_text(command.idempotency_key) +
+                        " was used for another command (" +
+                        internal::quote_text(record->fingerprint, 120) + ")",
+                    {}};
+      return result;
+    }
+    if (!record->rejection.empty()) {
+      result.rejection = decode_rejection(record->rejection);
+      if (!result.rejection) {
+        result.rejection = Rejection{
+            ErrorCode::kUnavailable, "the stored answer of this idempotency key is damaged", {}};
+      }
+      return result;
+    }
+    if (record->event_count > 0) {
+      std::vector<Event> events = options_.storage->load(command.instance);
+      const std::uint64_t first = record->version - record->event_count + 1;
+      if (record->event_count > record->version || events.size() < record->version ||
+          events[first - 1].version != first) {
+        result.rejection = Rejection{
+            ErrorCode::kUnavailable, "the storage failed to give this key's events back", {}};
+        return result;
+      }
+      result.events.assign(
+          std::make_move_iterator(events.begin() + static_cast<long>(first - 1)),
+          std::make_move_iterator(events.begin() + static_cast<long>(record->version)));
+    }
+    return result;
+  }
+
+  // After the Storage reported a conflict: takes the instance's stored log when it is newer than
+  // the state held and fits its definition. Returns the version the instance is at now.
+  // REQUIRES: the stripe is locked.
+  std::uint64_t reload(Stripe& stripe, const std::string& id, std::uint64_t held) {
+    std::vector<Event> events = options_.storage->load(id);
+    if (events.size() <= held) return held;
+    const auto definition =
+        this->definition(events.front().definition_id, events.front().definition_version);
+    if (!definition || !log_fits(*definition, events)) return held;
+    stripe.instances.insert_or_assign(id, replay(*definition, events));
+    return events.back().version;
+  }
+
+  // Hands the listeners what the Storage's outbox still holds, instance by instance.
+  void redeliver() {
+    std::map<std::string, std::vector<Event>> pending;
+    options_.storage->scan_undelivered([&](const Event& e) { pending[e.instance].push_back(e); });
+    for (auto& [id, events] : pending) {
+      const auto definition =
+          this->definition(events.front().definition_id, events.front().definition_version);
+      if (!definition) continue;
+      Stripe& stripe = stripe_of(id);
+      {
+        std::lock_guard lock(stripe.outbox_mutex);
+        stripe.outbox.push_back(Delivery{definition.get(), std::move(events)});
+      }
+      deliver(stripe);
+    }
+  }
 
   Stripe& stripe_of(std::string_view id) { return stripes_[StringHash{}(id) % kStripes]; }
   const Stripe& stripe_of(std::string_view id) const {
@@ -308,6 +422,10 @@ class Engine::Impl {
       stripe.outbox.pop_front();
       lock.unlock();
       notify(delivery);
+      if (!delivery.events.empty()) {
+        options_.storage->mark_delivered(delivery.events.back().instance,
+                                         delivery.events.back().version);
+      }
       lock.lock();
     }
   }
@@ -375,6 +493,28 @@ std::optional<std::vector<OpenTransition>> Engine::open_transitions(std::string_
 }
 std::size_t Engine::recover() { return impl_->recover(); }
 std::size_t Engine::instance_count() const { return impl_->instance_count(); }
+
+bool event_fits(const ProcessDefinition& def, const Event& e) noexcept {
+  if (e.definition_id != def.id() || e.definition_version != def.version() ||
+      to_index(e.stage) >= def.stages().size() || to_index(e.from_stage) >= def.stages().size()) {
+    return false;
+  }
+  switch (e.type) {
+    case EventType::kFieldSet:
+    case EventType::kFieldCleared:
+      return e.target < def.fields().size();
+    case EventType::kItemChecked:
+    case EventType::kItemUnchecked:
+      return e.target < def.checklist_items().size();
+    case EventType::kApprovalGiven:
+    case EventType::kApprovalRejected:
+      return e.target < def.approvals().size();
+    case EventType::kAssigned:
+      return e.target < def.roles().size();
+    default:
+      return true;
+  }
+}
 
 InstanceState replay(const ProcessDefinition& definition, std::span<const Event> events) {
   InstanceState state;
