@@ -210,14 +210,15 @@ TEST_F(SqliteStorageTest, TheFileCarriesItsApplicationIdSchemaVersionAndWal) {
 
 TEST_F(SqliteStorageTest, AVersion1StoreIsMigratedForwardWithItsEvents) {
   raw_sql(R"sql(
-    CREATE TABLE events (instance TEXT NOT NULL, version INTEGER NOT NULL CHECK (version >= 1),
+    CREATE TABLE events (seq INTEGER PRIMARY KEY, instance TEXT NOT NULL,
+      version INTEGER NOT NULL CHECK (version >= 1),
       type INTEGER NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL,
       definition_id TEXT NOT NULL, definition_version INTEGER NOT NULL, stage INTEGER NOT NULL,
       from_stage INTEGER NOT NULL, target INTEGER NOT NULL, value_type INTEGER NOT NULL,
-      value, text TEXT NOT NULL, PRIMARY KEY (instance, version)) WITHOUT ROWID;
+      value, text TEXT NOT NULL, UNIQUE (instance, version));
     CREATE TABLE definitions (id TEXT NOT NULL, version INTEGER NOT NULL, source TEXT NOT NULL,
       PRIMARY KEY (id, version)) WITHOUT ROWID;
-    INSERT INTO events VALUES ('deal-1', 1, 0, 1764000000000, 'maria', 'b2b', 1, 0, 0, 0, 0,
+    INSERT INTO events VALUES (1, 'deal-1', 1, 0, 1764000000000, 'maria', 'b2b', 1, 0, 0, 0, 0,
       NULL, '');
     PRAGMA application_id = 1397115991;
     PRAGMA user_version = 1;)sql");

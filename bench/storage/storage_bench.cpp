@@ -61,7 +61,8 @@ sqlite3* open_raw(const std::string& path, const std::string& values, sqlite3_st
   opened.storage.reset();
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536",
+               nullptr, nullptr, nullptr);
   const std::string sql =
       "INSERT INTO events (instance, version, type, at, actor, definition_id, definition_version, "
       "stage, from_stage, target, value_type, value, text) VALUES (?1, ?2, " +

@@ -1,7 +1,7 @@
 // salesflow events --store URI [--instance ID]
 //
-// Prints the stored events as JSON lines (the event objects of docs/command-stream.md), each
-// instance's in version order, instances by id. The store is opened for reading only; stage,
+// Prints the stored events as JSON lines (the event objects of docs/command-stream.md) in commit
+// order, so each instance's in version order. The store is opened for reading only; stage,
 // field and other names come from the definitions the store keeps.
 #include <cstdio>
 #include <iostream>
@@ -82,8 +82,9 @@ void add_events_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<EventsOptions>();
   CLI::App* command = app.add_subcommand(
       "events",
-      "Print the events a store keeps as JSON lines, each instance's in version order\n"
-      "(docs/storage.md). Exit 0 when all were printed, 1 when the store cannot be opened or\n"
+      "Print the events a store keeps as JSON lines, in commit order (so each instance's in\n"
+      "version order; docs/storage.md). Exit 0 when all were printed, 1 when the store cannot be "
+      "opened or\n"
       "read (the store is opened for reading only: nothing is changed), 2 on usage errors.");
   command->add_option("--store", options->store, "The store: sqlite:PATH")->required();
   command->add_option("--instance", options->instance, "Only this instance's events")
