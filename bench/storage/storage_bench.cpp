@@ -5,6 +5,8 @@
 //   BM_SqliteAppendPerCommand   SqliteStorage::append, one transaction per command (1 event)
 //   BM_SqliteGroupCommit        the same from 8 threads with group_commit: concurrent appends share
 //                               transactions
+//   BM_PostgresAppendPerCommand PostgresStorage::append with 1 and 8 sessions (next to pgbench:
+//                               bench/storage/run_postgres_bench.sh)
 //   BM_RecoverWithoutSnapshots  Engine::recover() of 1,000,000 stored events (100,000 B2B deals)
 //
 // Files go to $SALESFLOW_BENCH_DIR (default /tmp), on the machine's disk.
@@ -20,6 +22,7 @@
 #include <benchmark/benchmark.h>
 
 #include "salesflow/engine.hpp"
+#include "salesflow/postgres_storage.hpp"
 #include "salesflow/sqlite_storage.hpp"
 
 namespace salesflow {
@@ -157,6 +160,40 @@ void BM_SqliteGroupCommit(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SqliteGroupCommit)->Threads(8)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// PostgreSQL: one session per thread (its own connection), one transaction per command, each
+// thread on its own 1,000 deals. Needs $SALESFLOW_BENCH_POSTGRES (a conninfo;
+// bench/storage/run_postgres_bench.sh starts a cluster and sets it).
+void BM_PostgresAppendPerCommand(benchmark::State& state) {
+  const char* conninfo = std::getenv("SALESFLOW_BENCH_POSTGRES");
+  if (conninfo == nullptr) return state.SkipWithError("SALESFLOW_BENCH_POSTGRES is not set");
+  auto opened = PostgresStorage::open(conninfo);
+  if (!opened.storage) return state.SkipWithError(opened.error.c_str());
+  PostgresStorage& store = *opened.storage;
+  static std::atomic<int> run{0};
+  const std::string prefix = "r" + std::to_string(run++) + "-";
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1000; ++i) ids.push_back(prefix + "deal-" + std::to_string(i));
+  std::vector<std::uint64_t> versions(ids.size(), 0);
+  std::size_t n = 0;
+  for (auto _ : state) {
+    const std::size_t i = n++ % ids.size();
+    const Event e = field_event(ids[i], versions[i] + 1);
+    if (store.append(ids[i], versions[i], std::span(&e, 1)) != Storage::AppendResult::kOk) {
+      state.SkipWithError(store.last_error().c_str());
+      break;
+    }
+    ++versions[i];
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("events; one session per thread, one transaction per command");
+}
+BENCHMARK(BM_PostgresAppendPerCommand)
+    ->Threads(1)
+    ->Threads(8)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime()
+    ->MinTime(5);
 
 void BM_RecoverWithoutSnapshots(benchmark::State& state) {
   const auto definition =

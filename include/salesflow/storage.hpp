@@ -3,6 +3,8 @@
 //
 //     memory            events in memory, lost when the process ends (InMemoryStorage)
 //     sqlite:PATH       a SQLite file (sqlite_storage.hpp): the embedded default for durability
+//     postgres:CONNINFO a PostgreSQL database (postgres_storage.hpp), shared by many processes;
+//                       CONNINFO is a libpq key=value string ("host=/run/postgresql dbname=x")
 //
 // The schemas and guarantees are in docs/storage.md.
 //
@@ -68,7 +70,8 @@ struct OpenStoreResult {
 };
 
 // Opens the store a URI names: "memory", "sqlite:PATH" (PATH taken literally; relative to the
-// working directory). Any other text is refused with an error that lists the accepted forms.
+// working directory), "postgres:CONNINFO". Any other text is refused with an error that lists the
+// accepted forms.
 OpenStoreResult open_store(std::string_view uri, const StoreOptions& options = {});
 
 }  // namespace salesflow

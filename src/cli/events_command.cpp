@@ -86,7 +86,8 @@ void add_events_command(CLI::App& app, int& exit_code) {
       "version order; docs/storage.md). Exit 0 when all were printed, 1 when the store cannot be "
       "opened or\n"
       "read (the store is opened for reading only: nothing is changed), 2 on usage errors.");
-  command->add_option("--store", options->store, "The store: sqlite:PATH")->required();
+  command->add_option("--store", options->store, "The store: sqlite:PATH or postgres:CONNINFO")
+      ->required();
   command->add_option("--instance", options->instance, "Only this instance's events")
       ->each([options](const std::string&) { options->has_instance = true; });
   command->callback([options, &exit_code] { exit_code = events(*options); });

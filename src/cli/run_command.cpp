@@ -641,8 +641,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
   command->add_option("--directory", options->directory,
                       "People and their roles: a JSON object {\"maria\": [\"sales_rep\"], ...}");
   command->add_option("--store", options->store,
-                      "Where events are kept: memory (default), sqlite:PATH. An existing store's "
-                      "instances are recovered first");
+                      "Where events are kept: memory (default), sqlite:PATH, postgres:CONNINFO. An "
+                      "existing store's instances are recovered first");
   command->add_option("--key-prefix", options->key_prefix,
                       "Give each command without an idempotency_key the key PREFIX<line number>, "
                       "so that re-running a script against a store repeats its answers");

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "definition/json_document.hpp"
+#include "salesflow/postgres_storage.hpp"
 #include "salesflow/sqlite_storage.hpp"
 #include "salesflow/storage.hpp"
 
@@ -77,8 +78,22 @@ OpenStoreResult open_store(std::string_view uri, const StoreOptions& options) {
     if (!opened.storage) return OpenStoreResult{nullptr, std::move(opened.error)};
     return OpenStoreResult{std::move(opened.storage), {}};
   }
-  if (uri.starts_with("postgres:") || uri.starts_with("postgresql:")) {
-    return refuse("this build has no PostgreSQL store yet");
+  if (uri.starts_with("postgres:")) {
+    const std::string_view conninfo = uri.substr(9);
+    if (conninfo.find('\0') != std::string_view::npos) {
+      return refuse("the connection string holds a NUL byte");
+    }
+    if (conninfo.starts_with("//")) {
+      // libpq would read "postgres://..." as a URI; "postgres:" takes a key=value string.
+      return refuse(
+          "after \"postgres:\" give a key=value connection string such as "
+          "\"host=/run/postgresql dbname=sales\"");
+    }
+    PostgresOptions postgres_options;
+    postgres_options.read_only = options.read_only;
+    auto opened = PostgresStorage::open(std::string(conninfo), postgres_options);
+    if (!opened.storage) return OpenStoreResult{nullptr, std::move(opened.error)};
+    return OpenStoreResult{std::move(opened.storage), {}};
   }
   return refuse("unknown kind of store; " + std::string(kForms));
 }
