@@ -10,6 +10,10 @@ commands answered before the kill get their stored answers back). At the end:
 - every stored event was handed to the listener (--notify) at least once.
 
 Usage: test_crash.py PATH/TO/salesflow SOURCE_DIR [--kills N] [--lines N] [--seed S]
+                     [--postgres CONNINFO]
+
+With --postgres the killed runs use PostgreSQL stores (a fresh database per round on the server of
+CONNINFO); the reference store is SQLite either way, and `salesflow events` prints both alike.
 """
 import argparse
 import json
@@ -22,6 +26,8 @@ import sys
 import tempfile
 import time
 
+import psql_helper
+
 
 def main():
     parser = argparse.ArgumentParser()
@@ -30,8 +36,10 @@ def main():
     parser.add_argument("--kills", type=int, default=24)
     parser.add_argument("--lines", type=int, default=12000)
     parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument("--postgres", help="a conninfo: kill runs on PostgreSQL stores")
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    rounds = 0
     print("seed %d, %d kills, %d lines" % (args.seed, args.kills, args.lines))
 
     tmp = tempfile.mkdtemp(prefix="salesflow-crash-")
@@ -58,10 +66,19 @@ def main():
 
         # How long an uninterrupted run on SQLite takes, to spread the kills over it; its store
         # is the reference for the stored events.
+        def new_store(name):
+            if args.postgres:
+                return "postgres:" + psql_helper.fresh_database(args.postgres, "t_crash_" + name)
+            return "sqlite:" + os.path.join(tmp, name + ".sqlite")
+
         reference_store = "sqlite:" + os.path.join(tmp, "reference.sqlite")
-        start = time.monotonic()
         with open(stream, "rb") as stdin:
             subprocess.run(command(reference_store), stdin=stdin, stdout=subprocess.DEVNULL,
+                           check=True)
+        timing_store = new_store("timing")
+        start = time.monotonic()
+        with open(stream, "rb") as stdin:
+            subprocess.run(command(timing_store), stdin=stdin, stdout=subprocess.DEVNULL,
                            check=True)
         full = time.monotonic() - start
 
@@ -92,7 +109,7 @@ def main():
         while True:
             if store is None:
                 rounds += 1
-                store = "sqlite:" + os.path.join(tmp, "crash-%d.sqlite" % rounds)
+                store = new_store("crash_%d" % rounds)
                 notify = os.path.join(tmp, "notify-%d.jsonl" % rounds)
             out_path = os.path.join(tmp, "out.jsonl")
             with open(stream, "rb") as stdin, open(out_path, "wb") as out:
@@ -134,6 +151,10 @@ def main():
               "uninterrupted" % (killed, rounds, answered_checked))
     finally:
         shutil.rmtree(tmp)
+        if args.postgres:
+            for r in range(rounds + 1):
+                psql_helper.drop_database(args.postgres, "t_crash_crash_%d" % r)
+            psql_helper.drop_database(args.postgres, "t_crash_timing")
 
 
 if __name__ == "__main__":
