@@ -145,10 +145,15 @@ class StoreTest(support.TempDirTestCase):
         self.assertEqual(len(ids), len(events_of(self.store())))
 
     def test_bad_store_uris_are_usage_errors_that_say_what_is_accepted(self):
-        for uri in ("", "sqlite:", "mysql://db", "memory:x", "postgres:host=/nowhere"):
+        for uri in ("", "sqlite:", "mysql://db", "memory:x", "postgres://localhost/x"):
             result = run_script(uri, b"")
             self.assertEqual(result.returncode, 1, uri)
             self.assertIn(b"store", result.stderr, uri)
+        # An unreachable server: libpq's reason, nothing on stdout.
+        result = run_script("postgres:host=/nonexistent-salesflow-dir connect_timeout=2", b"")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(b"cannot connect to PostgreSQL", result.stderr)
+        self.assertEqual(result.stdout, b"")
         self.assertIn(b'"sqlite:PATH"', run_script("nonsense", b"").stderr)
 
     def assert_refused_and_unchanged(self, file, expect):
