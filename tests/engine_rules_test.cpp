@@ -251,7 +251,7 @@ TEST_F(RulesInTheProduct, ALargeAccountNeedsItsTriangleTeamBeforeLeavingTheDiagn
   for (const char* role : {"sales_rep", "presales", "service"}) {
     triangle.insert(*def().find_role(role));
   }
-  EXPECT_EQ(team->roles, triangle);
+  EXPECT_EQ(team_roles(*team), triangle);
   // The listener's stage-entry notice names the team.
   ASSERT_FALSE(recorder_.teams.empty());
   EXPECT_EQ(recorder_.teams.back(), std::pair(std::string("needs_diagnosis"), triangle));

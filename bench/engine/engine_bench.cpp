@@ -61,7 +61,7 @@ void BM_Engine_SetField(benchmark::State& state) {
   Command set;
   set.type = CommandType::kSetFields;
   set.actor = "maria";
-  set.fields = {{"lead_score", FieldValue(0.0)}};
+  set.fields = {{"deal_value", FieldValue(0.0)}};
   double score = 0;
   for (auto _ : state) {
     set.instance = f.random_ids[cursor.take()];
@@ -73,7 +73,7 @@ void BM_Engine_SetField(benchmark::State& state) {
       break;
     }
   }
-  state.SetLabel("lead_score (number), random of 1M");
+  state.SetLabel("deal_value (number), random of 1M");
 }
 BENCHMARK(BM_Engine_SetField);
 

@@ -26,10 +26,10 @@ def deal_steps(n, rng):
         ("create", "maria", {"definition": D, "fields": {
             "company": company, "industry": rng.choice(["manufacturing", "retail", "finance"]),
             "company_size": rng.choice(["small", "medium", "large"]),
-            "lead_score": rng.randint(20, 99), "existing_customer": rng.random() < 0.3}}),
+            "web_visit_minutes": rng.randint(0, 300), "existing_customer": rng.random() < 0.3}}),
         ("set", "mark", {"fields": {"urgency": rng.choice(["low", "medium", "high"])}}),
-        ("advance", "maria", {"to": "needs_diagnosis"}),  # refused: the lead is not graded
-        ("set", "maria", {"fields": {"grade": rng.choice(["A", "B", "C"])}}),
+        ("advance", "maria", {"to": "needs_diagnosis"}),  # refused: the lead is not cleaned
+        ("set", "maria", {"fields": {"email_opens": rng.randint(0, 40)}}),
         ("check", "maria", {"item": "lead_cleaned"}),
         ("check", "maria", {"item": "grade_verified"}),
         ("advance", "maria", {"to": "needs_diagnosis"}),

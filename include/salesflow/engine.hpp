@@ -74,6 +74,11 @@ class Engine {
   // Decides, commits and announces one command. `now` is the command's time. Deadlines that fell
   // due before `now` are not fired by a command: call advance_to() first (the command stream
   // does), so that they come first in the log.
+  // A command with an idempotency key is answered once: its answer (accepted or rejected by
+  // decide) is stored with its events in one transaction, and a repeat gets that answer back. A
+  // key already used by another instance, op or actor is a bad_command. A conflict reported by the
+  // Storage (another process appended to the instance) reloads the instance from the Storage, so
+  // that the caller's retry sees the stored state.
   CommandResult execute(const Command& command, Timestamp now);
 
   // Fires every delivery-standard milestone (at_risk, breached, escalated) due at or before
@@ -108,7 +113,8 @@ class Engine {
   // deadlines are scheduled again (one that passed meanwhile fires on the next advance). An
   // instance a command changed meanwhile keeps its newer state. Logs that do not fit a registered
   // definition (unknown id or version, gaps, out-of-range ids) are skipped; the result counts
-  // their events.
+  // their events. With listeners, then hands them the events the Storage's outbox still holds
+  // (Storage::scan_undelivered: committed, not marked delivered) before returning.
   std::size_t recover();
 
   std::size_t instance_count() const;
@@ -117,6 +123,11 @@ class Engine {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Whether `event` can be applied on `definition` as far as its indices go: its definition id and
+// version, and every stage, field, item, approval or role index within the definition's tables.
+// For events from outside (a store): apply() does not check them.
+bool event_fits(const ProcessDefinition& definition, const Event& event) noexcept;
 
 // The state a sequence of events folds into. REQUIRES: the events are one instance's, in version
 // order, decided for `definition`.

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -91,6 +92,38 @@ class Storage {
   virtual std::vector<Event> load(std::string_view instance) const = 0;
   // Calls `visit` for every stored event, each instance's in version order.
   virtual void scan(const std::function<void(const Event&)>& visit) const = 0;
+
+  // --- Idempotency keys (optional: the defaults remember nothing) ---------------------------
+  // What an accepted command that carried an idempotency key answered: the instance's version
+  // after it and how many events it appended (versions version-event_count+1 .. version), plus
+  // a fingerprint of the command, so that a key reused for another command can be refused.
+  struct KeyRecord {
+    std::string instance;
+    std::uint64_t version = 0;
+    std::uint64_t event_count = 0;
+    std::string fingerprint;
+    std::string rejection;  // a rejected command's answer, encoded by the engine; empty: accepted
+    friend bool operator==(const KeyRecord&, const KeyRecord&) = default;
+  };
+  // As append() (`events` may be empty), and in the same transaction remembers `key` ->
+  // `record`. kConflict, with nothing written, when the version does not match or the key is
+  // already stored. Default: append() alone (a storage that does not remember keys).
+  virtual AppendResult append_keyed(std::string_view instance, std::uint64_t expected_version,
+                                    std::span<const Event> events, std::string_view key,
+                                    const KeyRecord& record);
+  // The record stored for `key`. Default: none.
+  virtual std::optional<KeyRecord> find_key(std::string_view key) const;
+
+  // --- Outbox (optional: the defaults keep no delivery marks) -------------------------------
+  // The outbox is the event log beyond each instance's delivery mark: an event is queued for
+  // the listeners by the same transaction that stores it. The stable id of a notification is its
+  // event's (instance, version).
+  // Notes that the listeners have had `instance`'s events up to `version`. A storage may record
+  // marks lazily (delivery is at least once: a mark lost in a crash means a repeat, never a loss).
+  virtual void mark_delivered(std::string_view instance, std::uint64_t version);
+  // Calls `visit` for every stored event beyond its instance's delivery mark, each instance's in
+  // version order. Default: none.
+  virtual void scan_undelivered(const std::function<void(const Event&)>& visit) const;
 };
 
 // Storage in memory: lost when the process ends.
@@ -100,11 +133,19 @@ class InMemoryStorage final : public Storage {
                       std::span<const Event> events) override;
   std::vector<Event> load(std::string_view instance) const override;
   void scan(const std::function<void(const Event&)>& visit) const override;
+  AppendResult append_keyed(std::string_view instance, std::uint64_t expected_version,
+                            std::span<const Event> events, std::string_view key,
+                            const KeyRecord& record) override;
+  std::optional<KeyRecord> find_key(std::string_view key) const override;
   std::size_t event_count() const;
 
  private:
+  AppendResult append_locked(std::string_view instance, std::uint64_t expected_version,
+                             std::span<const Event> events);
+
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::vector<Event>, std::less<>> events_;
+  std::map<std::string, KeyRecord, std::less<>> keys_;
 };
 
 // ---------------------------------------------------------------------------------------------

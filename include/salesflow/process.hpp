@@ -49,7 +49,7 @@ enum class EventType : std::uint8_t {
   kResumed,
   kClosedLost,    // from_stage, stage: the lost stage; text: the reason
   kReopened,      // from_stage: the lost stage, stage: the stage it was closed from
-  kTeamRequired,  // stage; roles: the team that must be assigned before the stage's gate opens
+  kTeamRequired,  // stage; value: the roles to assign before the gate opens (team_roles())
   // Delivery standards (docs/delivery-standards.md). target: the standard's index. `at` is the
   // instant the milestone fell due (for at_risk, breached, escalated: the deadline's time, not
   // the time the clock was advanced); actor "system" for the three timed ones.
@@ -59,6 +59,9 @@ enum class EventType : std::uint8_t {
   kStandardMet,        // value: the counted time from anchor to goal, in milliseconds (int64)
   kStandardCancelled,  // value: the counted time until the scope was left, in milliseconds
 };
+
+// The last event type: stores check that what they read is at most this.
+inline constexpr EventType kLastEventType = EventType::kStandardCancelled;
 
 std::string_view to_string(EventType type) noexcept;
 std::optional<EventType> event_type_from_string(std::string_view name) noexcept;
@@ -77,10 +80,19 @@ struct Event {
   std::uint32_t target = 0;  // the field, item, approval or role index, per type
   FieldValue value;
   std::string text;
-  RoleSet roles;  // kTeamRequired
 
   friend bool operator==(const Event&, const Event&) = default;
 };
+
+// The roles of a kTeamRequired event, kept in its value as the bits of a RoleSet (an integer, so
+// that stores and the event stream need no member of their own for it).
+inline RoleSet team_roles(const Event& event) noexcept {
+  const auto* bits = std::get_if<std::int64_t>(&event.value);
+  return bits == nullptr ? RoleSet() : RoleSet(static_cast<std::uint64_t>(*bits));
+}
+inline FieldValue team_value(RoleSet roles) noexcept {
+  return FieldValue(static_cast<std::int64_t>(roles.bits()));
+}
 
 // ---------------------------------------------------------------------------------------------
 // State.
@@ -216,6 +228,10 @@ struct Command {
   std::vector<std::pair<std::string, FieldValue>> fields;
   std::string target;
   std::string text;
+  // When not empty: the engine answers a repeat of this command (same key, instance, op and
+  // actor) with the original answer and appends nothing, across restarts and processes, as far
+  // as the Storage remembers keys (Storage::append_keyed).
+  std::string idempotency_key;
 };
 
 // Why a command was rejected. Codes follow what the caller should do next.

@@ -59,8 +59,11 @@ constexpr std::array<Op, 12> kOps{{
     {"reopen", CommandType::kReopen, {{kNone, kNone}}, false},
 }};
 
-constexpr std::array<std::string_view, 5> kCommonKeys{"op", "instance", "actor", "at",
-                                                      "expected_version"};
+constexpr std::array<std::string_view, 6> kCommonKeys{"op", "instance",         "actor",
+                                                      "at", "expected_version", "idempotency_key"};
+
+// Longer keys are refused: a key is an id, not a payload, and the store keeps every one.
+constexpr std::size_t kMaxKeyBytes = 200;
 
 std::string pointer_to(std::string_view key) { return internal::child_pointer("", key); }
 
@@ -406,6 +409,15 @@ std::variant<CommandLine, LineError> decode_command_line(std::string_view text) 
                           command.expected_version)) {
     return fail(std::move(*e));
   }
+  if (auto e =
+          read_string(line, "idempotency_key", op_name, false, true, command.idempotency_key)) {
+    return fail(std::move(*e));
+  }
+  if (command.idempotency_key.size() > kMaxKeyBytes) {
+    return fail(bad("\"idempotency_key\" must be at most " + std::to_string(kMaxKeyBytes) +
+                        " bytes long, not " + std::to_string(command.idempotency_key.size()),
+                    "/idempotency_key"));
+  }
   for (const Argument& a : op->arguments) {
     if (a.key.empty()) continue;
     std::string& slot = a.slot == Slot::kTarget ? command.target
@@ -518,7 +530,7 @@ void append_event(std::string& out, const Event& e, const ProcessDefinition& def
       out += '[';
       bool first = true;
       for (std::size_t r = 0; r < def.roles().size(); ++r) {
-        if (!e.roles.contains(RoleId(static_cast<std::uint32_t>(r)))) continue;
+        if (!team_roles(e).contains(RoleId(static_cast<std::uint32_t>(r)))) continue;
         if (!first) out += ',';
         first = false;
         append_json_string(out, def.roles()[r].id);

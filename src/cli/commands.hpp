@@ -16,6 +16,7 @@ void add_validate_command(CLI::App& app, int& exit_code);
 void add_dot_command(CLI::App& app, int& exit_code);
 void add_rule_command(CLI::App& app, int& exit_code);
 void add_run_command(CLI::App& app, int& exit_code);
+void add_events_command(CLI::App& app, int& exit_code);
 
 }  // namespace salesflow::cli
 

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   salesflow::cli::add_dot_command(app, exit_code);
   salesflow::cli::add_rule_command(app, exit_code);
   salesflow::cli::add_run_command(app, exit_code);
+  salesflow::cli::add_events_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

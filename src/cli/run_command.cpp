@@ -1,9 +1,10 @@
-// salesflow run DEF.json... [--directory people.json] [--summary] < commands.jsonl
+// salesflow run DEF.json... [--directory people.json] [--store URI] [--summary] < commands.jsonl
 //
-// Drives an Engine (in-memory storage) with a stream of JSON commands, one per line, and answers
-// each line with one JSON line, in order. The format is docs/command-stream.md; the codec is
-// cli/command_json.hpp. Rejections are answers: the run only fails (exit 1) when a definition or
-// the directory file is invalid.
+// Drives an Engine with a stream of JSON commands, one per line, and answers each line with one
+// JSON line, in order. The format is docs/command-stream.md; the codec is cli/command_json.hpp.
+// Rejections are answers: the run only fails (exit 1) when a definition, the directory file or
+// the store is invalid. With --store the engine recovers the stored instances first.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
@@ -12,10 +13,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,6 +29,7 @@
 #include "salesflow/engine.hpp"
 #include "salesflow/figures.hpp"
 #include "salesflow/hooks.hpp"
+#include "salesflow/storage.hpp"
 
 namespace salesflow::cli {
 namespace {
@@ -36,8 +40,45 @@ using nlohmann::json;
 struct RunOptions {
   std::vector<std::string> definitions;
   std::string directory;
+  std::string store = "memory";
+  std::string key_prefix;
+  std::string notify;
   bool summary = false;
   bool stats = false;
+};
+
+// --notify FILE: every notification the engine hands out, one JSON line each, appended with one
+// write(2) per line (nothing buffered in the process: a killed run loses none it was given).
+class NotifyFile final : public EventListener {
+ public:
+  explicit NotifyFile(int fd) : fd_(fd) {}
+  ~NotifyFile() override { ::close(fd_); }
+  void on_event(const Event& e) override {
+    std::string line = "{\"id\":";
+    internal::append_json_string(line, e.instance + "#" + std::to_string(e.version));
+    line += ",\"instance\":";
+    internal::append_json_string(line, e.instance);
+    line += ",\"version\":" + std::to_string(e.version) + ",\"type\":";
+    internal::append_json_string(line, to_string(e.type));
+    line += "}\n";
+    std::lock_guard lock(mutex_);
+    std::size_t done = 0;
+    while (done < line.size()) {
+      const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ok_ = false;
+        return;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_;
+  std::mutex mutex_;
+  bool ok_ = true;
 };
 
 // Where the time of a run goes, for --stats: decoding the JSON lines, the engine, encoding the
@@ -173,6 +214,28 @@ class LineReader {
   bool eof_ = false;
 };
 
+// Reads a whole file of at most 64 MiB.
+bool read_text_file(const std::string& path, std::string& text, std::string& error) {
+  constexpr std::size_t kMax = 64 << 20;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = std::string("cannot open the file: ") + std::strerror(errno);
+    return false;
+  }
+  text.assign(kMax + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) {
+    error = "cannot read the file";
+    return false;
+  }
+  if (text.size() > kMax) {
+    error = "the file is larger than 64 MiB";
+    return false;
+  }
+  return true;
+}
+
 // Loads the directory file: {"person": ["role", ...], ...}. Problems print as FILE: POINTER:
 // message on stderr.
 bool load_directory(const std::string& path, InMemoryDirectory& directory) {
@@ -240,8 +303,12 @@ struct InstanceReport {
 
 class Runner {
  public:
-  Runner(Engine& engine, bool summary, bool stats)
-      : engine_(engine), summary_(summary), timer_(stats) {}
+  Runner(Engine& engine, EventStore& store, const RunOptions& options)
+      : engine_(engine),
+        store_(store),
+        summary_(options.summary),
+        key_prefix_(options.key_prefix),
+        timer_(options.stats) {}
 
   // Processes standard input to its end. False when reading or writing failed.
   bool run() {
@@ -310,6 +377,9 @@ class Runner {
       return;
     }
     Command& command = line.command;
+    if (command.idempotency_key.empty() && !key_prefix_.empty()) {
+      command.idempotency_key = key_prefix_ + std::to_string(lines_);
+    }
     const ProcessDefinition* definition = nullptr;
     if (command.type == CommandType::kCreate) {
       definition = engine_.definition(command.definition_id, command.definition_version).get();
@@ -317,6 +387,9 @@ class Runner {
       // The same as engine_.instance(id)->definition (an instance never changes definition),
       // without copying the instance's state for every command.
       definition = it->second;
+    } else if (const auto state = engine_.instance(command.instance)) {
+      definition = state->definition;  // recovered from the store
+      definition_of_.emplace(command.instance, definition);
     }
     if (!line.fields.is_null()) {
       if (auto error = convert_fields(line, definition)) {
@@ -329,6 +402,10 @@ class Runner {
     timer_.mark(PhaseTimer::kEngine);
     InstanceReport* report = summary_ ? &report_of(command.instance) : nullptr;
     if (!result.ok()) {
+      if (result.rejection->code == ErrorCode::kUnavailable) {
+        std::cerr << "salesflow run: line " << lines_ << ": " << store_.uri() << ": "
+                  << store_.last_error() << "\n";
+      }
       ++rejected_;
       ++by_code_[std::string(to_string(result.rejection->code))];
       if (report != nullptr) {
@@ -349,6 +426,12 @@ class Runner {
     ++accepted_;
     if (!result.events.empty() && result.events.front().type == EventType::kCreated) {
       definition_of_.emplace(command.instance, definition);
+    }
+    if (definition == nullptr && !result.events.empty()) {  // a repeat of a recovered create
+      definition = engine_
+                       .definition(result.events.front().definition_id,
+                                   result.events.front().definition_version)
+                       .get();
     }
     if (report != nullptr) {
       ++report->commands;
@@ -499,7 +582,9 @@ class Runner {
   }
 
   Engine& engine_;
+  EventStore& store_;
   const bool summary_;
+  const std::string key_prefix_;
   PhaseTimer timer_;
   Timestamp clock_ = Timestamp::min();
   std::string deadlines_;  // the milestones the current line's `at` fired, as JSON
@@ -515,23 +600,51 @@ class Runner {
 
 int run(const RunOptions& options) {
   std::vector<std::shared_ptr<const ProcessDefinition>> definitions;
+  std::vector<std::string> sources;
   bool valid = true;
   for (const std::string& file : options.definitions) {
-    LoadResult result = load_definition_file(file);
+    // The text is kept in the store; a file that cannot be read whole is loaded by
+    // load_definition_file() for its precise diagnostics.
+    std::string text;
+    std::string error;
+    std::error_code ec;
+    LoadResult result =
+        !std::filesystem::is_directory(file, ec) && read_text_file(file, text, error)
+            ? load_definition(text)
+            : load_definition_file(file);
     for (const Diagnostic& d : result.diagnostics) {
       std::cerr << file << ": " << printable_pointer(d.pointer) << ": " << d.message << "\n";
     }
     valid = valid && result.ok();
-    if (result.ok()) definitions.push_back(std::move(result.definition));
+    if (result.ok()) {
+      definitions.push_back(std::move(result.definition));
+      sources.push_back(std::move(text));
+    }
   }
   InMemoryDirectory directory;
   if (!options.directory.empty() && !load_directory(options.directory, directory)) valid = false;
   if (!valid) return kExitInvalid;
 
-  InMemoryStorage storage;
+  OpenStoreResult opened = open_store(options.store);
+  if (!opened.store) {
+    std::cerr << "salesflow run: " << opened.error << "\n";
+    return kExitInvalid;
+  }
+  EventStore& store = *opened.store;
+  std::unique_ptr<NotifyFile> notify;
+  if (!options.notify.empty()) {
+    const int fd = ::open(options.notify.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      std::cerr << options.notify << ": cannot open for appending: " << std::strerror(errno)
+                << "\n";
+      return kExitInvalid;
+    }
+    notify = std::make_unique<NotifyFile>(fd);
+  }
   EngineOptions engine_options;
-  engine_options.storage = &storage;
+  engine_options.storage = &store;
   engine_options.directory = &directory;
+  if (notify) engine_options.listeners.push_back(notify.get());
   Engine engine(engine_options);
   for (std::size_t i = 0; i < definitions.size(); ++i) {
     if (!engine.register_definition(definitions[i])) {
@@ -539,9 +652,52 @@ int run(const RunOptions& options) {
                 << definitions[i]->version() << " is already defined by an earlier file\n";
       return kExitInvalid;
     }
+    switch (store.keep_definition(definitions[i]->id(), definitions[i]->version(), sources[i])) {
+      case EventStore::KeepResult::kKept:
+      case EventStore::KeepResult::kSame:
+        break;
+      case EventStore::KeepResult::kDifferent:
+        std::cerr << options.definitions[i] << ": (document): " << store.uri() << " keeps another "
+                  << "text for " << definitions[i]->id() << " version " << definitions[i]->version()
+                  << ", which its events were decided on: give the changed definition a new "
+                     "version\n";
+        return kExitInvalid;
+      case EventStore::KeepResult::kUnavailable:
+        std::cerr << "salesflow run: " << store.uri() << ": " << store.last_error() << "\n";
+        return kExitInvalid;
+    }
   }
-  Runner runner(engine, options.summary, options.stats);
-  return runner.run() ? kExitOk : kExitInvalid;
+  // Definitions the store keeps but the command line does not name: its instances run on them.
+  for (const StoredDefinition& kept : store.definitions()) {
+    if (engine.definition(kept.id, kept.version)) continue;
+    LoadResult result = load_definition(kept.source);
+    if (!result.ok()) {
+      std::cerr << "salesflow run: " << store.uri() << ": the stored definition " << kept.id
+                << " version " << kept.version << " does not load\n";
+      return kExitInvalid;
+    }
+    engine.register_definition(std::move(result.definition));
+  }
+  const std::size_t skipped = engine.recover();
+  if (const std::string error = store.last_error(); !error.empty()) {
+    std::cerr << "salesflow run: cannot recover from " << store.uri() << ": " << error << "\n";
+    return kExitInvalid;
+  }
+  if (skipped > 0) {
+    std::cerr << "salesflow run: " << store.uri() << ": " << skipped
+              << " stored events do not fit their definition and were left out\n";
+  }
+  Runner runner(engine, store, options);
+  bool ok = runner.run();
+  if (!store.flush()) {
+    std::cerr << "salesflow run: " << store.uri() << ": " << store.last_error() << "\n";
+    ok = false;
+  }
+  if (notify && !notify->ok()) {
+    std::cerr << options.notify << ": cannot write notifications\n";
+    ok = false;
+  }
+  return ok ? kExitOk : kExitInvalid;
 }
 
 }  // namespace
@@ -557,6 +713,14 @@ void add_run_command(CLI::App& app, int& exit_code) {
   command->add_option("definitions", options->definitions, "Definition files (JSON)")->required();
   command->add_option("--directory", options->directory,
                       "People and their roles: a JSON object {\"maria\": [\"sales_rep\"], ...}");
+  command->add_option("--store", options->store,
+                      "Where events are kept: memory (default), sqlite:PATH, postgres:CONNINFO. An "
+                      "existing store's instances are recovered first");
+  command->add_option("--key-prefix", options->key_prefix,
+                      "Give each command without an idempotency_key the key PREFIX<line number>, "
+                      "so that re-running a script against a store repeats its answers");
+  command->add_option("--notify", options->notify,
+                      "Append every notification (committed event, with its stable id) to FILE");
   command->add_flag("--summary", options->summary,
                     "Instead of the answers, print where each instance ended and why");
   command->add_flag("--stats", options->stats,

@@ -13,6 +13,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "deadlines/deadline_queue.hpp"
 #include "definition/json_document.hpp"
 #include "engine/instance_index.hpp"
@@ -53,6 +55,40 @@ struct Delivery {
   std::vector<Event> events;
 };
 
+// What identifies a command for its idempotency key: a key used again for another instance, op
+// or actor is refused rather than answered with someone else's answer.
+std::string fingerprint(const Command& c) {
+  return std::string(to_string(c.type)) + '\n' + c.instance + '\n' + c.actor;
+}
+
+std::string encode_rejection(const Rejection& r) {
+  nlohmann::json unmet = nlohmann::json::array();
+  for (const UnmetCriterion& u : r.unmet) {
+    unmet.push_back({static_cast<int>(u.kind), u.id, u.detail, u.have, u.need});
+  }
+  return nlohmann::json{static_cast<int>(r.code), r.message, unmet}.dump();
+}
+
+std::optional<Rejection> decode_rejection(const std::string& text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array() || j.size() != 3 || !j[0].is_number_unsigned() || !j[1].is_string() ||
+      !j[2].is_array() || j[0].get<unsigned>() > static_cast<unsigned>(ErrorCode::kUnavailable)) {
+    return std::nullopt;
+  }
+  Rejection r{static_cast<ErrorCode>(j[0].get<unsigned>()), j[1].get<std::string>(), {}};
+  for (const auto& u : j[2]) {
+    if (!u.is_array() || u.size() != 5 || !u[0].is_number_unsigned() || !u[1].is_string() ||
+        !u[2].is_string() || !u[3].is_number_unsigned() || !u[4].is_number_unsigned() ||
+        u[0].get<unsigned>() > static_cast<unsigned>(UnmetCriterion::Kind::kMissingAssignment)) {
+      return std::nullopt;
+    }
+    r.unmet.push_back(UnmetCriterion{static_cast<UnmetCriterion::Kind>(u[0].get<unsigned>()),
+                                     u[1].get<std::string>(), u[2].get<std::string>(),
+                                     u[3].get<std::uint32_t>(), u[4].get<std::uint32_t>()});
+  }
+  return r;
+}
+
 }  // namespace
 
 class Engine::Impl {
@@ -91,6 +127,10 @@ class Engine::Impl {
     const DirectoryRoles directory_roles = this->directory_roles(command.actor);
     {
       std::unique_lock lock(stripe.mutex);
+      const bool keyed = !command.idempotency_key.empty();
+      if (keyed) {
+        if (auto answer = answer_of_key(command)) return std::move(*answer);
+      }
       InstanceState* found = stripe.instances.find(command.instance, hash);
       const InstanceState empty;
       const InstanceState& state = found == nullptr ? empty : *found;
@@ -112,7 +152,7 @@ class Engine::Impl {
                                  : std::string()) +
                             " is registered",
                         {}};
-          return result;
+          return remember(command, std::move(result), 0);
         }
       }
       if (!definition) {
@@ -120,7 +160,7 @@ class Engine::Impl {
             Rejection{ErrorCode::kUnknownInstance,
                       "there is no instance " + internal::quote_text(command.instance),
                       {}};
-        return result;
+        return remember(command, std::move(result), 0);
       }
       const DecisionContext context{now,
                                     roles_of(*definition, state, command.actor, directory_roles)};
@@ -128,7 +168,7 @@ class Engine::Impl {
       if (!decision.ok()) {
         result.rejection = std::move(decision.rejection);
         result.version = state.version;
-        return result;
+        return remember(command, std::move(result), state.version);
       }
       std::uint64_t version = state.version;
       for (Event& e : decision.events) {
@@ -138,15 +178,29 @@ class Engine::Impl {
         e.definition_id = definition->id();
         e.definition_version = definition->version();
       }
-      if (!decision.events.empty()) {
-        switch (options_.storage->append(command.instance, state.version, decision.events)) {
+      if (!decision.events.empty() || keyed) {
+        const auto appended =
+            keyed ? options_.storage->append_keyed(command.instance, state.version, decision.events,
+                                                   command.idempotency_key,
+                                                   Storage::KeyRecord{command.instance,
+                                                                      version,
+                                                                      decision.events.size(),
+                                                                      fingerprint(command),
+                                                                      {}})
+                  : options_.storage->append(command.instance, state.version, decision.events);
+        switch (appended) {
           case Storage::AppendResult::kOk:
             break;
           case Storage::AppendResult::kConflict:
+            // Another process answered this key meanwhile, or appended to the instance: give
+            // its answer, or take the stored state so that a retry decides on it.
+            if (keyed) {
+              if (auto answer = answer_of_key(command)) return std::move(*answer);
+            }
+            result.version = reload(stripe, command.instance, state.version);
             result.rejection = Rejection{ErrorCode::kConflict,
                                          "the stored instance changed meanwhile; reload and retry",
                                          {}};
-            result.version = state.version;
             return result;
           case Storage::AppendResult::kUnavailable:
             result.rejection =
@@ -155,10 +209,12 @@ class Engine::Impl {
             return result;
         }
         // The index never moves a state, so `state` (when it was found) stays valid.
-        if (found == nullptr) found = &stripe.instances.insert(command.instance, hash);
+        if (found == nullptr && !decision.events.empty()) {
+          found = &stripe.instances.insert(command.instance, hash);
+        }
         for (const Event& e : decision.events) apply(*definition, *found, e);
-        reschedule(command.instance, *definition, *found);
-        if (!options_.listeners.empty()) {
+        if (found != nullptr) reschedule(command.instance, *definition, *found);
+        if (!options_.listeners.empty() && !decision.events.empty()) {
           // Queued under the stripe's lock, so deliveries keep commit order.
           std::lock_guard outbox_lock(stripe.outbox_mutex);
           stripe.outbox.push_back(Delivery{definition, decision.events});
@@ -244,6 +300,7 @@ class Engine::Impl {
       *live = std::move(replayed);
       reschedule(id, *definition, *live);
     }
+    if (!options_.listeners.empty()) redeliver();
     return skipped;
   }
 
@@ -305,48 +362,7 @@ class Engine::Impl {
     if (events.empty() || events.front().type != EventType::kCreated) return false;
     for (std::size_t i = 0; i < events.size(); ++i) {
       const Event& e = events[i];
-      if (e.version != i + 1 || e.definition_id != def.id() ||
-          e.definition_version != def.version() || to_index(e.stage) >= def.stages().size() ||
-          to_index(e.from_stage) >= def.stages().size()) {
-        return false;
-      }
-      std::size_t table = SIZE_MAX;
-      switch (e.type) {
-        case EventType::kFieldSet:
-        case EventType::kFieldCleared:
-          table = def.fields().size();
-          break;
-        case EventType::kItemChecked:
-        case EventType::kItemUnchecked:
-          table = def.checklist_items().size();
-          break;
-        case EventType::kApprovalGiven:
-        case EventType::kApprovalRejected:
-          table = def.approvals().size();
-          break;
-        case EventType::kAssigned:
-          table = def.roles().size();
-          break;
-        case EventType::kStandardAtRisk:
-        case EventType::kStandardBreached:
-        case EventType::kStandardMet:
-        case EventType::kStandardCancelled:
-          table = def.delivery_standards().size();
-          break;
-        case EventType::kStandardEscalated: {
-          table = def.delivery_standards().size();
-          const auto* step = std::get_if<std::int64_t>(&e.value);
-          if (e.target >= table || step == nullptr || *step < 0 ||
-              static_cast<std::size_t>(*step) >=
-                  def.delivery_standards()[e.target].escalation.size()) {
-            return false;
-          }
-          break;
-        }
-        default:
-          break;
-      }
-      if (e.target >= table) return false;
+      if (e.version != i + 1 || !event_fits(def, e)) return false;
       if (i > 0 && e.type == EventType::kCreated) return false;
     }
     return true;
@@ -372,6 +388,94 @@ class Engine::Impl {
     bool delivering = false;
   };
   static constexpr std::size_t kStripes = 256;
+
+  // A rejection is the answer a repeat of a keyed command gets: stored with the key (no events,
+  // at the instance's version `held`). A store that fails to keep it changes nothing else, so the
+  // answer stands. REQUIRES: the stripe of command.instance is locked.
+  CommandResult remember(const Command& command, CommandResult result, std::uint64_t held) {
+    if (command.idempotency_key.empty()) return result;
+    const Storage::KeyRecord record{command.instance, held, 0, fingerprint(command),
+                                    encode_rejection(*result.rejection)};
+    if (options_.storage->append_keyed(command.instance, held, {}, command.idempotency_key,
+                                       record) == Storage::AppendResult::kConflict) {
+      if (auto answer = answer_of_key(command)) return std::move(*answer);
+    }
+    return result;
+  }
+
+  // The stored answer of the command's idempotency key, if the key is taken. REQUIRES: the
+  // stripe of command.instance is locked.
+  std::optional<CommandResult> answer_of_key(const Command& command) {
+    const auto record = options_.storage->find_key(command.idempotency_key);
+    if (!record) return std::nullopt;
+    CommandResult result;
+    result.version = record->version;
+    if (record->instance != command.instance || record->fingerprint != fingerprint(command)) {
+      result.rejection =
+          Rejection{ErrorCode::kBadCommand,
+                    "the idempotency key " + internal::quote_text(command.idempotency_key) +
+                        " was used for another command (" +
+                        internal::quote_text(record->fingerprint, 120) + ")",
+                    {}};
+      return result;
+    }
+    if (!record->rejection.empty()) {
+      result.rejection = decode_rejection(record->rejection);
+      if (!result.rejection) {
+        result.rejection = Rejection{
+            ErrorCode::kUnavailable, "the stored answer of this idempotency key is damaged", {}};
+      }
+      return result;
+    }
+    if (record->event_count > 0) {
+      std::vector<Event> events = options_.storage->load(command.instance);
+      const std::uint64_t first = record->version - record->event_count + 1;
+      if (record->event_count > record->version || events.size() < record->version ||
+          events[first - 1].version != first) {
+        result.rejection = Rejection{
+            ErrorCode::kUnavailable, "the storage failed to give this key's events back", {}};
+        return result;
+      }
+      result.events.assign(
+          std::make_move_iterator(events.begin() + static_cast<long>(first - 1)),
+          std::make_move_iterator(events.begin() + static_cast<long>(record->version)));
+    }
+    return result;
+  }
+
+  // After the Storage reported a conflict: takes the instance's stored log when it is newer than
+  // the state held and fits its definition. Returns the version the instance is at now.
+  // REQUIRES: the stripe is locked.
+  std::uint64_t reload(Stripe& stripe, const std::string& id, std::uint64_t held) {
+    std::vector<Event> events = options_.storage->load(id);
+    if (events.size() <= held) return held;
+    const auto definition =
+        this->definition(events.front().definition_id, events.front().definition_version);
+    if (!definition || !log_fits(*definition, events)) return held;
+    const std::uint64_t hash = internal::instance_hash(id);
+    InstanceState* live = stripe.instances.find(id, hash);
+    if (live == nullptr) live = &stripe.instances.insert(id, hash);
+    *live = replay(*definition, events);
+    reschedule(id, *definition, *live);
+    return events.back().version;
+  }
+
+  // Hands the listeners what the Storage's outbox still holds, instance by instance.
+  void redeliver() {
+    std::map<std::string, std::vector<Event>> pending;
+    options_.storage->scan_undelivered([&](const Event& e) { pending[e.instance].push_back(e); });
+    for (auto& [id, events] : pending) {
+      const auto definition =
+          this->definition(events.front().definition_id, events.front().definition_version);
+      if (!definition) continue;
+      Stripe& stripe = stripe_of(internal::instance_hash(id));
+      {
+        std::lock_guard lock(stripe.outbox_mutex);
+        stripe.outbox.push_back(Delivery{definition.get(), std::move(events)});
+      }
+      deliver(stripe);
+    }
+  }
 
   // By the low bits of instance_hash(); the index uses the high bits.
   Stripe& stripe_of(std::uint64_t hash) { return stripes_[hash % kStripes]; }
@@ -502,6 +606,10 @@ class Engine::Impl {
       stripe.outbox.pop_front();
       lock.unlock();
       notify(delivery);
+      if (!delivery.events.empty()) {
+        options_.storage->mark_delivered(delivery.events.back().instance,
+                                         delivery.events.back().version);
+      }
       lock.lock();
     }
   }
@@ -536,7 +644,7 @@ class Engine::Impl {
         // A team the stage asks for comes with the entry, later in the same command.
         RoleSet team;
         for (std::size_t j = i + 1; j < events.size(); ++j) {
-          if (events[j].type == EventType::kTeamRequired) team = events[j].roles;
+          if (events[j].type == EventType::kTeamRequired) team = team_roles(events[j]);
         }
         const Stage& stage = delivery.definition->stage(e.stage);
         const StageEntryNotice notice{delivery.definition,
@@ -622,6 +730,41 @@ std::vector<Engine::Trouble> Engine::standards_in_trouble(Timestamp now) const {
   return impl_->standards_in_trouble(now);
 }
 std::size_t Engine::instance_count() const { return impl_->instance_count(); }
+
+bool event_fits(const ProcessDefinition& def, const Event& e) noexcept {
+  if (e.definition_id != def.id() || e.definition_version != def.version() ||
+      to_index(e.stage) >= def.stages().size() || to_index(e.from_stage) >= def.stages().size()) {
+    return false;
+  }
+  switch (e.type) {
+    case EventType::kFieldSet:
+    case EventType::kFieldCleared:
+      return e.target < def.fields().size();
+    case EventType::kItemChecked:
+    case EventType::kItemUnchecked:
+      return e.target < def.checklist_items().size();
+    case EventType::kApprovalGiven:
+    case EventType::kApprovalRejected:
+      return e.target < def.approvals().size();
+    case EventType::kAssigned:
+      return e.target < def.roles().size();
+    case EventType::kTeamRequired:
+      return std::holds_alternative<std::int64_t>(e.value) &&
+             (def.roles().size() >= 64 || (team_roles(e).bits() >> def.roles().size()) == 0);
+    case EventType::kStandardAtRisk:
+    case EventType::kStandardBreached:
+    case EventType::kStandardMet:
+    case EventType::kStandardCancelled:
+      return e.target < def.delivery_standards().size();
+    case EventType::kStandardEscalated: {
+      const auto* step = std::get_if<std::int64_t>(&e.value);
+      return e.target < def.delivery_standards().size() && step != nullptr && *step >= 0 &&
+             static_cast<std::size_t>(*step) < def.delivery_standards()[e.target].escalation.size();
+    }
+    default:
+      return true;
+  }
+}
 
 InstanceState replay(const ProcessDefinition& definition, std::span<const Event> events) {
   InstanceState state;

@@ -33,13 +33,48 @@ void InMemoryDirectory::visit_roles(std::string_view person,
   for (const std::string& role : it->second) visit(role);
 }
 
+Storage::AppendResult Storage::append_keyed(std::string_view instance,
+                                            std::uint64_t expected_version,
+                                            std::span<const Event> events, std::string_view,
+                                            const KeyRecord&) {
+  return append(instance, expected_version, events);
+}
+std::optional<Storage::KeyRecord> Storage::find_key(std::string_view) const { return {}; }
+void Storage::mark_delivered(std::string_view, std::uint64_t) {}
+void Storage::scan_undelivered(const std::function<void(const Event&)>&) const {}
+
 Storage::AppendResult InMemoryStorage::append(std::string_view instance,
                                               std::uint64_t expected_version,
                                               std::span<const Event> events) {
   std::unique_lock lock(mutex_);
+  return append_locked(instance, expected_version, events);
+}
+
+Storage::AppendResult InMemoryStorage::append_keyed(std::string_view instance,
+                                                    std::uint64_t expected_version,
+                                                    std::span<const Event> events,
+                                                    std::string_view key, const KeyRecord& record) {
+  std::unique_lock lock(mutex_);
+  if (keys_.find(key) != keys_.end()) return AppendResult::kConflict;
+  const AppendResult result = append_locked(instance, expected_version, events);
+  if (result == AppendResult::kOk) keys_.emplace(std::string(key), record);
+  return result;
+}
+
+std::optional<Storage::KeyRecord> InMemoryStorage::find_key(std::string_view key) const {
+  std::shared_lock lock(mutex_);
+  const auto it = keys_.find(key);
+  if (it == keys_.end()) return std::nullopt;
+  return it->second;
+}
+
+Storage::AppendResult InMemoryStorage::append_locked(std::string_view instance,
+                                                     std::uint64_t expected_version,
+                                                     std::span<const Event> events) {
   auto it = events_.find(instance);
   const std::uint64_t stored = it == events_.end() ? 0 : it->second.size();
   if (stored != expected_version) return AppendResult::kConflict;
+  if (events.empty()) return AppendResult::kOk;
   if (it == events_.end()) it = events_.emplace(std::string(instance), std::vector<Event>{}).first;
   it->second.insert(it->second.end(), events.begin(), events.end());
   return AppendResult::kOk;

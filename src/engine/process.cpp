@@ -428,7 +428,7 @@ class Decider {
     if (entered && team && (!team->when || internal::condition_holds(def_, after, *team->when))) {
       Event e = event(EventType::kTeamRequired);
       e.stage = after.stage;
-      e.roles = team->roles;
+      e.value = team_value(team->roles);
       decision.events.push_back(std::move(e));
     }
   }
@@ -765,7 +765,7 @@ void apply(const ProcessDefinition& def, InstanceState& state, const Event& even
       enter(def, state, event.stage, event.at);
       break;
     case EventType::kTeamRequired:
-      state.details().team_required = event.roles;
+      state.details().team_required = team_roles(event);
       break;
     default:
       break;

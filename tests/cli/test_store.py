@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""End-to-end tests of durable stores through the tool: `salesflow run --store`, `salesflow events`,
+idempotency keys, notifications, and hostile stores (each refused with the store left as it was).
+
+Usage: test_store.py PATH/TO/salesflow SOURCE_DIR
+"""
+import json
+import os
+import pwd
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+
+import support
+
+BIN = None
+SOURCE = None
+
+
+def path(*parts):
+    return os.path.join(SOURCE, *parts)
+
+
+B2B = None
+PEOPLE = None
+SCRIPT = None
+
+
+def run(*args, stdin=b"", timeout=300):
+    return subprocess.run([BIN, *args], input=stdin, capture_output=True, timeout=timeout)
+
+
+def run_script(store, data, extra=(), definitions=None):
+    return run("run", *(definitions or [B2B]), "--directory", PEOPLE, "--store", store, *extra,
+               stdin=data)
+
+
+def answers(result):
+    return [json.loads(line) for line in result.stdout.decode().splitlines()]
+
+
+def events_of(store, *extra):
+    result = run("events", "--store", store, *extra)
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout.decode().splitlines()
+
+
+def read_bytes(p):
+    with open(p, "rb") as f:
+        return f.read()
+
+
+class StoreTest(support.TempDirTestCase):
+    def store(self, name="store.sqlite"):
+        return "sqlite:" + os.path.join(self.tmp, name)
+
+    def script(self):
+        with open(SCRIPT, "rb") as f:
+            return f.read()
+
+    def test_events_prints_what_the_answers_showed(self):
+        result = run_script(self.store(), self.script())
+        self.assertEqual(result.returncode, 0, result.stderr)
+        shown = [json.dumps(e, separators=(",", ":"), ensure_ascii=False)
+                 for a in answers(result)
+                 # Deadlines a line's time made due are committed before its command.
+                 for e in a.get("deadlines", []) + (a.get("events", []) if a.get("ok") else [])]
+        stored = events_of(self.store())
+        self.assertEqual(shown, stored)  # in commit order
+        self.assertEqual([json.loads(l)["version"] for l in events_of(self.store(), "--instance",
+                                                                      "deal-1")],
+                         list(range(1, 1 + sum(1 for l in stored
+                                               if json.loads(l)["instance"] == "deal-1"))))
+        self.assertEqual(events_of(self.store(), "--instance", "nobody"), [])
+
+    def test_a_second_run_continues_from_the_stored_state(self):
+        lines = self.script().splitlines(keepends=True)
+        half = len(lines) // 2
+        one = run_script(self.store("whole.sqlite"), b"".join(lines))
+        first = run_script(self.store(), b"".join(lines[:half]))
+        second = run_script(self.store(), b"".join(lines[half:]))
+        for r in (one, first, second):
+            self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(answers(first) + answers(second), answers(one))
+        self.assertEqual(events_of(self.store()), events_of(self.store("whole.sqlite")))
+
+    def test_rerunning_a_keyed_script_repeats_its_answers_and_appends_nothing(self):
+        first = run_script(self.store(), self.script(), ["--key-prefix", "demo:"])
+        stored = events_of(self.store())
+        again = run_script(self.store(), self.script(), ["--key-prefix", "demo:"])
+        self.assertEqual(again.returncode, 0, again.stderr)
+        # The commands' answers repeat; the deadlines the first run fired are stored and do not
+        # fire again.
+        # (A tick's events are deadlines too: its answer is the only one without a version.)
+        def without_deadlines(rs):
+            return [{k: v for k, v in a.items()
+                     if k != "deadlines" and (k != "events" or "version" in a)} for a in rs]
+        self.assertEqual(without_deadlines(answers(again)), without_deadlines(answers(first)))
+        self.assertTrue(any("deadlines" in a for a in answers(first)))
+        self.assertEqual(events_of(self.store()), stored)
+        summary = run_script(self.store(), self.script(), ["--key-prefix", "demo:", "--summary"])
+        self.assertIn(b"deal-1  Won: customer retained (won)", summary.stdout)
+
+    def test_an_idempotency_key_answers_a_repeat_with_the_original_answer(self):
+        create = {"op": "create", "instance": "d", "actor": "maria", "at": "2026-01-12T08:00:00Z",
+                  "definition": "b2b_pipeline", "idempotency_key": "k-create"}
+        bad_move = {"op": "advance", "instance": "d", "actor": "maria",
+                    "at": "2026-01-12T08:01:00Z", "to": "needs_diagnosis",
+                    "idempotency_key": "k-move"}
+        data = b"".join(json.dumps(c).encode() + b"\n" for c in (create, bad_move))
+        first = answers(run_script(self.store(), data))
+        self.assertTrue(first[0]["ok"])
+        self.assertEqual(first[1]["error"]["code"], "gate_blocked")
+        # Another process, later: the same answers, nothing appended.
+        again = answers(run_script(self.store(), data))
+        self.assertEqual(again, first)
+        self.assertEqual(len(events_of(self.store())), first[0]["version"])
+        # The key of another command is refused.
+        other = dict(create, op="hold", idempotency_key="k-create")
+        del other["definition"]
+        refused = answers(run_script(self.store(), json.dumps(other).encode() + b"\n"))
+        self.assertEqual(refused[0]["error"]["code"], "bad_command")
+        self.assertIn("was used for another command", refused[0]["error"]["message"])
+        for key, code in ((7, "bad_command"), ("", "bad_command"), ("x" * 201, "bad_command")):
+            line = dict(create, idempotency_key=key)
+            result = answers(run_script("memory", json.dumps(line).encode() + b"\n"))
+            self.assertEqual(result[0]["error"]["code"], code, key)
+            self.assertEqual(result[0]["error"]["pointer"], "/idempotency_key")
+
+    def test_notifications_carry_a_stable_id_and_none_is_lost(self):
+        notes = os.path.join(self.tmp, "notes.jsonl")
+        result = run_script(self.store(), self.script(), ["--notify", notes])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(notes) as f:
+            ids = [json.loads(l)["id"] for l in f]
+        stored = ["%s#%d" % (e["instance"], e["version"])
+                  for e in map(json.loads, events_of(self.store()))]
+        self.assertEqual(sorted(set(ids)), sorted(stored))
+        # Delivered ones are not handed out again.
+        run_script(self.store(), b"", ["--notify", notes])
+        with open(notes) as f:
+            self.assertEqual(len(f.readlines()), len(ids))
+
+    def test_undelivered_notifications_are_delivered_on_restart(self):
+        # A run without a listener leaves everything in the outbox.
+        run_script(self.store(), self.script())
+        notes = os.path.join(self.tmp, "notes.jsonl")
+        result = run_script(self.store(), b"", ["--notify", notes])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(notes) as f:
+            ids = [json.loads(l)["id"] for l in f]
+        self.assertEqual(len(ids), len(events_of(self.store())))
+
+    def test_bad_store_uris_are_usage_errors_that_say_what_is_accepted(self):
+        for uri in ("", "sqlite:", "mysql://db", "memory:x", "postgres://localhost/x"):
+            result = run_script(uri, b"")
+            self.assertEqual(result.returncode, 1, uri)
+            self.assertIn(b"store", result.stderr, uri)
+        # An unreachable server: libpq's reason, nothing on stdout.
+        result = run_script("postgres:host=/nonexistent-salesflow-dir connect_timeout=2", b"")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(b"cannot connect to PostgreSQL", result.stderr)
+        self.assertEqual(result.stdout, b"")
+        self.assertIn(b'"sqlite:PATH"', run_script("nonsense", b"").stderr)
+
+    def assert_refused_and_unchanged(self, file, expect):
+        before = read_bytes(file)
+        result = run_script("sqlite:" + file, self.script())
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(expect.encode(), result.stderr)
+        self.assertEqual(result.stdout, b"")
+        self.assertEqual(read_bytes(file), before)
+        self.assertFalse(os.path.exists(file + "-wal"))
+        result = run("events", "--store", "sqlite:" + file)
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(read_bytes(file), before)
+
+    def test_a_file_that_is_not_a_store_is_refused_and_left_as_it_was(self):
+        self.assert_refused_and_unchanged(self.write("notes.txt", "hello\n" * 1000),
+                                          "is not a salesflow store")
+        foreign = os.path.join(self.tmp, "crm.db")
+        with sqlite3.connect(foreign) as db:
+            db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        self.assert_refused_and_unchanged(foreign, "another application")
+
+    def test_a_store_of_a_newer_schema_is_refused_and_left_as_it_was(self):
+        run_script(self.store(), self.script())
+        file = os.path.join(self.tmp, "store.sqlite")
+        db = sqlite3.connect(file)
+        db.execute("PRAGMA user_version = 7")
+        db.close()
+        before = read_bytes(file)
+        result = run_script(self.store(), self.script())
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(b"newer salesflow (schema version 7", result.stderr)
+        self.assertEqual(read_bytes(file), before)
+
+    def test_a_changed_definition_under_the_same_version_is_refused(self):
+        run_script(self.store(), self.script())
+        with open(B2B) as f:
+            changed = f.read().replace('"name"', ' "name"', 1)
+        other = self.write("b2b_changed.json", changed)
+        result = run_script(self.store(), b"", definitions=[other])
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(b"give the changed definition a new version", result.stderr)
+
+    def test_events_of_a_missing_store_creates_nothing(self):
+        missing = os.path.join(self.tmp, "missing.sqlite")
+        result = run("events", "--store", "sqlite:" + missing)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(b"no store at", result.stderr)
+        self.assertFalse(os.path.exists(missing))
+        self.assertEqual(run("events").returncode, 2)
+
+    def test_a_read_only_directory_is_a_clear_error(self):
+        readonly = os.path.join(self.tmp, "ro")
+        os.mkdir(readonly)
+        os.chmod(readonly, 0o555)
+        os.chmod(self.tmp, 0o755)
+        cmd = [BIN, "run", B2B, "--directory", PEOPLE, "--store",
+               "sqlite:" + os.path.join(readonly, "s.sqlite")]
+        if os.geteuid() == 0:
+            # Root passes permission checks: run the tool as nobody, as a user would be.
+            nobody = pwd.getpwnam("nobody")
+            cmd = ["setpriv", "--reuid=%d" % nobody.pw_uid, "--regid=%d" % nobody.pw_gid,
+                   "--clear-groups", *cmd]
+        result = subprocess.run(cmd, input=b"", capture_output=True, timeout=60)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(b"cannot open", result.stderr)
+        self.assertEqual(os.listdir(readonly), [])
+
+
+def main():
+    global BIN, SOURCE, B2B, PEOPLE, SCRIPT
+    BIN, SOURCE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    B2B = path("examples", "b2b_pipeline.json")
+    PEOPLE = path("examples", "directory", "people.json")
+    SCRIPT = path("examples", "b2b_pipeline.commands.jsonl")
+    del sys.argv[1:]
+    support.main(__name__)
+
+
+if __name__ == "__main__":
+    main()

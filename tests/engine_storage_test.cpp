@@ -1,0 +1,201 @@
+// The engine on a real SQLite store: recovery equals the state before the stop, idempotency keys
+// across restarts and engines, the outbox delivered again after a restart, and two engines (as two
+// processes would) racing on one deal.
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "salesflow/engine.hpp"
+#include "salesflow/sqlite_storage.hpp"
+
+namespace salesflow::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+using namespace std::chrono_literals;
+
+std::shared_ptr<const ProcessDefinition> b2b() {
+  static const auto def =
+      load_definition_file(fs::path(SALESFLOW_SOURCE_DIR) / "examples/b2b_pipeline.json")
+          .definition;
+  return def;
+}
+
+class Recorder : public EventListener {
+ public:
+  void on_event(const Event& e) override {
+    ids.push_back(e.instance + "#" + std::to_string(e.version));
+  }
+  std::vector<std::string> ids;
+};
+
+// One "process": a store on the file and an engine on it.
+struct Node {
+  Node(const std::string& path, EventListener* listener = nullptr) {
+    auto opened = SqliteStorage::open(path);
+    EXPECT_TRUE(opened.storage) << opened.error;
+    store = std::move(opened.storage);
+    directory.grant("maria", "sales_rep");
+    directory.grant("max", "sales_manager");
+    EngineOptions options;
+    options.storage = store.get();
+    options.directory = &directory;
+    if (listener) options.listeners.push_back(listener);
+    engine = std::make_unique<Engine>(options);
+    engine->register_definition(b2b());
+    EXPECT_EQ(engine->recover(), 0u);
+  }
+  std::unique_ptr<SqliteStorage> store;
+  InMemoryDirectory directory;
+  std::unique_ptr<Engine> engine;
+};
+
+class EngineStorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/salesflow-engine-store-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    path_ = (dir_ / "store.sqlite").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static Command create(const std::string& id) {
+    Command c;
+    c.type = CommandType::kCreate;
+    c.instance = id;
+    c.actor = "maria";
+    c.definition_id = "b2b_pipeline";
+    c.fields = {{"company", std::string("Acme")}};  // the grade is computed
+    return c;
+  }
+  static Command command(CommandType type, const std::string& id, std::string target = "") {
+    Command c;
+    c.type = type;
+    c.instance = id;
+    c.actor = "maria";
+    c.target = std::move(target);
+    return c;
+  }
+
+  fs::path dir_;
+  std::string path_;
+  Timestamp now_ = *parse_timestamp("2026-11-23T09:00:00Z");
+};
+
+TEST_F(EngineStorageTest, RecoveryRebuildsEveryInstanceAsItWasBeforeTheStop) {
+  std::vector<InstanceState> before;
+  {
+    Node node(path_);
+    for (int i = 0; i < 20; ++i) {
+      const std::string id = "deal-" + std::to_string(i);
+      ASSERT_TRUE(node.engine->execute(create(id), now_ += 1min).ok());
+      if (i % 2 == 0) {
+        ASSERT_TRUE(
+            node.engine->execute(command(CommandType::kCheckItem, id, "lead_cleaned"), now_ += 1min)
+                .ok());
+      }
+      if (i % 3 == 0) {
+        Command hold = command(CommandType::kHold, id);
+        hold.text = "waiting";
+        ASSERT_TRUE(node.engine->execute(hold, now_ += 1min).ok());
+      }
+      before.push_back(*node.engine->instance(id));
+    }
+  }
+  Node restarted(path_);
+  EXPECT_EQ(restarted.engine->instance_count(), 20u);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(*restarted.engine->instance("deal-" + std::to_string(i)), before[i]) << i;
+  }
+}
+
+TEST_F(EngineStorageTest, AKeyedCommandIsAnsweredOnceAcrossARestart) {
+  Command c = create("deal-1");
+  c.idempotency_key = "create-1";
+  Command move = command(CommandType::kAdvance, "deal-1", "needs_diagnosis");
+  move.idempotency_key = "move-1";
+  CommandResult first, blocked;
+  {
+    Node node(path_);
+    first = node.engine->execute(c, now_);
+    ASSERT_TRUE(first.ok());
+    blocked = node.engine->execute(move, now_);
+    ASSERT_FALSE(blocked.ok());
+    const CommandResult again = node.engine->execute(c, now_ + 1h);
+    EXPECT_EQ(again.events, first.events);
+  }
+  Node node(path_);
+  const CommandResult again = node.engine->execute(c, now_ + 2h);
+  EXPECT_TRUE(again.ok());
+  EXPECT_EQ(again.events, first.events);
+  EXPECT_EQ(again.version, first.version);
+  // The rejection is the answer too, although the gate is met now.
+  ASSERT_TRUE(
+      node.engine->execute(command(CommandType::kCheckItem, "deal-1", "lead_cleaned"), now_ + 3h)
+          .ok());
+  const CommandResult rejected = node.engine->execute(move, now_ + 4h);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_EQ(rejected.rejection->code, blocked.rejection->code);
+  EXPECT_EQ(rejected.rejection->message, blocked.rejection->message);
+  EXPECT_EQ(rejected.rejection->unmet, blocked.rejection->unmet);
+  EXPECT_EQ(node.store->event_count(), first.version + 1);
+  // Another command under a used key is refused.
+  Command other = command(CommandType::kHold, "deal-1");
+  other.idempotency_key = "create-1";
+  const CommandResult refused = node.engine->execute(other, now_ + 5h);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.rejection->code, ErrorCode::kBadCommand);
+  EXPECT_THAT(refused.rejection->message, HasSubstr("was used for another command"));
+}
+
+TEST_F(EngineStorageTest, UndeliveredEventsAreDeliveredOnRestart) {
+  std::size_t stored = 0;
+  {
+    Node silent(path_);  // no listener: everything stays in the outbox
+    ASSERT_TRUE(silent.engine->execute(create("deal-1"), now_).ok());
+    stored = silent.store->event_count();
+  }
+  Recorder recorder;
+  {
+    Node node(path_, &recorder);
+    EXPECT_THAT(recorder.ids, SizeIs(stored));
+    EXPECT_EQ(recorder.ids.front(), "deal-1#1");
+    ASSERT_TRUE(
+        node.engine->execute(command(CommandType::kCheckItem, "deal-1", "lead_cleaned"), now_)
+            .ok());
+    EXPECT_EQ(recorder.ids.back(), "deal-1#" + std::to_string(stored + 1));
+  }
+  Recorder after;
+  Node node(path_, &after);
+  EXPECT_THAT(after.ids, SizeIs(0));  // all were delivered and marked
+}
+
+TEST_F(EngineStorageTest, TwoEnginesOnOneStoreNeverBothWinAndTheLoserCatchesUp) {
+  Node a(path_);
+  ASSERT_TRUE(a.engine->execute(create("deal-1"), now_).ok());
+  Node b(path_);  // recovers deal-1
+  const std::uint64_t v = b.engine->instance("deal-1")->version;
+  ASSERT_TRUE(
+      a.engine->execute(command(CommandType::kCheckItem, "deal-1", "lead_cleaned"), now_).ok());
+  // b still holds version v: its append conflicts in the store.
+  const CommandResult stale =
+      b.engine->execute(command(CommandType::kCheckItem, "deal-1", "grade_verified"), now_);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.rejection->code, ErrorCode::kConflict);
+  EXPECT_EQ(stale.version, v + 1);
+  // The conflict reloaded the stored state: the retry decides on it and wins.
+  const CommandResult retry =
+      b.engine->execute(command(CommandType::kCheckItem, "deal-1", "grade_verified"), now_);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry.version, v + 2);
+  EXPECT_THAT(a.store->load("deal-1"), SizeIs(v + 2));
+}
+
+}  // namespace
+}  // namespace salesflow::testing

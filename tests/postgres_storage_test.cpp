@@ -1,0 +1,222 @@
+// PostgresStorage against a real, throwaway PostgreSQL cluster (scripts/pg-test-cluster, started
+// by the CTest fixture "postgres"; its connection string is in SALESFLOW_TEST_POSTGRES). Each test
+// gets a database of its own.
+#include "salesflow/postgres_storage.hpp"
+
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "salesflow/engine.hpp"
+
+namespace salesflow::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+using AppendResult = Storage::AppendResult;
+
+class PostgresStorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* base = std::getenv("SALESFLOW_TEST_POSTGRES");
+    ASSERT_NE(base, nullptr) << "SALESFLOW_TEST_POSTGRES is not set (run through ctest)";
+    base_ = base;
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    database_ = "t_" + std::string(info->name());
+    for (char& c : database_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    sql(base_, "DROP DATABASE IF EXISTS " + database_);
+    sql(base_, "CREATE DATABASE " + database_);
+    conninfo_ = base_ + " dbname=" + database_;
+  }
+
+  // Runs SQL as another program would.
+  static void sql(const std::string& conninfo, const std::string& text) {
+    PGconn* conn = PQconnectdb(conninfo.c_str());
+    ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+    PGresult* r = PQexec(conn, text.c_str());
+    EXPECT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)
+        << PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(conn);
+  }
+
+  std::unique_ptr<PostgresStorage> open() {
+    auto opened = PostgresStorage::open(conninfo_);
+    EXPECT_TRUE(opened.storage) << opened.error;
+    return std::move(opened.storage);
+  }
+
+  static Event event(std::string instance, std::uint64_t version, FieldValue value = {}) {
+    Event e;
+    e.instance = std::move(instance);
+    e.version = version;
+    e.type = version == 1 ? EventType::kCreated : EventType::kFieldSet;
+    e.at = Timestamp(std::chrono::milliseconds(1'764'000'000'000 + static_cast<long>(version)));
+    e.actor = "maria";
+    e.definition_id = "b2b_pipeline";
+    e.definition_version = 1;
+    e.stage = StageId(2);
+    e.from_stage = StageId(1);
+    e.target = 3;
+    e.value = std::move(value);
+    e.text = "why: \"quoted\", ümlaut";
+    return e;
+  }
+
+  std::string base_, database_, conninfo_;
+};
+
+TEST_F(PostgresStorageTest, EventsOfEveryValueTypeRoundTripAcrossAReopen) {
+  const std::vector<Event> events = {
+      event("deal-1", 1),
+      event("deal-1", 2, std::string("Nordwind")),
+      event("deal-1", 3, 129.5),
+      event("deal-1", 4, std::int64_t{-9'000'000'000'000}),
+      event("deal-1", 5, true),
+      event("deal-1", 6, Timestamp(std::chrono::milliseconds(1'700'000'000'250))),
+      event("deal-1", 7, std::vector<std::string>{"a", "b\"c", ""}),
+  };
+  {
+    auto store = open();
+    ASSERT_EQ(store->append("deal-1", 0, events), AppendResult::kOk);
+  }
+  auto store = open();
+  EXPECT_EQ(store->load("deal-1"), events);
+  std::vector<Event> scanned;
+  store->scan([&](const Event& e) { scanned.push_back(e); });
+  EXPECT_EQ(scanned, events);
+  EXPECT_EQ(store->last_error(), "");
+}
+
+TEST_F(PostgresStorageTest, AStaleExpectedVersionIsAConflictAndWritesNothing) {
+  auto store = open();
+  ASSERT_EQ(store->append("d", 0, std::vector{event("d", 1)}), AppendResult::kOk);
+  EXPECT_EQ(store->append("d", 0, std::vector{event("d", 1)}), AppendResult::kConflict);
+  EXPECT_EQ(store->append("d", 3, std::vector{event("d", 4)}), AppendResult::kConflict);
+  EXPECT_THAT(store->load("d"), SizeIs(1));
+}
+
+TEST_F(PostgresStorageTest, TwoSessionsRacingOnOneInstanceNeverBothWin) {
+  auto first = open();
+  auto second = open();
+  for (int round = 0; round < 50; ++round) {
+    const auto expected = static_cast<std::uint64_t>(round);
+    std::atomic<int> wins{0};
+    std::thread a([&] {
+      if (first->append("deal", expected, std::vector{event("deal", expected + 1)}) ==
+          AppendResult::kOk)
+        ++wins;
+    });
+    std::thread b([&] {
+      if (second->append("deal", expected, std::vector{event("deal", expected + 1)}) ==
+          AppendResult::kOk)
+        ++wins;
+    });
+    a.join();
+    b.join();
+    ASSERT_EQ(wins.load(), 1) << "round " << round;
+  }
+  EXPECT_THAT(first->load("deal"), SizeIs(50));
+}
+
+TEST_F(PostgresStorageTest, KeysMarksAndDefinitions) {
+  auto store = open();
+  const Storage::KeyRecord record{"d", 1, 1, "create d", ""};
+  ASSERT_EQ(store->append_keyed("d", 0, std::vector{event("d", 1)}, "k", record),
+            AppendResult::kOk);
+  EXPECT_EQ(store->find_key("k"), record);
+  EXPECT_EQ(store->append_keyed("d", 1, std::vector{event("d", 2)}, "k", record),
+            AppendResult::kConflict);
+  EXPECT_THAT(store->load("d"), SizeIs(1));
+  std::size_t pending = 0;
+  store->scan_undelivered([&](const Event&) { ++pending; });
+  EXPECT_EQ(pending, 1u);
+  store->mark_delivered("d", 1);
+  ASSERT_TRUE(store->flush());
+  store.reset();
+  store = open();
+  pending = 0;
+  store->scan_undelivered([&](const Event&) { ++pending; });
+  EXPECT_EQ(pending, 0u);
+  EXPECT_EQ(store->keep_definition("b2b", 1, "{}"), EventStore::KeepResult::kKept);
+  EXPECT_EQ(store->keep_definition("b2b", 1, "{}"), EventStore::KeepResult::kSame);
+  EXPECT_EQ(store->keep_definition("b2b", 1, "{ }"), EventStore::KeepResult::kDifferent);
+}
+
+TEST_F(PostgresStorageTest, ANewerSchemaIsRefusedAndLeftAsItWas) {
+  open().reset();
+  sql(conninfo_, "UPDATE salesflow_meta SET value = '9' WHERE key = 'schema_version'");
+  const auto opened = PostgresStorage::open(conninfo_);
+  EXPECT_FALSE(opened.storage);
+  EXPECT_THAT(opened.error, HasSubstr("newer salesflow (schema version 9"));
+}
+
+TEST_F(PostgresStorageTest, AVersion1SchemaIsMigratedForward) {
+  sql(conninfo_, R"sql(
+    CREATE TABLE salesflow_events (seq bigserial PRIMARY KEY, instance text NOT NULL,
+      version bigint NOT NULL, type integer NOT NULL, at bigint NOT NULL, actor text NOT NULL,
+      definition_id text NOT NULL, definition_version bigint NOT NULL, stage bigint NOT NULL,
+      from_stage bigint NOT NULL, target bigint NOT NULL, value_type integer NOT NULL,
+      value text, text text NOT NULL, UNIQUE (instance, version));
+    CREATE TABLE salesflow_definitions (id text NOT NULL, version bigint NOT NULL,
+      source text NOT NULL, PRIMARY KEY (id, version));
+    CREATE TABLE salesflow_meta (key text PRIMARY KEY, value text NOT NULL);
+    INSERT INTO salesflow_meta VALUES ('schema_version', '1');
+    INSERT INTO salesflow_events (instance, version, type, at, actor, definition_id,
+      definition_version, stage, from_stage, target, value_type, value, text)
+      VALUES ('d', 1, 0, 1764000000000, 'maria', 'b2b', 1, 0, 0, 0, 0, NULL, ''))sql");
+  auto store = open();
+  ASSERT_THAT(store->load("d"), SizeIs(1));
+  EXPECT_EQ(store->append_keyed("d", 1, {}, "k", Storage::KeyRecord{"d", 1, 0, "", ""}),
+            AppendResult::kOk);
+}
+
+TEST_F(PostgresStorageTest, AnUnreachableServerOrABadConnectionStringIsAClearError) {
+  auto opened = PostgresStorage::open("host=/nonexistent-salesflow-dir port=1 connect_timeout=2");
+  EXPECT_FALSE(opened.storage);
+  EXPECT_THAT(opened.error, HasSubstr("cannot connect to PostgreSQL"));
+  opened = PostgresStorage::open("host = = =");
+  EXPECT_FALSE(opened.storage);
+  EXPECT_THAT(opened.error, HasSubstr("does not parse"));
+  opened = PostgresStorage::open(conninfo_ + " password=secret123 user=nobody_here");
+  EXPECT_FALSE(opened.storage);
+  EXPECT_THAT(opened.error, ::testing::Not(HasSubstr("secret123")));
+  EXPECT_THAT(open_store("postgres://localhost/x").error, HasSubstr("key=value"));
+}
+
+TEST_F(PostgresStorageTest, AnEngineRecoversFromTheDatabase) {
+  const auto def =
+      load_definition_file(std::string(SALESFLOW_SOURCE_DIR) + "/examples/b2b_pipeline.json")
+          .definition;
+  InMemoryDirectory directory;
+  directory.grant("maria", "sales_rep");
+  Command create;
+  create.type = CommandType::kCreate;
+  create.instance = "deal-1";
+  create.actor = "maria";
+  create.definition_id = "b2b_pipeline";
+  create.fields = {{"company", std::string("Acme")}};
+  InstanceState before;
+  {
+    auto store = open();
+    Engine engine(EngineOptions{store.get(), &directory, {}});
+    engine.register_definition(def);
+    ASSERT_TRUE(engine.execute(create, *parse_timestamp("2026-11-23T09:00:00Z")).ok());
+    before = *engine.instance("deal-1");
+  }
+  auto store = open();
+  Engine engine(EngineOptions{store.get(), &directory, {}});
+  engine.register_definition(def);
+  EXPECT_EQ(engine.recover(), 0u);
+  EXPECT_EQ(*engine.instance("deal-1"), before);
+}
+
+}  // namespace
+}  // namespace salesflow::testing
