@@ -25,8 +25,10 @@ using std::chrono::milliseconds;
 // Iterations of each benchmark that consumes a prepared deal; the 1M deals last for 10 repetitions.
 constexpr benchmark::IterationCount kConsumingIterations = 100'000;
 
+// Accepted, with `type` first: what the command asked for. Delivery standards may add their own
+// events after it (leaving lead incubation meets "lead graded within 3 working days").
 bool accepted_one(const CommandResult& result, EventType type) {
-  return result.ok() && result.events.size() == 1 && result.events.front().type == type;
+  return result.ok() && !result.events.empty() && result.events.front().type == type;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,14 +11,15 @@ namespace {
 // reads the field "grade". Unset fields are missing (so `var` defaults and `missing` apply).
 class InstanceRuleData final : public RuleData {
  public:
-  InstanceRuleData(const ProcessDefinition& definition, const InstanceState& state)
-      : definition_(definition), state_(state) {}
+  InstanceRuleData(const ProcessDefinition& definition, const InstanceState& state,
+                   std::span<const Event> pending)
+      : definition_(definition), state_(state), pending_(pending) {}
 
   RuleDataValue lookup(std::span<const std::string_view> path) const override {
     if (path.empty()) return RuleDataValue::missing();
     const auto field = definition_.find_field(path.front());
     if (!field) return RuleDataValue::missing();
-    return walk(value_of(state_.fields[to_index(*field)]), path.subspan(1));
+    return walk(value_of(projected_field(state_, pending_, *field)), path.subspan(1));
   }
 
   std::size_t size(const void* array) const override {
@@ -56,21 +57,34 @@ class InstanceRuleData final : public RuleData {
 
   const ProcessDefinition& definition_;
   const InstanceState& state_;
+  std::span<const Event> pending_;
   mutable std::deque<std::string> texts_;  // strings made for this evaluation; stable addresses
 };
 
 }  // namespace
 
+const FieldValue& projected_field(const InstanceState& state, std::span<const Event> pending,
+                                  FieldId field) {
+  static const FieldValue kUnset;
+  for (auto e = pending.rbegin(); e != pending.rend(); ++e) {
+    if ((e->type == EventType::kFieldSet || e->type == EventType::kFieldCleared) &&
+        e->target == to_index(field)) {
+      return e->type == EventType::kFieldSet ? e->value : kUnset;
+    }
+  }
+  return to_index(field) < state.fields.size() ? state.fields[to_index(field)] : kUnset;
+}
+
 bool condition_holds(const ProcessDefinition& definition, const InstanceState& state,
-                     const Condition& condition) {
-  const InstanceRuleData data(definition, state);
+                     const Condition& condition, std::span<const Event> pending) {
+  const InstanceRuleData data(definition, state, pending);
   const auto result = condition.rule.evaluate_condition(data);
   return std::holds_alternative<bool>(result) && std::get<bool>(result);
 }
 
 std::optional<double> rule_number(const ProcessDefinition& definition, const InstanceState& state,
-                                  const Rule& rule) {
-  const InstanceRuleData data(definition, state);
+                                  const Rule& rule, std::span<const Event> pending) {
+  const InstanceRuleData data(definition, state, pending);
   const auto result = rule.evaluate(data);
   const auto* value = std::get_if<RuleValue>(&result);
   if (value == nullptr || value->kind() != RuleValue::Kind::kNumber) return std::nullopt;

@@ -9,12 +9,17 @@ namespace salesflow::internal {
 
 // Whether `condition` holds for `state`. A rule that fails to evaluate (a limit, a type error in
 // a host operator) does not hold: a gate must not open on an error.
+// `pending`: events decided but not applied yet; their field values count over the state's.
 bool condition_holds(const ProcessDefinition& definition, const InstanceState& state,
-                     const Condition& condition);
+                     const Condition& condition, std::span<const Event> pending = {});
+
+// The value `field` has once `pending` is applied to `state` (unset for a state without fields).
+const FieldValue& projected_field(const InstanceState& state, std::span<const Event> pending,
+                                  FieldId field);
 
 // The rule's value for `state` when it is a number; nothing when it is not or fails to evaluate.
 std::optional<double> rule_number(const ProcessDefinition& definition, const InstanceState& state,
-                                  const Rule& rule);
+                                  const Rule& rule, std::span<const Event> pending = {});
 
 }  // namespace salesflow::internal
 

@@ -410,35 +410,34 @@ class Decider {
   // command's events leave it.
   void finish(Decision& decision) const {
     const auto& scoring = def_.lead_scoring();
-    const bool fields_changed =
-        std::any_of(decision.events.begin(), decision.events.end(), [](const Event& e) {
-          return e.type == EventType::kFieldSet || e.type == EventType::kFieldCleared;
-        });
-    const bool entered =
-        std::any_of(decision.events.begin(), decision.events.end(), [this](const Event& e) {
-          return (e.type == EventType::kCreated || e.type == EventType::kStageChanged ||
-                  e.type == EventType::kReopened) &&
-                 def_.stage(e.stage).team.has_value();
-        });
-    if (!(scoring && fields_changed) && !entered) return;
-    InstanceState after = state_;
-    for (const Event& e : decision.events) apply(def_, after, e);
-    if (scoring && fields_changed) score(*scoring, after, decision.events);
-    const auto& team = def_.stage(after.stage).team;
-    if (entered && team && (!team->when || internal::condition_holds(def_, after, *team->when))) {
+    std::optional<StageId> entered;
+    bool fields_changed = false;
+    for (const Event& e : decision.events) {
+      fields_changed |= e.type == EventType::kFieldSet || e.type == EventType::kFieldCleared;
+      if (e.type == EventType::kCreated || e.type == EventType::kStageChanged ||
+          e.type == EventType::kReopened) {
+        entered = e.stage;
+      }
+    }
+    // Rules read the fields through the decided events (no copy of the state).
+    if (scoring && fields_changed) score(*scoring, decision.events);
+    if (!entered) return;
+    const auto& team = def_.stage(*entered).team;
+    if (team &&
+        (!team->when || internal::condition_holds(def_, state_, *team->when, decision.events))) {
       Event e = event(EventType::kTeamRequired);
-      e.stage = after.stage;
+      e.stage = *entered;
       e.value = team_value(team->roles);
       decision.events.push_back(std::move(e));
     }
   }
 
-  // Sets the score and grade fields to what the scoring gives for `after`, with events, when they
-  // differ; `after` follows.
-  void score(const LeadScoring& scoring, InstanceState& after, std::vector<Event>& events) const {
+  // Adds events setting the score and grade fields to what the scoring gives for the state as
+  // `events` leave it, when they differ.
+  void score(const LeadScoring& scoring, std::vector<Event>& events) const {
     FieldValue score_value;
     FieldValue grade_value;
-    const auto points = internal::rule_number(def_, after, scoring.score.rule);
+    const auto points = internal::rule_number(def_, state_, scoring.score.rule, events);
     if (points && !validate_field_value(def_.field(scoring.score_field), FieldValue(*points))) {
       score_value = *points;
       for (const GradeThreshold& g : scoring.grades) {
@@ -450,11 +449,10 @@ class Decider {
     }
     for (const auto& [field, value] : {std::pair{scoring.score_field, &score_value},
                                        std::pair{scoring.grade_field, &grade_value}}) {
-      if (after.fields[to_index(field)] == *value) continue;
+      if (internal::projected_field(state_, events, field) == *value) continue;
       Event e = event(is_set(*value) ? EventType::kFieldSet : EventType::kFieldCleared);
       e.target = as_target(to_index(field));
       e.value = *value;
-      apply(def_, after, e);
       events.push_back(std::move(e));
     }
   }
