@@ -43,11 +43,10 @@ class DefinitionCompiler {
       : limits_(limits), operators_(operators), out_(out), def_(new ProcessDefinition()) {}
 
   std::shared_ptr<const ProcessDefinition> compile(Element root) {
-    ObjectReader top(
-        root, "", out_, "a process definition",
-        {"$schema", "format", "id", "name", "version", "description", "roles", "modules", "fields",
-         "stages", "start", "transitions", "calendars", "delivery_standards", "lead_scoring",
-         "alerts"});
+    ObjectReader top(root, "", out_, "a process definition",
+                     {"$schema", "format", "id", "name", "version", "description", "roles",
+                      "modules", "fields", "stages", "start", "transitions", "calendars",
+                      "delivery_standards", "lead_scoring", "alerts"});
     if (!top.is_object()) return nullptr;
     if (const auto schema = top.get("$schema", Presence::kOptional);
         schema && schema->type() != element_type::STRING) {
