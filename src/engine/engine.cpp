@@ -512,22 +512,18 @@ class Engine::Impl {
     if (def.delivery_standards().empty()) return;
     const auto next = next_milestone(def, state);
     if (!next) return;
+    const std::int64_t due = next->time_since_epoch().count();
     std::lock_guard lock(timers_mutex_);
     auto it = timer_of_.find(id);
     if (it == timer_of_.end()) {
-      if (!next) return;
       it = timer_of_.emplace(id, Timer{static_cast<std::uint64_t>(timer_ids_.size()), {}, 0}).first;
       timer_ids_.push_back(id);
     }
-    const std::int64_t due = next ? next->time_since_epoch().count() : 0;
     // Most commands do not move the next milestone: keep the entry as it is.
-    if (it->second.handle && next && it->second.due == due) return;
+    if (it->second.handle && it->second.due == due) return;
     if (it->second.handle) timers_.cancel(it->second.handle);
-    it->second.handle = {};
-    if (next) {
-      it->second.handle = timers_.schedule(due, it->second.number);
-      it->second.due = due;
-    }
+    it->second.handle = timers_.schedule(due, it->second.number);
+    it->second.due = due;
   }
 
   // Commits the milestones of instance `id` due at `due` (none when a command got there first).
