@@ -4,7 +4,10 @@
 #include "salesflow/sqlite_storage.hpp"
 
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <atomic>
 #include <filesystem>
@@ -393,6 +396,145 @@ TEST_F(SqliteStorageTest, GroupCommitAnswersEveryAppendOnItsOwn) {
   EXPECT_EQ(ok.load(), kThreads * kPerThread);
   EXPECT_EQ(conflicts.load(), kThreads * kPerThread);
   EXPECT_EQ(store->event_count(), static_cast<std::uint64_t>(kThreads * kPerThread));
+}
+
+// --- Batch mode (SqliteOptions::batch_appends) ---------------------------------------------
+
+// What another process sees in the file: committed events only.
+std::uint64_t committed_events(const std::string& path) {
+  auto reader = SqliteStorage::open(path, SqliteOptions{.read_only = true});
+  EXPECT_TRUE(reader.storage) << reader.error;
+  return reader.storage ? reader.storage->event_count() : 0;
+}
+
+TEST_F(SqliteStorageTest, ABatchIsVisibleToItsStoreAtOnceAndToOthersAfterFlush) {
+  auto store = open(SqliteOptions{.batch_appends = 100});
+  ASSERT_EQ(store->append("a", 0, std::vector{event("a", 1), event("a", 2)}), AppendResult::kOk);
+  ASSERT_EQ(store->append("b", 0, std::vector{event("b", 1)}), AppendResult::kOk);
+  EXPECT_THAT(store->load("a"), SizeIs(2));  // its own reads see the open batch
+  EXPECT_EQ(store->event_count(), 3u);
+  EXPECT_EQ(committed_events(path_), 0u);
+  ASSERT_TRUE(store->flush());
+  EXPECT_EQ(committed_events(path_), 3u);
+  ASSERT_EQ(store->append("a", 2, std::vector{event("a", 3)}), AppendResult::kOk);
+  store.reset();  // closing commits the open batch
+  EXPECT_EQ(committed_events(path_), 4u);
+}
+
+TEST_F(SqliteStorageTest, AConflictInABatchUndoesThatAppendAlone) {
+  auto store = open(SqliteOptions{.batch_appends = 100});
+  ASSERT_EQ(store->append("a", 0, std::vector{event("a", 1)}), AppendResult::kOk);
+  EXPECT_EQ(store->append("a", 0, std::vector{event("a", 1), event("a", 2)}),
+            AppendResult::kConflict);
+  ASSERT_EQ(store->append_keyed("b", 0, std::vector{event("b", 1)}, "key-1",
+                                Storage::KeyRecord{"b", 1, 1, "fp", ""}),
+            AppendResult::kOk);
+  // A key taken earlier in the same batch is a conflict too, and writes nothing.
+  EXPECT_EQ(store->append_keyed("c", 0, std::vector{event("c", 1)}, "key-1",
+                                Storage::KeyRecord{"c", 1, 1, "fp", ""}),
+            AppendResult::kConflict);
+  ASSERT_TRUE(store->flush());
+  store.reset();
+  auto reopened = open();
+  EXPECT_THAT(reopened->load("a"), SizeIs(1));
+  EXPECT_THAT(reopened->load("b"), SizeIs(1));
+  EXPECT_THAT(reopened->load("c"), IsEmpty());
+  EXPECT_EQ(reopened->find_key("key-1")->instance, "b");
+}
+
+TEST_F(SqliteStorageTest, ABatchCommitsByItselfWhenFull) {
+  auto store = open(SqliteOptions{.batch_appends = 3});
+  for (std::uint64_t v = 0; v < 7; ++v) {
+    ASSERT_EQ(store->append("a", v, std::vector{event("a", v + 1)}), AppendResult::kOk);
+    // Committed: the appends of every full batch of 3.
+    EXPECT_EQ(committed_events(path_), (v + 1) / 3 * 3) << "after append " << v + 1;
+  }
+}
+
+TEST_F(SqliteStorageTest, ABatchHoldsItsDeliveryMarksUntilAfterTheNextFlush) {
+  auto store = open(SqliteOptions{.batch_appends = 100});
+  const auto undelivered_in_file = [&] {
+    auto reader = SqliteStorage::open(path_, SqliteOptions{.read_only = true});
+    std::size_t n = 0;
+    reader.storage->scan_undelivered([&](const Event&) { ++n; });
+    return n;
+  };
+  ASSERT_EQ(store->append("a", 0, std::vector{event("a", 1)}), AppendResult::kOk);
+  store->mark_delivered("a", 1);  // the listener was told; the host has not handed it on
+  std::size_t pending = 0;
+  store->scan_undelivered([&](const Event&) { ++pending; });
+  EXPECT_EQ(pending, 0u);  // for this process it is delivered
+  ASSERT_TRUE(store->flush());
+  // The event is committed, its mark is not: a crash now would deliver it again, never lose it.
+  EXPECT_EQ(undelivered_in_file(), 1u);
+  ASSERT_TRUE(store->flush());
+  EXPECT_EQ(undelivered_in_file(), 0u);
+}
+
+TEST_F(SqliteStorageTest, AFullDiskInABatchKeepsExactlyTheFlushedAppends) {
+  auto store = open(SqliteOptions{.batch_appends = 4, .max_page_count = 16});
+  const std::string big(2000, 'z');
+  std::uint64_t version = 0, durable = 0;
+  bool failed = false;
+  for (int i = 0; i < 10'000 && !failed; ++i) {
+    const AppendResult r =
+        store->append("deal-1", version, std::vector{event("deal-1", version + 1, big)});
+    if (r == AppendResult::kOk) {
+      ++version;
+    } else {
+      ASSERT_EQ(r, AppendResult::kUnavailable);
+      failed = true;
+    }
+    if (i % 3 == 2 || failed) {
+      if (store->flush()) durable = version;
+    }
+  }
+  ASSERT_TRUE(failed);
+  EXPECT_THAT(store->last_error(), HasSubstr("full"));
+  store.reset();
+  const std::size_t stored = open()->load("deal-1").size();
+  // Everything flushed is kept; nothing that answered kUnavailable is.
+  EXPECT_GE(stored, durable);
+  EXPECT_LE(stored, version);
+}
+
+TEST_F(SqliteStorageTest, AFailedBatchCommitLosesTheBatchAndRefusesLaterAppends) {
+  auto store = open(SqliteOptions{.batch_appends = 1000});
+  ASSERT_EQ(store->append("a", 0, std::vector{event("a", 1)}), AppendResult::kOk);
+  ASSERT_TRUE(store->flush());
+  const std::string big(2000, 'z');
+  for (std::uint64_t v = 1; v < 200; ++v) {
+    ASSERT_EQ(store->append("a", v, std::vector{event("a", v + 1, big)}), AppendResult::kOk);
+  }
+  // The batch's pages reach the write-ahead log at COMMIT: a file size limit at the log's
+  // current size makes that write fail, as a full disk would.
+  const std::string wal = path_ + "-wal";
+  rlimit old_limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit limit = old_limit;
+  limit.rlim_cur = static_cast<rlim_t>(fs::file_size(wal));
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  const bool flushed = store->flush();
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  std::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(flushed);
+  EXPECT_THAT(store->last_error(), HasSubstr("cannot commit"));
+  EXPECT_THAT(store->last_error(), HasSubstr("lost"));
+  // Nothing is built on the lost appends.
+  EXPECT_EQ(store->append("b", 0, std::vector{event("b", 1)}), AppendResult::kUnavailable);
+  EXPECT_FALSE(store->flush());
+  store.reset();
+  auto reopened = open();
+  EXPECT_THAT(reopened->load("a"), SizeIs(1));
+  EXPECT_THAT(reopened->load("b"), IsEmpty());
+}
+
+TEST_F(SqliteStorageTest, BatchAndGroupCommitCannotBeCombined) {
+  auto opened = SqliteStorage::open(path_, SqliteOptions{.group_commit = true, .batch_appends = 8});
+  EXPECT_FALSE(opened.storage);
+  EXPECT_THAT(opened.error, HasSubstr("cannot be combined"));
+  EXPECT_FALSE(fs::exists(path_));
 }
 
 TEST(OpenStore, UrisNameTheirStoreAndBadOnesSayWhatIsAccepted) {

@@ -1,10 +1,12 @@
 // SQLite store throughput next to its raw ceiling, in one binary (docs/PERFORMANCE.md):
 //
-//   BM_SqliteRawInsertLoop      the ceiling: one prepared INSERT per event into the same events
-//                               table, 1,000 events per transaction, no version check
+//   BM_SqliteRawInsertLoop/N    the ceiling: one prepared INSERT per event into the same events
+//                               table (same pragmas), N events per transaction, no version check
 //   BM_SqliteAppendPerCommand   SqliteStorage::append, one transaction per command (1 event)
-//   BM_SqliteGroupCommit        the same from 8 threads with group_commit: concurrent appends share
-//                               transactions
+//   BM_SqliteGroupCommit/N      SqliteStorage::append in batch mode (batch_appends = N): N commands
+//                               per transaction, each in its own savepoint with its version check
+//   BM_SqliteConcurrentAppends  SqliteStorage::append from 8 threads with group_commit: the
+//                               appends that wait while one commits share the next transaction
 //   BM_PostgresAppendPerCommand PostgresStorage::append with 1 and 8 sessions (next to pgbench:
 //                               bench/storage/run_postgres_bench.sh)
 //   BM_RecoverWithoutSnapshots  Engine::recover() of 1,000,000 stored events (100,000 B2B deals)
@@ -64,8 +66,11 @@ sqlite3* open_raw(const std::string& path, const std::string& values, sqlite3_st
   opened.storage.reset();
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536",
-               nullptr, nullptr, nullptr);
+  const std::string pragmas =
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; "
+      "PRAGMA wal_autocheckpoint=" +
+      std::to_string(SqliteOptions{}.wal_autocheckpoint_pages);
+  sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr);
   const std::string sql =
       "INSERT INTO events (instance, version, type, at, actor, definition_id, definition_version, "
       "stage, from_stage, target, value_type, value, text) VALUES (?1, ?2, " +
@@ -82,6 +87,7 @@ void BM_SqliteRawInsertLoop(benchmark::State& state) {
   std::vector<std::string> ids;
   for (int i = 0; i < 1000; ++i) ids.push_back("deal-" + std::to_string(i));
   std::vector<std::uint64_t> versions(ids.size(), 0);
+  const auto per_transaction = static_cast<std::size_t>(state.range(0));
   std::size_t n = 0;
   sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
   for (auto _ : state) {
@@ -92,20 +98,23 @@ void BM_SqliteRawInsertLoop(benchmark::State& state) {
     sqlite3_bind_int64(insert, 4, 1'764'000'000'000);
     if (sqlite3_step(insert) != SQLITE_DONE) state.SkipWithError(sqlite3_errmsg(db));
     sqlite3_reset(insert);
-    if (++n % 1000 == 0) sqlite3_exec(db, "COMMIT; BEGIN", nullptr, nullptr, nullptr);
+    if (++n % per_transaction == 0) sqlite3_exec(db, "COMMIT; BEGIN", nullptr, nullptr, nullptr);
   }
   sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   sqlite3_finalize(insert);
   sqlite3_close(db);
   state.SetItemsProcessed(state.iterations());
-  state.SetLabel("events; 1,000 per transaction");
+  state.SetLabel("events; N per transaction");
 }
-BENCHMARK(BM_SqliteRawInsertLoop)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_SqliteRawInsertLoop)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
-void BM_SqliteAppendPerCommand(benchmark::State& state) {
-  auto opened = SqliteStorage::open(bench_file("append"));
-  if (!opened.storage) return state.SkipWithError(opened.error.c_str());
-  SqliteStorage& store = *opened.storage;
+// Appends one event per command to 1,000 deals in turn; with flush_every > 0, flush() after
+// every flush_every commands (batch mode).
+void append_round_robin(benchmark::State& state, SqliteStorage& store, std::size_t flush_every) {
   std::vector<std::string> ids;
   for (int i = 0; i < 1000; ++i) ids.push_back("deal-" + std::to_string(i));
   std::vector<std::uint64_t> versions(ids.size(), 0);
@@ -113,21 +122,44 @@ void BM_SqliteAppendPerCommand(benchmark::State& state) {
   for (auto _ : state) {
     const std::size_t i = n++ % ids.size();
     const Event e = field_event(ids[i], versions[i] + 1);
-    if (store.append(ids[i], versions[i], std::span(&e, 1)) != Storage::AppendResult::kOk) {
+    if (store.append(ids[i], versions[i], std::span(&e, 1)) != Storage::AppendResult::kOk ||
+        (flush_every > 0 && n % flush_every == 0 && !store.flush())) {
       state.SkipWithError(store.last_error().c_str());
       break;
     }
     ++versions[i];
   }
+  if (!store.flush()) state.SkipWithError(store.last_error().c_str());
   state.SetItemsProcessed(state.iterations());
+}
+
+void BM_SqliteAppendPerCommand(benchmark::State& state) {
+  auto opened = SqliteStorage::open(bench_file("append"));
+  if (!opened.storage) return state.SkipWithError(opened.error.c_str());
+  append_round_robin(state, *opened.storage, 0);
   state.SetLabel("events; one transaction per command");
 }
 BENCHMARK(BM_SqliteAppendPerCommand)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
+// Batch mode as `salesflow run` uses it: N commands per transaction, flush() after each N.
+void BM_SqliteGroupCommit(benchmark::State& state) {
+  const auto per_transaction = static_cast<std::uint32_t>(state.range(0));
+  auto opened =
+      SqliteStorage::open(bench_file("batch"), SqliteOptions{.batch_appends = per_transaction});
+  if (!opened.storage) return state.SkipWithError(opened.error.c_str());
+  append_round_robin(state, *opened.storage, per_transaction);
+  state.SetLabel("events; N commands per transaction");
+}
+BENCHMARK(BM_SqliteGroupCommit)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
 SqliteStorage* g_shared = nullptr;
 std::unique_ptr<SqliteStorage> g_owner;
 
-void BM_SqliteGroupCommit(benchmark::State& state) {
+void BM_SqliteConcurrentAppends(benchmark::State& state) {
   if (state.thread_index() == 0) {
     auto opened = SqliteStorage::open(bench_file("group"), SqliteOptions{.group_commit = true});
     g_owner = std::move(opened.storage);
@@ -159,7 +191,7 @@ void BM_SqliteGroupCommit(benchmark::State& state) {
     // The other threads may still be in their last append: the store goes in the next setup.
   }
 }
-BENCHMARK(BM_SqliteGroupCommit)->Threads(8)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_SqliteConcurrentAppends)->Threads(8)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // PostgreSQL: one session per thread (its own connection), one transaction per command, each
 // thread on its own 1,000 deals. Needs $SALESFLOW_BENCH_POSTGRES (a conninfo;

@@ -10,6 +10,11 @@
 //   version answers kConflict.
 // - With group_commit, concurrent appends from several threads are written in one transaction
 //   (each still all or nothing, each answered on its own); without it, one transaction each.
+// - With batch_appends (a writer that decides when its answers go out, like `salesflow run`),
+//   appends go into one open transaction that commits at flush() or when it holds batch_appends
+//   appends: many commands per transaction, the delay bounded by how often the host flushes. An
+//   append that answered kOk is durable only once a later flush() returned true; see
+//   SqliteOptions::batch_appends for what the host must do.
 // - The file carries application_id 0x53464C57 ("SFLW") and its schema version in user_version.
 //   Opening checks both before anything is written: a file that is not SQLite, a SQLite file of
 //   another application, or one written by a newer salesflow is refused with an error and left
@@ -37,6 +42,27 @@ struct SqliteOptions {
   bool read_only = false;
   // Batch the appends of concurrent threads into one transaction.
   bool group_commit = false;
+  // When > 0: batch mode. Appends are written into one open transaction (each append in its own
+  // savepoint: a conflict undoes that append alone) that commits when flush() is called or when
+  // it holds this many appends. Until then an append that answered kOk is visible to this store's
+  // reads but not durable. The host therefore:
+  //   - calls flush() before it tells anyone outside the process an answer or a notification of
+  //     a command, and often enough to bound the delay (salesflow run: when its input pauses,
+  //     every batch_appends lines, and at least every 100 ms);
+  //   - treats flush() == false as the possible loss of every append since the previous
+  //     successful flush (a full disk at COMMIT; the ones a size-triggered commit wrote are kept):
+  //     the engine's memory is then ahead of the store, so the host stops using that engine and
+  //     recovers a new one from the store, which says what was kept. After such a loss every append
+  //     answers kUnavailable, so nothing is built on the lost appends.
+  // Delivery marks recorded while a batch is open are written after the following flush(), so a
+  // host that hands notifications on after flush() returns loses none in a crash.
+  // Cannot be combined with group_commit (open() refuses).
+  std::uint32_t batch_appends = 0;
+  // WAL pages after which a commit checkpoints the log into the database file (SQLite's
+  // wal_autocheckpoint; its default is 1,000). Larger means fewer checkpoints: appends spread over
+  // many instances rewrite the same index pages, and a checkpoint copies each page once however
+  // often it was rewritten since the last one. The log file grows to about 4 KiB per page.
+  std::uint32_t wal_autocheckpoint_pages = 10'000;
   // When > 0, the database may not grow beyond this many pages (PRAGMA max_page_count): appends
   // past it answer kUnavailable ("database or disk is full"), as on a full disk.
   std::uint32_t max_page_count = 0;

@@ -54,7 +54,8 @@ class EventStore : public Storage {
                                      std::string_view source) = 0;
   // Every kept definition, by id then version.
   virtual std::vector<StoredDefinition> definitions() const = 0;
-  // Writes what the store keeps lazily (delivery marks). False when the store failed.
+  // Writes what the store keeps lazily (delivery marks) and commits an open batch
+  // (StoreOptions::batch_appends). False when the store failed.
   virtual bool flush() = 0;
 };
 
@@ -62,6 +63,10 @@ struct StoreOptions {
   // Open an existing store for reading only: nothing is created, migrated or written (appends
   // answer kUnavailable). For tools that only look.
   bool read_only = false;
+  // SQLite: batch mode, at most this many appends per transaction (SqliteOptions::batch_appends,
+  // whose contract the host then follows). 0: one transaction per append. Other stores ignore
+  // it: each of their appends commits before it returns.
+  std::uint32_t batch_appends = 0;
 };
 
 struct OpenStoreResult {

@@ -43,15 +43,19 @@ struct RunOptions {
   std::string store = "memory";
   std::string key_prefix;
   std::string notify;
+  std::uint32_t batch = 10000;  // SQLite: commands per transaction at most; 0: one each
   bool summary = false;
   bool stats = false;
 };
 
 // --notify FILE: every notification the engine hands out, one JSON line each, appended with one
 // write(2) per line (nothing buffered in the process: a killed run loses none it was given).
+// When the store batches appends, the lines are held until release(), which the runner calls
+// once the batch holding their events has committed: a notification never names an event that
+// a crash could still take back.
 class NotifyFile final : public EventListener {
  public:
-  explicit NotifyFile(int fd) : fd_(fd) {}
+  NotifyFile(int fd, bool hold) : fd_(fd), hold_(hold) {}
   ~NotifyFile() override { ::close(fd_); }
   void on_event(const Event& e) override {
     std::string line = "{\"id\":";
@@ -62,6 +66,22 @@ class NotifyFile final : public EventListener {
     internal::append_json_string(line, to_string(e.type));
     line += "}\n";
     std::lock_guard lock(mutex_);
+    if (hold_) {
+      held_ += line;
+      return;
+    }
+    write_all(line);
+  }
+  // Writes the held lines (batch mode).
+  void release() {
+    std::lock_guard lock(mutex_);
+    write_all(held_);
+    held_.clear();
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  void write_all(const std::string& line) {
     std::size_t done = 0;
     while (done < line.size()) {
       const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
@@ -73,11 +93,11 @@ class NotifyFile final : public EventListener {
       done += static_cast<std::size_t>(n);
     }
   }
-  bool ok() const { return ok_; }
 
- private:
   int fd_;
+  const bool hold_;
   std::mutex mutex_;
+  std::string held_;
   bool ok_ = true;
 };
 
@@ -303,9 +323,15 @@ struct InstanceReport {
 
 class Runner {
  public:
-  Runner(Engine& engine, EventStore& store, const RunOptions& options)
+  // `batching`: the store holds appends in a transaction until flush() (StoreOptions::
+  // batch_appends); answers and `notify`'s lines go out only after it committed.
+  Runner(Engine& engine, EventStore& store, const RunOptions& options, bool batching,
+         NotifyFile* notify)
       : engine_(engine),
         store_(store),
+        batching_(batching),
+        batch_lines_(options.batch),
+        notify_(notify),
         summary_(options.summary),
         key_prefix_(options.key_prefix),
         timer_(options.stats) {}
@@ -319,6 +345,7 @@ class Runner {
     const auto flush_if_waiting = [this] { flush(); };
     for (;;) {
       const auto status = reader.next(line, length, flush_if_waiting);
+      if (store_lost_) return false;  // the flush before waiting for input failed
       if (status == LineReader::Status::kEnd) break;
       if (status == LineReader::Status::kError) {
         std::cerr << "salesflow run: cannot read the commands: " << std::strerror(errno) << "\n";
@@ -336,9 +363,11 @@ class Runner {
       } else {
         process(line);
       }
-      if (out_.size() >= (1 << 16)) flush();
+      if (batching_ ? batch_due() : out_.size() >= (1 << 16)) flush();
+      if (store_lost_) return false;
     }
     flush();
+    if (store_lost_) return false;
     if (summary_) print_summary();
     timer_.report(lines_);
     return write_ok_;
@@ -495,7 +524,31 @@ class Runner {
     return reports_[it->second];
   }
 
+  // Batch mode: time to commit, after batch_lines_ lines or 100 ms since the batch's first line
+  // (the reader flushes too whenever it is about to wait for input).
+  bool batch_due() {
+    const auto now = std::chrono::steady_clock::now();
+    if (lines_in_batch_++ == 0) batch_start_ = now;
+    return lines_in_batch_ >= batch_lines_ ||
+           now - batch_start_ >= std::chrono::milliseconds(100) || out_.size() >= (1 << 22);
+  }
+
   void flush() {
+    if (batching_ && !store_lost_) {
+      lines_in_batch_ = 0;
+      if (!store_.flush()) {
+        // The batch may be lost: its answers and notifications must not go out, and the engine is
+        // ahead of the store, so the run stops. A new run recovers what the store kept.
+        std::cerr << "salesflow run: " << store_.uri() << ": " << store_.last_error()
+                  << "; stopped after line " << lines_ << ", the answers since line "
+                  << first_unflushed_line_ << " are not written\n";
+        store_lost_ = true;
+      } else if (notify_ != nullptr) {
+        notify_->release();
+      }
+      first_unflushed_line_ = lines_ + 1;
+    }
+    if (store_lost_) out_.clear();
     if (out_.empty()) return;
     if (write_ok_) {
       write_ok_ = std::fwrite(out_.data(), 1, out_.size(), stdout) == out_.size() &&
@@ -583,6 +636,13 @@ class Runner {
 
   Engine& engine_;
   EventStore& store_;
+  const bool batching_;
+  const std::size_t batch_lines_;
+  NotifyFile* const notify_;
+  std::size_t lines_in_batch_ = 0;
+  std::size_t first_unflushed_line_ = 1;
+  std::chrono::steady_clock::time_point batch_start_;
+  bool store_lost_ = false;
   const bool summary_;
   const std::string key_prefix_;
   PhaseTimer timer_;
@@ -625,7 +685,10 @@ int run(const RunOptions& options) {
   if (!options.directory.empty() && !load_directory(options.directory, directory)) valid = false;
   if (!valid) return kExitInvalid;
 
-  OpenStoreResult opened = open_store(options.store);
+  // Only SQLite batches; its appends then wait in a transaction for the runner's flush.
+  const bool batching = options.batch > 0 && options.store.starts_with("sqlite:");
+  OpenStoreResult opened =
+      open_store(options.store, StoreOptions{.read_only = false, .batch_appends = options.batch});
   if (!opened.store) {
     std::cerr << "salesflow run: " << opened.error << "\n";
     return kExitInvalid;
@@ -639,7 +702,7 @@ int run(const RunOptions& options) {
                 << "\n";
       return kExitInvalid;
     }
-    notify = std::make_unique<NotifyFile>(fd);
+    notify = std::make_unique<NotifyFile>(fd, batching);
   }
   EngineOptions engine_options;
   engine_options.storage = &store;
@@ -687,9 +750,9 @@ int run(const RunOptions& options) {
     std::cerr << "salesflow run: " << store.uri() << ": " << skipped
               << " stored events do not fit their definition and were left out\n";
   }
-  Runner runner(engine, store, options);
+  Runner runner(engine, store, options, batching, notify.get());
   bool ok = runner.run();
-  if (!store.flush()) {
+  if (!store.flush() && ok) {
     std::cerr << "salesflow run: " << store.uri() << ": " << store.last_error() << "\n";
     ok = false;
   }
@@ -721,6 +784,13 @@ void add_run_command(CLI::App& app, int& exit_code) {
                       "so that re-running a script against a store repeats its answers");
   command->add_option("--notify", options->notify,
                       "Append every notification (committed event, with its stable id) to FILE");
+  command
+      ->add_option("--batch", options->batch,
+                   "SQLite: commit the events of up to N commands in one transaction (also when "
+                   "the input pauses, and every 100 ms); answers and notifications are written "
+                   "after their transaction commits. 0: one transaction per command")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1'000'000));
   command->add_flag("--summary", options->summary,
                     "Instead of the answers, print where each instance ended and why");
   command->add_flag("--stats", options->stats,

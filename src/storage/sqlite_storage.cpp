@@ -251,7 +251,11 @@ class SqliteStorage::Impl {
     if (db_ == nullptr) return;
     {
       std::lock_guard lock(db_mutex_);
-      if (!options_.read_only) write_marks_in_own_transaction();
+      if (!options_.read_only && commit_batch()) {
+        // The host is done with the store: its notifications are out.
+        for (const auto& [instance, version] : held_marks_) raise_mark(marks_, instance, version);
+        write_marks_in_own_transaction();
+      }
       statements_.clear();
     }
     sqlite3_close_v2(db_);
@@ -262,6 +266,9 @@ class SqliteStorage::Impl {
     path_ = path;
     options_ = options;
     if (path.empty()) return "sqlite: the path is empty";
+    if (options.group_commit && options.batch_appends > 0) {
+      return "sqlite: group_commit and batch_appends cannot be combined (" + quote_text(path) + ")";
+    }
     struct stat info {};
     const bool existed = ::stat(path.c_str(), &info) == 0;
     if (existed && S_ISDIR(info.st_mode)) return quote_text(path) + " is a directory, not a file";
@@ -305,6 +312,10 @@ class SqliteStorage::Impl {
     if (options_.read_only) {
       set_error("the store " + quote_text(path_) + " is open for reading only");
       return AppendResult::kUnavailable;
+    }
+    if (options_.batch_appends > 0) {
+      std::lock_guard lock(db_mutex_);
+      return append_in_batch(p);
     }
     if (!options_.group_commit) {
       std::lock_guard lock(db_mutex_);
@@ -370,8 +381,10 @@ class SqliteStorage::Impl {
     Reset reset{s};
     read_rows(s, [&](Event&& e) {
       if (undelivered) {
-        const auto mark = marks_.find(e.instance);
-        if (mark != marks_.end() && e.version <= mark->second) return;
+        for (const auto* marks : {&marks_, &held_marks_}) {
+          const auto mark = marks->find(e.instance);
+          if (mark != marks->end() && e.version <= mark->second) return;
+        }
       }
       visit(e);
     });
@@ -379,18 +392,21 @@ class SqliteStorage::Impl {
 
   void mark_delivered(std::string_view instance, std::uint64_t version) {
     std::lock_guard lock(db_mutex_);
-    auto it = marks_.find(instance);
-    if (it == marks_.end()) {
-      marks_.emplace(std::string(instance), version);
-    } else if (it->second < version) {
-      it->second = version;
-    }
+    // In batch mode the host has not handed this notification on yet: hold the mark back until
+    // after the next flush().
+    raise_mark(options_.batch_appends > 0 ? held_marks_ : marks_, instance, version);
   }
 
   bool flush() {
     std::lock_guard lock(db_mutex_);
     if (options_.read_only) return true;
-    return write_marks_in_own_transaction();
+    if (options_.batch_appends == 0) return write_marks_in_own_transaction();
+    // The marks the previous flush released went into the batch when it opened, or go now.
+    if (!commit_batch() || !write_marks_in_own_transaction()) return false;
+    // The host hands this batch's notifications on after this returns: their marks go next time.
+    for (const auto& [instance, version] : held_marks_) raise_mark(marks_, instance, version);
+    held_marks_.clear();
+    return true;
   }
 
   KeepResult keep_definition(std::string_view id, std::uint32_t version, std::string_view source) {
@@ -568,9 +584,10 @@ class SqliteStorage::Impl {
       }
       // A page cache of up to 64 MiB (the default 2 MiB makes appends to many instances read
       // B-tree pages back from the file once a store outgrows it).
-      if (!exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536", error)) {
-        return where + ": " + error;
-      }
+      const std::string pragmas =
+          "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=" +
+          std::to_string(options_.wal_autocheckpoint_pages);
+      if (!exec(pragmas.c_str(), error)) return where + ": " + error;
       if (options_.max_page_count > 0) {
         const std::string pragma =
             "PRAGMA max_page_count=" + std::to_string(options_.max_page_count);
@@ -767,6 +784,96 @@ class SqliteStorage::Impl {
     return AppendResult::kOk;
   }
 
+  static void raise_mark(std::map<std::string, std::uint64_t, std::less<>>& marks,
+                         std::string_view instance, std::uint64_t version) {
+    auto it = marks.find(instance);
+    if (it == marks.end()) {
+      marks.emplace(std::string(instance), version);
+    } else if (it->second < version) {
+      it->second = version;
+    }
+  }
+
+  // Batch mode: the append goes into the open transaction (opened now if none is), in its own
+  // savepoint. REQUIRES: db_mutex_ held.
+  AppendResult append_in_batch(Pending& p) {
+    if (!batch_lost_.empty()) {
+      set_error(batch_lost_);
+      return AppendResult::kUnavailable;
+    }
+    if (!batch_open_) {
+      if (!step_done(kBegin)) {
+        set_error("cannot write to " + quote_text(path_) + ": " + db_error());
+        return AppendResult::kUnavailable;
+      }
+      // The marks released by the last flush() ride with the batch (rolled back with it).
+      if (!write_marks()) {
+        step_done(kRollback);
+        restore_marks();
+        return AppendResult::kUnavailable;
+      }
+      batch_open_ = true;
+      batch_count_ = 0;
+    }
+    if (!step_done(kSavepoint)) {
+      set_error("cannot write to " + quote_text(path_) + ": " + db_error());
+      lose_batch_if_rolled_back();
+      return AppendResult::kUnavailable;
+    }
+    p.result = append_one(p);
+    if (p.result == AppendResult::kOk) {
+      step_done(kRelease);
+    } else {
+      step_done(kRollbackTo);
+      step_done(kRelease);
+      // SQLite rolls a whole transaction back on some errors (a full disk, an I/O error): the
+      // appends before this one in the batch are gone, though they answered kOk.
+      if (lose_batch_if_rolled_back()) return AppendResult::kUnavailable;
+    }
+    if (p.result == AppendResult::kOk && ++batch_count_ >= options_.batch_appends &&
+        !commit_batch()) {
+      return AppendResult::kUnavailable;
+    }
+    return p.result;
+  }
+
+  // Commits the open batch, if any. False (and the store refuses further appends) when it could
+  // not be committed. REQUIRES: db_mutex_ held.
+  bool commit_batch() {
+    if (!batch_lost_.empty()) {
+      set_error(batch_lost_);
+      return false;
+    }
+    if (!batch_open_) return true;
+    if (step_done(kCommit)) {
+      batch_open_ = false;
+      written_marks_.clear();
+      return true;
+    }
+    const std::string why = db_error();
+    step_done(kRollback);
+    batch_open_ = false;
+    restore_marks();
+    batch_lost_ = "cannot commit to " + quote_text(path_) + ": " + why +
+                  "; the appends of the batch since the last flush are lost, and this store "
+                  "takes no more appends (open it again)";
+    set_error(batch_lost_);
+    return false;
+  }
+
+  // After an error inside the open batch: true when SQLite rolled the whole transaction back.
+  bool lose_batch_if_rolled_back() {
+    if (!batch_open_ || sqlite3_get_autocommit(db_) == 0) return false;
+    const std::string why = last_error();
+    batch_open_ = false;
+    restore_marks();
+    batch_lost_ = "the batch transaction on " + quote_text(path_) + " was rolled back (" + why +
+                  "); its earlier appends are lost, and this store takes no more appends "
+                  "(open it again)";
+    set_error(batch_lost_);
+    return true;
+  }
+
   // Delivery marks not yet written go into the current transaction. REQUIRES: db_mutex_ held,
   // a transaction open.
   bool write_marks() {
@@ -823,6 +930,11 @@ class SqliteStorage::Impl {
   std::string scratch_;
   std::map<std::string, std::uint64_t, std::less<>> marks_;  // delivered, not yet written
   std::map<std::string, std::uint64_t, std::less<>> written_marks_;
+  // Batch mode: marks recorded since the last flush() (their notifications are not out yet).
+  std::map<std::string, std::uint64_t, std::less<>> held_marks_;
+  bool batch_open_ = false;
+  std::uint32_t batch_count_ = 0;
+  std::string batch_lost_;  // not empty: a batch was lost, and why
 
   std::mutex queue_mutex_;  // group commit
   std::condition_variable queue_cv_;

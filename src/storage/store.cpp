@@ -74,6 +74,7 @@ OpenStoreResult open_store(std::string_view uri, const StoreOptions& options) {
     if (path.find('\0') != std::string_view::npos) return refuse("the path holds a NUL byte");
     SqliteOptions sqlite_options;
     sqlite_options.read_only = options.read_only;
+    sqlite_options.batch_appends = options.batch_appends;
     auto opened = SqliteStorage::open(std::string(path), sqlite_options);
     if (!opened.storage) return OpenStoreResult{nullptr, std::move(opened.error)};
     return OpenStoreResult{std::move(opened.storage), {}};

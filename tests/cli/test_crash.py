@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Crash test with real processes: `salesflow run --store sqlite:...` on a long command stream is
 killed with SIGKILL at random points, then restarted on the same stream (with --key-prefix, so that
-commands answered before the kill get their stored answers back). At the end:
+commands answered before the kill get their stored answers back). Each run commits its commands
+one per transaction or in batches (--batch), at random. At the end:
 
 - every answer a killed run wrote equals the answer of an uninterrupted run (nothing answered was
   lost, and replaying a stored answer reproduces it);
@@ -113,7 +114,9 @@ def main():
                 notify = os.path.join(tmp, "notify-%d.jsonl" % rounds)
             out_path = os.path.join(tmp, "out.jsonl")
             with open(stream, "rb") as stdin, open(out_path, "wb") as out:
-                proc = subprocess.Popen(command(store, notify), stdin=stdin, stdout=out,
+                # Half the runs commit each command on its own, half in batches (the default).
+                batch = ["--batch", "0"] if rng.random() < 0.5 else []
+                proc = subprocess.Popen(command(store, notify) + batch, stdin=stdin, stdout=out,
                                         stderr=subprocess.PIPE)
                 deadline = time.monotonic() + rng.uniform(0.01, full)
                 while proc.poll() is None and time.monotonic() < deadline:
