@@ -131,7 +131,9 @@ class Engine::Impl {
       if (keyed) {
         if (auto answer = answer_of_key(command)) return std::move(*answer);
       }
-      InstanceState* found = stripe.instances.find(command.instance, hash);
+      std::uint32_t number = 0;
+      Entry* entry = stripe.instances.find_entry(command.instance, hash, number);
+      InstanceState* found = entry == nullptr ? nullptr : &entry->state;
       const InstanceState empty;
       const InstanceState& state = found == nullptr ? empty : *found;
       const ProcessDefinition* definition = nullptr;
@@ -210,10 +212,11 @@ class Engine::Impl {
         }
         // The index never moves a state, so `state` (when it was found) stays valid.
         if (found == nullptr && !decision.events.empty()) {
-          found = &stripe.instances.insert(command.instance, hash);
+          entry = &stripe.instances.insert_entry(command.instance, hash, number);
+          found = &entry->state;
         }
         for (const Event& e : decision.events) apply(*definition, *found, e);
-        if (found != nullptr) reschedule(command.instance, *definition, *found);
+        if (entry != nullptr) reschedule(hash % kStripes, number, *entry);
         if (!options_.listeners.empty() && !decision.events.empty()) {
           // Queued under the stripe's lock, so deliveries keep commit order.
           std::lock_guard outbox_lock(stripe.outbox_mutex);
@@ -293,12 +296,13 @@ class Engine::Impl {
       Stripe& stripe = stripe_of(hash);
       InstanceState replayed = replay(*definition, events);
       std::lock_guard lock(stripe.mutex);
-      InstanceState* live = stripe.instances.find(id, hash);
+      std::uint32_t number = 0;
+      Entry* live = stripe.instances.find_entry(id, hash, number);
       // A command that ran meanwhile is newer than what was scanned: keep it.
-      if (live != nullptr && live->version >= events.back().version) continue;
-      if (live == nullptr) live = &stripe.instances.insert(id, hash);
-      *live = std::move(replayed);
-      reschedule(id, *definition, *live);
+      if (live != nullptr && live->state.version >= events.back().version) continue;
+      if (live == nullptr) live = &stripe.instances.insert_entry(id, hash, number);
+      live->state = std::move(replayed);
+      reschedule(hash % kStripes, number, *live);
     }
     if (!options_.listeners.empty()) redeliver();
     return skipped;
@@ -307,17 +311,13 @@ class Engine::Impl {
   std::vector<Event> advance_to(Timestamp now) {
     std::vector<Event> fired;
     for (;;) {
-      std::string id;
       internal::DeadlineQueue::Due due;
       {
         std::lock_guard lock(timers_mutex_);
         if (!timers_.pop_due(now.time_since_epoch().count(), due)) break;
-        id = timer_ids_[due.payload];
-        auto& entry = timer_of_[id];
-        if (entry.handle == due.handle) entry.handle = {};
       }
       // A storage failure leaves the milestone due: stop here, the next advance retries.
-      if (!fire(id, Timestamp(std::chrono::milliseconds(due.due)), fired)) break;
+      if (!fire(due, fired)) break;
     }
     return fired;
   }
@@ -380,6 +380,7 @@ class Engine::Impl {
  private:
   // Instances are spread over stripes by the hash of their id. One mutex per stripe serialises
   // the commands of its instances; instances of different stripes run in parallel.
+  using Entry = internal::InstanceIndex::Entry;
   struct Stripe {
     mutable std::mutex mutex;
     internal::InstanceIndex instances;
@@ -453,10 +454,11 @@ class Engine::Impl {
         this->definition(events.front().definition_id, events.front().definition_version);
     if (!definition || !log_fits(*definition, events)) return held;
     const std::uint64_t hash = internal::instance_hash(id);
-    InstanceState* live = stripe.instances.find(id, hash);
-    if (live == nullptr) live = &stripe.instances.insert(id, hash);
-    *live = replay(*definition, events);
-    reschedule(id, *definition, *live);
+    std::uint32_t number = 0;
+    Entry* live = stripe.instances.find_entry(id, hash, number);
+    if (live == nullptr) live = &stripe.instances.insert_entry(id, hash, number);
+    live->state = replay(*definition, events);
+    reschedule(hash % kStripes, number, *live);
     return events.back().version;
   }
 
@@ -502,10 +504,13 @@ class Engine::Impl {
     return out;
   }
 
-  // Puts the instance's earliest coming milestone in the deadline queue (or takes it out).
-  // Called under the instance's stripe lock; takes the timers' lock (stripe, then timers: never
-  // the other way round).
-  void reschedule(const std::string& id, const ProcessDefinition& def, const InstanceState& state) {
+  // Puts the instance's earliest coming milestone in the deadline queue (or takes it out). The
+  // queue's payload names the instance's index entry: its stripe and its number there. Called
+  // under the instance's stripe lock; takes the timers' lock (stripe, then timers: never the
+  // other way round), which guards entry.timer.
+  void reschedule(std::uint64_t stripe_number, std::uint32_t number, Entry& entry) {
+    const InstanceState& state = entry.state;
+    const ProcessDefinition& def = *state.definition;
     // Most definitions time nothing, and most commands leave nothing to time: no lock then. A
     // queue entry that no longer matches fires nothing when it falls due (fire() finds no
     // milestone), so it need not be taken out here.
@@ -514,27 +519,31 @@ class Engine::Impl {
     if (!next) return;
     const std::int64_t due = next->time_since_epoch().count();
     std::lock_guard lock(timers_mutex_);
-    auto it = timer_of_.find(id);
-    if (it == timer_of_.end()) {
-      it = timer_of_.emplace(id, Timer{static_cast<std::uint64_t>(timer_ids_.size()), {}, 0}).first;
-      timer_ids_.push_back(id);
-    }
+    internal::InstanceIndex::Timer& timer = entry.timer;
     // Most commands do not move the next milestone: keep the entry as it is.
-    if (it->second.handle && it->second.due == due) return;
-    if (it->second.handle) timers_.cancel(it->second.handle);
-    it->second.handle = timers_.schedule(due, it->second.number);
-    it->second.due = due;
+    if (timer.handle != 0 && timer.due == due) return;
+    if (timer.handle != 0) timers_.cancel(internal::DeadlineQueue::Handle{timer.handle});
+    timer.handle = timers_.schedule(due, (stripe_number << 32) | number).value;
+    timer.due = due;
   }
 
-  // Commits the milestones of instance `id` due at `due` (none when a command got there first).
-  bool fire(const std::string& id, Timestamp due, std::vector<Event>& fired) {
-    const std::uint64_t hash = internal::instance_hash(id);
-    Stripe& stripe = stripe_of(hash);
+  // Commits the milestones that `popped` (a deadline taken from the queue) names: those of its
+  // instance due at its time (none when a command got there first).
+  bool fire(const internal::DeadlineQueue::Due& popped, std::vector<Event>& fired) {
+    const std::uint64_t stripe_number = popped.payload >> 32;
+    const auto number = static_cast<std::uint32_t>(popped.payload);
+    const Timestamp due{std::chrono::milliseconds(popped.due)};
+    Stripe& stripe = stripes_[stripe_number];
     {
       std::unique_lock lock(stripe.mutex);
-      InstanceState* found = stripe.instances.find(id, hash);
-      if (found == nullptr) return true;
-      InstanceState& state = *found;
+      Entry& entry = stripe.instances.at(number);
+      {
+        // A command since the pop may have scheduled another deadline: keep that one.
+        std::lock_guard timers_lock(timers_mutex_);
+        if (entry.timer.handle == popped.handle.value) entry.timer.handle = 0;
+      }
+      const std::string& id = entry.id;
+      InstanceState& state = entry.state;
       const ProcessDefinition& definition = *state.definition;
       std::vector<Event> events = due_milestones(definition, state, due);
       std::uint64_t version = state.version;
@@ -548,7 +557,7 @@ class Engine::Impl {
       if (!events.empty()) {
         if (options_.storage->append(id, state.version, events) != Storage::AppendResult::kOk) {
           // Nothing was written; the milestone stays due and fires on a later advance.
-          reschedule(id, definition, state);
+          reschedule(stripe_number, number, entry);
           return false;
         }
         for (const Event& e : events) apply(definition, state, e);
@@ -558,7 +567,7 @@ class Engine::Impl {
         }
         fired.insert(fired.end(), events.begin(), events.end());
       }
-      reschedule(id, definition, state);
+      reschedule(stripe_number, number, entry);
     }
     deliver(stripe);
     return true;
@@ -674,22 +683,10 @@ class Engine::Impl {
 
   static constexpr std::string_view kSystemActor = "system";
   SystemClock system_clock_;
-  // Pending deadlines: one entry per instance, at its earliest coming milestone.
-  struct Timer {
-    std::uint64_t number;  // the queue's payload: index into timer_ids_
-    internal::DeadlineQueue::Handle handle;
-    std::int64_t due = 0;  // of `handle`, while it is pending
-  };
+  // Pending deadlines: one per instance that has a coming milestone, at the earliest; the
+  // payload is (stripe << 32) | entry number, and the entry keeps the handle (entry.timer).
   std::mutex timers_mutex_;
   internal::DeadlineQueue timers_;
-  struct IdHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view id) const noexcept {
-      return internal::instance_hash(id);
-    }
-  };
-  std::unordered_map<std::string, Timer, IdHash, std::equal_to<>> timer_of_;
-  std::vector<std::string> timer_ids_;
 };
 
 Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

@@ -59,11 +59,25 @@ void InstanceIndex::prefetch_slot(std::uint64_t hash) const noexcept {
   __builtin_prefetch(&slots_[tag_of(hash) & (slots_.size() - 1)]);
 }
 
+InstanceIndex::Entry* InstanceIndex::find_entry(std::string_view id, std::uint64_t hash,
+                                                std::uint32_t& number) noexcept {
+  const std::int64_t found = locate(id, hash);
+  if (found < 0) return nullptr;
+  number = static_cast<std::uint32_t>(found);
+  return &entry(number);
+}
+
 InstanceState& InstanceIndex::insert(std::string_view id, std::uint64_t hash) {
+  std::uint32_t number = 0;
+  return insert_entry(id, hash, number).state;
+}
+
+InstanceIndex::Entry& InstanceIndex::insert_entry(std::string_view id, std::uint64_t hash,
+                                                  std::uint32_t& number) {
   // Entry numbers are stored + 1 in 32 bits.
   if (size_ >= std::numeric_limits<std::uint32_t>::max() - 1) throw std::bad_alloc();
   if ((size_ + 1) * 2 > slots_.size()) grow();
-  const auto number = static_cast<std::uint32_t>(size_);
+  number = static_cast<std::uint32_t>(size_);
   const Place p = place_of(number);
   if (p.chunk == chunks_.size()) chunks_.push_back(std::make_unique<Entry[]>(p.chunk_size));
   Entry& e = chunks_[p.chunk][p.offset];
@@ -74,7 +88,7 @@ InstanceState& InstanceIndex::insert(std::string_view id, std::uint64_t hash) {
   while (slots_[i] != kEmpty) i = (i + 1) & mask;
   slots_[i] = (std::uint64_t{tag} << 32) | (std::uint64_t{number} + 1);
   ++size_;
-  return e.state;
+  return e;
 }
 
 void InstanceIndex::grow() {

@@ -34,6 +34,18 @@ class InstanceIndex {
   InstanceIndex& operator=(const InstanceIndex&) = delete;
   ~InstanceIndex();
 
+  // What the engine keeps of an instance's pending deadline, beside its state (so that it needs
+  // no map of its own). The index only stores it; the engine's timers lock guards it.
+  struct Timer {
+    std::uint64_t handle = 0;  // the deadline queue's handle; 0: none pending
+    std::int64_t due = 0;      // of `handle`, while it is pending
+  };
+  struct Entry {
+    std::string id;
+    InstanceState state;
+    Timer timer;
+  };
+
   // `hash` is the id's hash (instance_hash()); the caller computes it once, for the stripe too.
   // Any function of the id works as long as the same one is used for all calls: the tests use
   // colliding ones on purpose.
@@ -41,6 +53,13 @@ class InstanceIndex {
   const InstanceState* find(std::string_view id, std::uint64_t hash) const noexcept;
   // Adds `id` with an empty state and returns it. REQUIRES: find(id, hash) is null.
   InstanceState& insert(std::string_view id, std::uint64_t hash);
+
+  // As find() and insert(), with the whole entry and its number (stable: at(number) names the
+  // same entry for the index's life; numbers count from 0 in the order of insertion).
+  Entry* find_entry(std::string_view id, std::uint64_t hash, std::uint32_t& number) noexcept;
+  Entry& insert_entry(std::string_view id, std::uint64_t hash, std::uint32_t& number);
+  // REQUIRES: number < size().
+  Entry& at(std::uint32_t number) noexcept { return entry(number); }
 
   std::size_t size() const noexcept { return size_; }
   // Slots in the table (0 before the first insert); size() <= capacity() / 2.
@@ -64,10 +83,6 @@ class InstanceIndex {
   static constexpr std::uint32_t kChunk = 256;
 
  private:
-  struct Entry {
-    std::string id;
-    InstanceState state;
-  };
   static constexpr std::uint64_t kEmpty = 0;
 
   static std::uint32_t tag_of(std::uint64_t hash) noexcept {
