@@ -82,10 +82,11 @@ WITH RECURSIVE ids(instance) AS (
 )
 SELECT e.instance, e.version, e.type, e.at, e.actor, e.definition_id, e.definition_version,
        e.stage, e.from_stage, e.target, e.value_type, e.value, e.text,
-       ids.instance, s.version, s.definition_id, s.definition_version, s.data,
-       (SELECT max(m.version) FROM salesflow_events m WHERE m.instance = ids.instance)
+       ids.instance, s.version, s.definition_id, s.definition_version, s.data, l.last
 FROM ids
 LEFT JOIN salesflow_snapshots s ON s.instance = ids.instance
+CROSS JOIN LATERAL (
+  SELECT max(m.version) AS last FROM salesflow_events m WHERE m.instance = ids.instance) l
 LEFT JOIN LATERAL (
   SELECT x.* FROM salesflow_events x
   WHERE x.instance = ids.instance AND x.version > coalesce(s.version, 0)
