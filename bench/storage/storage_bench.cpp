@@ -8,7 +8,7 @@
 //   BM_PostgresAppendPerCommand PostgresStorage::append with 1 and 8 sessions (next to pgbench:
 //                               bench/storage/run_postgres_bench.sh)
 //   BM_RecoverWithoutSnapshots  Engine::recover() of 1,000,000 stored events (100,000 B2B deals)
-//   BM_RecoverWithSnapshots     the same events with a snapshot of each deal at version 8
+//   BM_RecoverWithSnapshots/N   the same events with a snapshot of each deal at version N (8, 10)
 //
 // Files go to $SALESFLOW_BENCH_DIR (default /tmp), on the machine's disk.
 #include <sqlite3.h>
@@ -259,12 +259,13 @@ void BM_RecoverWithoutSnapshots(benchmark::State& state) {
 }
 BENCHMARK(BM_RecoverWithoutSnapshots)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
-// The same 1,000,000 events, with a snapshot of every deal at version 8 (Engine::snapshot_all(),
-// as a host would take before a planned stop) and 2 events after it: recovery reads 100,000
-// snapshots and 200,000 events.
+// The same 1,000,000 events, with a snapshot of every deal at version N (Engine::snapshot_all(),
+// as a host would take before a planned stop) and 10 - N events after it. /8: recovery reads
+// 100,000 snapshots and 200,000 events; /10: the snapshots alone.
 void BM_RecoverWithSnapshots(benchmark::State& state) {
-  const std::string path = bench_file("recover-snapshots");
-  if (!write_deals(path, 1, 8, state)) return;
+  const int at = static_cast<int>(state.range(0));
+  const std::string path = bench_file("recover-snapshots-" + std::to_string(at));
+  if (!write_deals(path, 1, at, state)) return;
   {
     auto opened = SqliteStorage::open(path);
     EngineOptions options;
@@ -275,13 +276,18 @@ void BM_RecoverWithSnapshots(benchmark::State& state) {
       return state.SkipWithError("cannot take the snapshots");
     }
   }
-  if (!write_deals(path, 9, 10, state)) return;
+  if (at < 10 && !write_deals(path, at + 1, 10, state)) return;
   for (auto _ : state) recover_deals(path, state);
   state.SetItemsProcessed(state.iterations() * 1'000'000);
-  state.SetLabel(
-      "1,000,000 events, 100,000 deals; open + 100,000 snapshots + 200,000 events after them");
+  state.SetLabel("1,000,000 events, 100,000 deals; open + 100,000 snapshots + " +
+                 std::to_string((10 - at) * 100'000) + " events after them");
 }
-BENCHMARK(BM_RecoverWithSnapshots)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK(BM_RecoverWithSnapshots)
+    ->Arg(8)
+    ->Arg(10)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace salesflow

@@ -44,10 +44,11 @@ struct EngineOptions {
   // replays at most snapshot_every - 1 events of it after the snapshot. 0: never. The snapshot is
   // encoded under the instance's lock and saved after the lock is released; a failing save is
   // ignored (a snapshot is an optimisation, never part of a command's answer).
-  // Default 64: a snapshot (about as many bytes as two or three events, and one transaction of
-  // its own) per 64 events costs under 2% more writes, while replaying 64 events costs about
-  // as much as a few snapshot reads, so recovery of a long-lived instance stays bounded. Short
-  // lives (a B2B deal has a few dozen events) are replayed whole; snapshot_all() covers them.
+  // Default 64: a snapshot (about 1.5 events' bytes, and one transaction of its own) per 64
+  // events adds under 2% to the writes, and bounds an instance's recovery at one snapshot read
+  // (about 3 events' replay) plus at most 63 events however long it lives; a smaller number
+  // buys little recovery time for more writes (docs/storage.md). Short lives (a B2B deal has a
+  // few dozen events) are replayed whole; snapshot_all() covers them.
   std::uint32_t snapshot_every = 64;
 };
 
