@@ -280,7 +280,7 @@ void BM_RecoverWithSnapshots(benchmark::State& state) {
   for (auto _ : state) recover_deals(path, state);
   state.SetItemsProcessed(state.iterations() * 1'000'000);
   state.SetLabel("1,000,000 events, 100,000 deals; open + 100,000 snapshots + " +
-                 std::to_string((10 - at) * 100'000) + " events after them");
+                 std::to_string(10 - at) + " events after each");
 }
 BENCHMARK(BM_RecoverWithSnapshots)
     ->Arg(8)

@@ -46,7 +46,7 @@ struct EngineOptions {
   // ignored (a snapshot is an optimisation, never part of a command's answer).
   // Default 64: a snapshot (about 1.5 events' bytes, and one transaction of its own) per 64
   // events adds under 2% to the writes, and bounds an instance's recovery at one snapshot read
-  // (about 3 events' replay) plus at most 63 events however long it lives; a smaller number
+  // (about 4 events' replay) plus at most 63 events however long it lives; a smaller number
   // buys little recovery time for more writes (docs/storage.md). Short lives (a B2B deal has a
   // few dozen events) are replayed whole; snapshot_all() covers them.
   std::uint32_t snapshot_every = 64;
