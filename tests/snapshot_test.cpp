@@ -7,9 +7,11 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/crc.hpp>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -415,6 +417,57 @@ TEST_F(SqliteSnapshots, SnapshotAllThenRecoverAndANewerSnapshotIsNeverReplacedBy
             static_cast<std::int64_t>(before.at("lead").version));
   auto store = open();
   expect_recovered(*store, before, now_);
+}
+
+TEST_F(SqliteSnapshots, SnapshotsTakenWhileCommandsRunFromManyThreadsRecoverExactly) {
+  std::map<std::string, InstanceState> before;
+  {
+    auto opened = SqliteStorage::open(path_, SqliteOptions{.group_commit = true});
+    ASSERT_TRUE(opened.storage) << opened.error;
+    Host host(*opened.storage, 2);
+    std::atomic<bool> done{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int d = 0; d < 10; ++d) {
+          const std::string id = "t" + std::to_string(t) + "-" + std::to_string(d);
+          Command c;
+          c.type = CommandType::kCreate;
+          c.instance = id;
+          c.actor = "maria";
+          c.definition_id = "b2b_pipeline";
+          c.fields = {{"company", std::string("Acme")}};
+          EXPECT_TRUE(host.engine->execute(c, kMonday).ok());
+          c.type = CommandType::kSetFields;
+          for (int i = 0; i < 7; ++i) {
+            c.fields = {{"company", "Acme " + std::to_string(i)}};
+            const CommandResult r = host.engine->execute(c, kMonday + std::chrono::minutes(i));
+            EXPECT_TRUE(r.ok()) << (r.rejection ? r.rejection->message : "");
+          }
+        }
+      });
+    }
+    std::thread snapshots([&] {
+      while (!done) host.engine->snapshot_all();
+    });
+    for (std::thread& t : threads) t.join();
+    done = true;
+    snapshots.join();
+    for (int t = 0; t < 4; ++t) {
+      for (int d = 0; d < 10; ++d) {
+        const std::string id = "t" + std::to_string(t) + "-" + std::to_string(d);
+        before.emplace(id, *host.engine->instance(id));
+      }
+    }
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM snapshots"), 40);
+  auto store = open();
+  Host recovered(*store);
+  EXPECT_EQ(recovered.engine->recover(), 0u);
+  for (const auto& [id, state] : before) {
+    EXPECT_TRUE(*recovered.engine->instance(id) == state) << id;
+    EXPECT_TRUE(*recovered.engine->instance(id) == replay(*b2b_pipeline(), store->load(id))) << id;
+  }
 }
 
 TEST_F(SqliteSnapshots, AVersion2StoreIsMigratedTo3AndKeepsItsData) {
