@@ -67,10 +67,11 @@ class InMemoryDirectory final : public Directory {
 // Storage: the event log. Append is atomic per call and conditional on the stored version.
 //
 // [Threading] The engine calls append() for one instance at a time (commands on one instance are
-// serialised) but for different instances concurrently; load() and scan() may run concurrently
-// with appends. Implementations must be thread-safe. append() runs while the engine holds the
-// instance's lock stripe: it must not call back into the engine. scan()'s visitor must not call
-// back into the storage.
+// serialised) but for different instances concurrently; load(), scan() and save_snapshots() may
+// run concurrently with appends (save_snapshots() with no engine lock held, after the commit it
+// follows). Implementations must be thread-safe. append() runs while the engine holds the
+// instance's lock stripe: it must not call back into the engine. The visitors of scan() and
+// scan_recovery() must not call back into the storage.
 class Storage {
  public:
   Storage() = default;
