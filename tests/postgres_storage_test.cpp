@@ -7,12 +7,14 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <map>
 #include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "salesflow/engine.hpp"
+#include "support/snapshot_scenario.hpp"
 
 namespace salesflow::testing {
 namespace {
@@ -216,6 +218,133 @@ TEST_F(PostgresStorageTest, AnEngineRecoversFromTheDatabase) {
   engine.register_definition(def);
   EXPECT_EQ(engine.recover(), 0u);
   EXPECT_EQ(*engine.instance("deal-1"), before);
+}
+
+// --- Snapshots -----------------------------------------------------------------------------
+
+// The scenario's states on an engine that snapshots every 3 events, and the recovered ones.
+class PostgresSnapshots : public PostgresStorageTest {
+ protected:
+  std::unique_ptr<Engine> engine_on(Storage& storage, std::uint32_t snapshot_every) {
+    EngineOptions options;
+    options.storage = &storage;
+    options.directory = &directory_;
+    options.snapshot_every = snapshot_every;
+    auto engine = std::make_unique<Engine>(options);
+    engine->register_definition(b2b_pipeline());
+    return engine;
+  }
+  void run_scenario(std::uint32_t snapshot_every) {
+    grant_b2b_people(directory_);
+    auto store = open();
+    auto engine = engine_on(*store, snapshot_every);
+    ids_ = B2bScenario(*engine).run(now_);
+    for (const std::string& id : ids_) before_.emplace(id, *engine->instance(id));
+  }
+  std::string one(const std::string& query) {
+    PGconn* conn = PQconnectdb(conninfo_.c_str());
+    PGresult* r = PQexec(conn, query.c_str());
+    std::string value = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "(none)";
+    EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(conn);
+    return value;
+  }
+  // Recovered states equal those before the stop and a replay of all events; the deadlines to
+  // come fire as after a replay without snapshots.
+  void expect_recovered() {
+    auto store = open();
+    auto engine = engine_on(*store, 3);
+    EXPECT_EQ(engine->recover(), 0u);
+    EXPECT_EQ(engine->instance_count(), ids_.size());
+    InMemoryStorage plain;
+    for (const std::string& id : ids_) {
+      const std::vector<Event> events = store->load(id);
+      EXPECT_TRUE(*engine->instance(id) == before_.at(id)) << id;
+      EXPECT_TRUE(*engine->instance(id) == replay(*b2b_pipeline(), events)) << id;
+      ASSERT_EQ(plain.append(id, 0, events), AppendResult::kOk);
+    }
+    auto replayed = engine_on(plain, 0);
+    EXPECT_EQ(replayed->recover(), 0u);
+    const Timestamp later = now_ + std::chrono::hours(24 * 14);
+    const std::vector<Event> fired = engine->advance_to(later);
+    EXPECT_THAT(fired, ::testing::Not(IsEmpty()));
+    EXPECT_EQ(fired, replayed->advance_to(later));
+    EXPECT_EQ(store->last_error(), "");
+  }
+
+  InMemoryDirectory directory_;
+  std::vector<std::string> ids_;
+  std::map<std::string, InstanceState> before_;
+  Timestamp now_ = *parse_timestamp("2026-11-23T09:00:00Z");
+};
+
+TEST_F(PostgresSnapshots, RecoveryFromSnapshotsEqualsTheStateBeforeTheStopAndAReplay) {
+  run_scenario(3);
+  EXPECT_EQ(one("SELECT count(*) FROM salesflow_snapshots"), std::to_string(ids_.size()));
+  EXPECT_NE(one("SELECT count(*) FROM salesflow_snapshots s WHERE s.version < (SELECT "
+                "max(version) FROM salesflow_events e WHERE e.instance = s.instance)"),
+            "0")
+      << "some snapshots are older than the latest events";
+  expect_recovered();
+}
+
+TEST_F(PostgresSnapshots, RecoveryReadsOnlyTheEventsAfterTheSnapshot) {
+  run_scenario(3);
+  sql(conninfo_,
+      "DELETE FROM salesflow_events e USING salesflow_snapshots s WHERE s.instance = e.instance "
+      "AND e.version < s.version");
+  auto store = open();
+  auto engine = engine_on(*store, 3);
+  EXPECT_EQ(engine->recover(), 0u);
+  for (const std::string& id : ids_) EXPECT_TRUE(*engine->instance(id) == before_.at(id)) << id;
+}
+
+TEST_F(PostgresSnapshots, DamagedOrUnregisteredOrAheadSnapshotsFallBackToTheEvents) {
+  run_scenario(3);
+  sql(conninfo_, R"sql(
+    UPDATE salesflow_snapshots SET data = substring(data from 1 for 20) WHERE instance = 'closing';
+    UPDATE salesflow_snapshots SET data = '\x02'::bytea || substring(data from 2)
+      WHERE instance = 'lead';
+    UPDATE salesflow_snapshots SET definition_version = 9 WHERE instance = 'team';
+    UPDATE salesflow_snapshots SET version = version + 100 WHERE instance = 'hold';
+    UPDATE salesflow_snapshots SET data = (SELECT data FROM salesflow_snapshots
+      WHERE instance = 'lost') WHERE instance = 'reopened';)sql");
+  expect_recovered();
+}
+
+TEST_F(PostgresSnapshots, SnapshotAllKeepsTheNewestAndRecoveryUsesThem) {
+  run_scenario(0);
+  EXPECT_EQ(one("SELECT count(*) FROM salesflow_snapshots"), "0");
+  {
+    auto store = open();
+    auto engine = engine_on(*store, 0);
+    ASSERT_EQ(engine->recover(), 0u);
+    EXPECT_EQ(engine->snapshot_all(), ids_.size());
+    const Storage::Snapshot old{"lead", 1, "b2b_pipeline", 1, std::string("o\0ld", 4)};
+    EXPECT_TRUE(store->save_snapshots(std::span(&old, 1)));
+  }
+  EXPECT_EQ(one("SELECT version FROM salesflow_snapshots WHERE instance = 'lead'"),
+            std::to_string(before_.at("lead").version));
+  expect_recovered();
+}
+
+TEST_F(PostgresSnapshots, AVersion2SchemaIsMigratedTo3AndKeepsItsData) {
+  run_scenario(0);
+  sql(conninfo_,
+      "DROP TABLE salesflow_snapshots; UPDATE salesflow_meta SET value = '2' WHERE key = "
+      "'schema_version'; INSERT INTO salesflow_idempotency VALUES ('k', 'lead', 1, 1, 'fp', ''); "
+      "INSERT INTO salesflow_delivered VALUES ('lead', 1)");
+  const std::string events = one("SELECT count(*) FROM salesflow_events");
+  {
+    auto store = open();
+    EXPECT_EQ(store->find_key("k")->fingerprint, "fp");
+  }
+  EXPECT_EQ(one("SELECT value FROM salesflow_meta WHERE key = 'schema_version'"), "3");
+  EXPECT_EQ(one("SELECT count(*) FROM salesflow_events"), events);
+  EXPECT_EQ(one("SELECT count(*) FROM salesflow_snapshots"), "0");
+  EXPECT_EQ(one("SELECT version FROM salesflow_delivered WHERE instance = 'lead'"), "1");
+  expect_recovered();
 }
 
 }  // namespace

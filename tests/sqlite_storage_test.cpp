@@ -530,6 +530,24 @@ TEST_F(SqliteStorageTest, AFailedBatchCommitLosesTheBatchAndRefusesLaterAppends)
   EXPECT_THAT(reopened->load("b"), IsEmpty());
 }
 
+TEST_F(SqliteStorageTest, SnapshotsInABatchCommitWithIt) {
+  auto store = open(SqliteOptions{.batch_appends = 100});
+  ASSERT_EQ(store->append("a", 0, std::vector{event("a", 1), event("a", 2)}), AppendResult::kOk);
+  const Storage::Snapshot snapshot{"a", 2, "b2b_pipeline", 1, std::string("\x01state", 6)};
+  ASSERT_TRUE(store->save_snapshots(std::span(&snapshot, 1)));
+  const auto snapshots_in_file = [&] {
+    auto reader = SqliteStorage::open(path_, SqliteOptions{.read_only = true});
+    std::vector<std::uint64_t> versions;
+    reader.storage->scan_recovery([&](const Storage::RecoveryLog& log) {
+      if (log.snapshot != nullptr) versions.push_back(log.snapshot->version);
+    });
+    return versions;
+  };
+  EXPECT_THAT(snapshots_in_file(), IsEmpty());  // not before the events it covers
+  ASSERT_TRUE(store->flush());
+  EXPECT_EQ(snapshots_in_file(), std::vector<std::uint64_t>{2});
+}
+
 TEST_F(SqliteStorageTest, BatchAndGroupCommitCannotBeCombined) {
   auto opened = SqliteStorage::open(path_, SqliteOptions{.group_commit = true, .batch_appends = 8});
   EXPECT_FALSE(opened.storage);

@@ -10,6 +10,7 @@
 //   BM_PostgresAppendPerCommand PostgresStorage::append with 1 and 8 sessions (next to pgbench:
 //                               bench/storage/run_postgres_bench.sh)
 //   BM_RecoverWithoutSnapshots  Engine::recover() of 1,000,000 stored events (100,000 B2B deals)
+//   BM_RecoverWithSnapshots/N   the same events with a snapshot of each deal at version N (8, 10)
 //
 // Files go to $SALESFLOW_BENCH_DIR (default /tmp), on the machine's disk.
 #include <sqlite3.h>
@@ -227,55 +228,98 @@ BENCHMARK(BM_PostgresAppendPerCommand)
     ->UseRealTime()
     ->MinTime(5);
 
-void BM_RecoverWithoutSnapshots(benchmark::State& state) {
-  const auto definition =
+std::shared_ptr<const ProcessDefinition> b2b_definition() {
+  static const auto definition =
       load_definition_file(fs::path(SALESFLOW_SOURCE_DIR) / "examples/b2b_pipeline.json")
           .definition;
-  const std::string path = bench_file("recover");
-  {
-    sqlite3_stmt* insert = nullptr;
-    sqlite3* db = open_raw(
-        path, "?3, 1764000000000, 'maria', 'b2b_pipeline', 1, 0, 0, ?4, ?5, ?6, ''", insert, state);
-    if (db == nullptr) return;
-    sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
-    // 100,000 deals of 10 events: created, then 9 field values (string fields set to text).
-    const auto company = definition->find_field("company");
-    for (int d = 0; d < 100'000; ++d) {
-      const std::string id = "deal-" + std::to_string(d);
-      for (int v = 1; v <= 10; ++v) {
-        sqlite3_bind_text(insert, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
-        sqlite3_bind_int(insert, 2, v);
-        sqlite3_bind_int(insert, 3, v == 1 ? 0 : 1);
-        sqlite3_bind_int(insert, 4, v == 1 ? 0 : static_cast<int>(to_index(*company)));
-        sqlite3_bind_int(insert, 5, v == 1 ? 0 : 1);
-        if (v == 1) {
-          sqlite3_bind_null(insert, 6);
-        } else {
-          sqlite3_bind_text(insert, 6, "Nordwind Logistics GmbH", -1, SQLITE_STATIC);
-        }
-        sqlite3_step(insert);
-        sqlite3_reset(insert);
+  return definition;
+}
+
+// Writes versions first..last of 100,000 deals into the store at `path` (created by
+// SqliteStorage): version 1 created, then field values (the company, as text).
+bool write_deals(const std::string& path, int first, int last, benchmark::State& state) {
+  sqlite3_stmt* insert = nullptr;
+  sqlite3* db = open_raw(
+      path, "?3, 1764000000000, 'maria', 'b2b_pipeline', 1, 0, 0, ?4, ?5, ?6, ''", insert, state);
+  if (db == nullptr) return false;
+  sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+  const auto company = b2b_definition()->find_field("company");
+  for (int d = 0; d < 100'000; ++d) {
+    const std::string id = "deal-" + std::to_string(d);
+    for (int v = first; v <= last; ++v) {
+      sqlite3_bind_text(insert, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+      sqlite3_bind_int(insert, 2, v);
+      sqlite3_bind_int(insert, 3, v == 1 ? 0 : 1);
+      sqlite3_bind_int(insert, 4, v == 1 ? 0 : static_cast<int>(to_index(*company)));
+      sqlite3_bind_int(insert, 5, v == 1 ? 0 : 1);
+      if (v == 1) {
+        sqlite3_bind_null(insert, 6);
+      } else {
+        sqlite3_bind_text(insert, 6, "Nordwind Logistics GmbH", -1, SQLITE_STATIC);
       }
-    }
-    sqlite3_finalize(insert);
-    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-    sqlite3_close(db);
-  }
-  for (auto _ : state) {
-    auto opened = SqliteStorage::open(path);
-    EngineOptions options;
-    options.storage = opened.storage.get();
-    Engine engine(options);
-    engine.register_definition(definition);
-    const std::size_t skipped = engine.recover();
-    if (skipped != 0 || engine.instance_count() != 100'000) {
-      state.SkipWithError("recovery did not rebuild every deal");
+      sqlite3_step(insert);
+      sqlite3_reset(insert);
     }
   }
+  sqlite3_finalize(insert);
+  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  return true;
+}
+
+// Opens the store and recovers every deal, as `salesflow run --store` does at start.
+void recover_deals(const std::string& path, benchmark::State& state) {
+  auto opened = SqliteStorage::open(path);
+  EngineOptions options;
+  options.storage = opened.storage.get();
+  Engine engine(options);
+  engine.register_definition(b2b_definition());
+  const std::size_t skipped = engine.recover();
+  if (skipped != 0 || engine.instance_count() != 100'000 ||
+      engine.instance("deal-99999")->version != 10) {
+    state.SkipWithError("recovery did not rebuild every deal");
+  }
+}
+
+void BM_RecoverWithoutSnapshots(benchmark::State& state) {
+  const std::string path = bench_file("recover");
+  // 100,000 deals of 10 events: created, then 9 field values (string fields set to text).
+  if (!write_deals(path, 1, 10, state)) return;
+  for (auto _ : state) recover_deals(path, state);
   state.SetItemsProcessed(state.iterations() * 1'000'000);
   state.SetLabel("1,000,000 events, 100,000 deals; open + scan + replay");
 }
 BENCHMARK(BM_RecoverWithoutSnapshots)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+
+// The same 1,000,000 events, with a snapshot of every deal at version N (Engine::snapshot_all(),
+// as a host would take before a planned stop) and 10 - N events after it. /8: recovery reads
+// 100,000 snapshots and 200,000 events; /10: the snapshots alone.
+void BM_RecoverWithSnapshots(benchmark::State& state) {
+  const int at = static_cast<int>(state.range(0));
+  const std::string path = bench_file("recover-snapshots-" + std::to_string(at));
+  if (!write_deals(path, 1, at, state)) return;
+  {
+    auto opened = SqliteStorage::open(path);
+    EngineOptions options;
+    options.storage = opened.storage.get();
+    Engine engine(options);
+    engine.register_definition(b2b_definition());
+    if (engine.recover() != 0 || engine.snapshot_all() != 100'000) {
+      return state.SkipWithError("cannot take the snapshots");
+    }
+  }
+  if (at < 10 && !write_deals(path, at + 1, 10, state)) return;
+  for (auto _ : state) recover_deals(path, state);
+  state.SetItemsProcessed(state.iterations() * 1'000'000);
+  state.SetLabel("1,000,000 events, 100,000 deals; open + 100,000 snapshots + " +
+                 std::to_string(10 - at) + " events after each");
+}
+BENCHMARK(BM_RecoverWithSnapshots)
+    ->Arg(8)
+    ->Arg(10)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace salesflow

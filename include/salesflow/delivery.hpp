@@ -88,6 +88,19 @@ class StandardLife {
 
   friend bool operator==(const StandardLife&, const StandardLife&) = default;
 
+  // The machine's whole state, as a snapshot keeps it (snapshot.hpp). restore() takes back what
+  // saved() gave, and refuses parts no sequence of transitions can reach (an unknown phase,
+  // escalations outside the escalated phase, a paused machine that is not pending).
+  struct Saved {
+    std::int64_t counted_ms = 0;
+    Timestamp since{};
+    StandardPhase phase = StandardPhase::kWaiting;
+    bool paused = false;
+    std::uint8_t escalations = 0;
+  };
+  Saved saved() const noexcept { return Saved{counted_ms_, since_, phase_, paused_, escalations_}; }
+  static std::optional<StandardLife> restore(const Saved& saved) noexcept;
+
  private:
   Ms counted_until(const BusinessCalendar* calendar, Timestamp now) const;
   Timestamp instant_of(const BusinessCalendar* calendar, Ms target) const;

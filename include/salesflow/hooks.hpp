@@ -67,10 +67,11 @@ class InMemoryDirectory final : public Directory {
 // Storage: the event log. Append is atomic per call and conditional on the stored version.
 //
 // [Threading] The engine calls append() for one instance at a time (commands on one instance are
-// serialised) but for different instances concurrently; load() and scan() may run concurrently
-// with appends. Implementations must be thread-safe. append() runs while the engine holds the
-// instance's lock stripe: it must not call back into the engine. scan()'s visitor must not call
-// back into the storage.
+// serialised) but for different instances concurrently; load(), scan() and save_snapshots() may
+// run concurrently with appends (save_snapshots() with no engine lock held, after the commit it
+// follows). Implementations must be thread-safe. append() runs while the engine holds the
+// instance's lock stripe: it must not call back into the engine. The visitors of scan() and
+// scan_recovery() must not call back into the storage.
 class Storage {
  public:
   Storage() = default;
@@ -124,6 +125,42 @@ class Storage {
   // Calls `visit` for every stored event beyond its instance's delivery mark, each instance's in
   // version order. Default: none.
   virtual void scan_undelivered(const std::function<void(const Event&)>& visit) const;
+
+  // --- Snapshots (optional: the defaults keep none) -----------------------------------------
+  // An instance's state at some version, encoded by the engine (encode_snapshot(),
+  // snapshot.hpp): opaque bytes to the storage, which keeps them under the instance with the
+  // version and definition they were taken at. Snapshots only speed up recovery: the events
+  // stay the truth, and a snapshot lost or refused means replaying that instance's events.
+  struct Snapshot {
+    std::string instance;
+    std::uint64_t version = 0;  // the instance's version the state was taken at (>= 1)
+    std::string definition_id;
+    std::uint32_t definition_version = 0;
+    std::string data;
+    friend bool operator==(const Snapshot&, const Snapshot&) = default;
+  };
+  // Keeps each snapshot as its instance's latest, unless one of a higher version is kept
+  // already; all in one transaction. Never touches the events. True when kept; false when the
+  // store failed (nothing kept) or keeps no snapshots. Default: false, nothing kept.
+  // [Threading] Called by the engine after commits, with no engine lock held, from any thread.
+  virtual bool save_snapshots(std::span<const Snapshot> snapshots);
+
+  // What recovery needs of one instance: its latest snapshot (if any) and only the events after
+  // it.
+  struct RecoveryLog {
+    std::string_view instance;
+    const Snapshot* snapshot = nullptr;  // null: none kept (or the store keeps none)
+    // The events with versions above snapshot->version (all of them without a snapshot), in
+    // version order.
+    std::span<const Event> events;
+    // The instance's stored version (of its last event), so that a snapshot that claims more
+    // than the log holds is found out.
+    std::uint64_t stored_version = 0;
+  };
+  // Calls `visit` once for every instance that has events, with its RecoveryLog; the views are
+  // valid during the call only. The visitor must not call back into the storage. Default: scan()
+  // grouped by instance, without snapshots.
+  virtual void scan_recovery(const std::function<void(const RecoveryLog&)>& visit) const;
 };
 
 // Storage in memory: lost when the process ends.
@@ -137,7 +174,14 @@ class InMemoryStorage final : public Storage {
                             std::span<const Event> events, std::string_view key,
                             const KeyRecord& record) override;
   std::optional<KeyRecord> find_key(std::string_view key) const override;
+  bool save_snapshots(std::span<const Snapshot> snapshots) override;
+  void scan_recovery(const std::function<void(const RecoveryLog&)>& visit) const override;
   std::size_t event_count() const;
+  // The latest snapshot kept for `instance`, for tests.
+  std::optional<Snapshot> snapshot(std::string_view instance) const;
+  // Replaces the kept snapshot of `snapshot.instance` whatever its version: for tests that need
+  // a damaged or stale snapshot.
+  void put_snapshot(Snapshot snapshot);
 
  private:
   AppendResult append_locked(std::string_view instance, std::uint64_t expected_version,
@@ -146,6 +190,7 @@ class InMemoryStorage final : public Storage {
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::vector<Event>, std::less<>> events_;
   std::map<std::string, KeyRecord, std::less<>> keys_;
+  std::map<std::string, Snapshot, std::less<>> snapshots_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ struct PostgresOptions {
 
 class PostgresStorage final : public EventStore {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   struct OpenResult {
     std::unique_ptr<PostgresStorage> storage;  // null on failure
@@ -54,6 +54,8 @@ class PostgresStorage final : public EventStore {
   void scan(const std::function<void(const Event&)>& visit) const override;
   void mark_delivered(std::string_view instance, std::uint64_t version) override;
   void scan_undelivered(const std::function<void(const Event&)>& visit) const override;
+  bool save_snapshots(std::span<const Snapshot> snapshots) override;
+  void scan_recovery(const std::function<void(const RecoveryLog&)>& visit) const override;
 
   std::string uri() const override;
   std::string last_error() const override;

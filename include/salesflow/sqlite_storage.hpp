@@ -73,7 +73,7 @@ struct SqliteOptions {
 class SqliteStorage final : public EventStore {
  public:
   // The schema version this build writes; it reads and migrates every older one.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   static constexpr std::uint32_t kApplicationId = 0x53464C57;  // "SFLW"
 
   struct OpenResult {
@@ -95,6 +95,8 @@ class SqliteStorage final : public EventStore {
   void scan(const std::function<void(const Event&)>& visit) const override;
   void mark_delivered(std::string_view instance, std::uint64_t version) override;
   void scan_undelivered(const std::function<void(const Event&)>& visit) const override;
+  bool save_snapshots(std::span<const Snapshot> snapshots) override;
+  void scan_recovery(const std::function<void(const RecoveryLog&)>& visit) const override;
 
   std::string uri() const override;
   std::string last_error() const override;

@@ -46,6 +46,7 @@ struct RunOptions {
   std::uint32_t batch = 10000;  // SQLite: commands per transaction at most; 0: one each
   bool summary = false;
   bool stats = false;
+  std::uint32_t snapshot_every = EngineOptions{}.snapshot_every;
 };
 
 // --notify FILE: every notification the engine hands out, one JSON line each, appended with one
@@ -707,6 +708,7 @@ int run(const RunOptions& options) {
   EngineOptions engine_options;
   engine_options.storage = &store;
   engine_options.directory = &directory;
+  engine_options.snapshot_every = options.snapshot_every;
   if (notify) engine_options.listeners.push_back(notify.get());
   Engine engine(engine_options);
   for (std::size_t i = 0; i < definitions.size(); ++i) {
@@ -791,6 +793,11 @@ void add_run_command(CLI::App& app, int& exit_code) {
                    "after their transaction commits. 0: one transaction per command")
       ->capture_default_str()
       ->check(CLI::Range(0, 1'000'000));
+  command
+      ->add_option("--snapshot-every", options->snapshot_every,
+                   "With --store: snapshot an instance each time its version crosses a "
+                   "multiple of N, so that recovery replays fewer events (0: never)")
+      ->capture_default_str();
   command->add_flag("--summary", options->summary,
                     "Instead of the answers, print where each instance ended and why");
   command->add_flag("--stats", options->stats,

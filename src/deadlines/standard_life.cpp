@@ -136,4 +136,24 @@ bool StandardLife::resume(Timestamp now) noexcept {
   return true;
 }
 
+std::optional<StandardLife> StandardLife::restore(const Saved& saved) noexcept {
+  if (saved.phase > StandardPhase::kCancelled) return std::nullopt;
+  // Escalation steps are counted in the escalated phase and kept once met or cancelled.
+  const bool may_have_steps = saved.phase == StandardPhase::kEscalated ||
+                              saved.phase == StandardPhase::kMet ||
+                              saved.phase == StandardPhase::kCancelled;
+  if ((saved.phase == StandardPhase::kEscalated && saved.escalations == 0) ||
+      (!may_have_steps && saved.escalations > 0)) {
+    return std::nullopt;
+  }
+  StandardLife life;
+  life.phase_ = saved.phase;
+  if (saved.paused && !life.pending()) return std::nullopt;
+  life.counted_ms_ = saved.counted_ms;
+  life.since_ = saved.since;
+  life.paused_ = saved.paused;
+  life.escalations_ = saved.escalations;
+  return life;
+}
+
 }  // namespace salesflow

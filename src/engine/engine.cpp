@@ -18,6 +18,7 @@
 #include "deadlines/deadline_queue.hpp"
 #include "definition/json_document.hpp"
 #include "engine/instance_index.hpp"
+#include "salesflow/snapshot.hpp"
 
 namespace salesflow {
 
@@ -122,6 +123,7 @@ class Engine::Impl {
     const std::uint64_t hash = internal::instance_hash(command.instance);
     Stripe& stripe = stripe_of(hash);
     CommandResult result;
+    std::optional<Storage::Snapshot> snapshot;  // taken under the lock, saved after it
     // Asked before the stripe is locked: the Directory is the host's code and may take its time,
     // or call back into the engine.
     const DirectoryRoles directory_roles = this->directory_roles(command.actor);
@@ -210,13 +212,17 @@ class Engine::Impl {
             result.version = state.version;
             return result;
         }
+        const std::uint64_t before = state.version;
         // The index never moves a state, so `state` (when it was found) stays valid.
         if (found == nullptr && !decision.events.empty()) {
           entry = &stripe.instances.insert_entry(command.instance, hash, number);
           found = &entry->state;
         }
         for (const Event& e : decision.events) apply(*definition, *found, e);
-        if (entry != nullptr) reschedule(hash % kStripes, number, *entry);
+        if (entry != nullptr) {
+          reschedule(hash % kStripes, number, *entry);
+          snapshot = snapshot_due(command.instance, before, *found);
+        }
         if (!options_.listeners.empty() && !decision.events.empty()) {
           // Queued under the stripe's lock, so deliveries keep commit order.
           std::lock_guard outbox_lock(stripe.outbox_mutex);
@@ -226,6 +232,7 @@ class Engine::Impl {
       result.version = found == nullptr ? 0 : found->version;
       result.events = std::move(decision.events);
     }
+    if (snapshot) save_snapshot(*snapshot);
     // The listeners are fixed at construction: with none, nothing is ever queued.
     if (!options_.listeners.empty()) deliver(stripe);
     return result;
@@ -281,31 +288,129 @@ class Engine::Impl {
 
   std::size_t recover() {
     std::size_t skipped = 0;
-    std::map<std::string, std::vector<Event>> by_instance;
-    options_.storage->scan([&](const Event& e) { by_instance[e.instance].push_back(e); });
-    for (auto& [id, events] : by_instance) {
+    // Instances whose snapshot cannot be used: replayed from all their events after the scan
+    // (the scan's visitor must not call back into the storage).
+    std::vector<std::string> replay_whole;
+    options_.storage->scan_recovery([&](const Storage::RecoveryLog& log) {
+      if (log.snapshot == nullptr) {
+        if (log.events.empty()) return;
+        const Event& first = log.events.front();
+        auto definition = this->definition(first.definition_id, first.definition_version);
+        // A log that does not fit its definition (edited storage, a definition changed without
+        // a new version) is skipped: replaying it would index past the definition's tables.
+        if (!definition || !log_fits(*definition, log.events) ||
+            log.events.back().version != log.stored_version) {
+          skipped += log.events.size();
+          return;
+        }
+        install(std::string(log.instance), replay(*definition, log.events));
+        return;
+      }
+      std::optional<InstanceState> state = from_snapshot(log);
+      if (!state) {
+        replay_whole.emplace_back(log.instance);
+        return;
+      }
+      install(std::string(log.instance), std::move(*state));
+    });
+    for (const std::string& id : replay_whole) {
+      const std::vector<Event> events = options_.storage->load(id);
+      if (events.empty()) continue;
       auto definition =
           this->definition(events.front().definition_id, events.front().definition_version);
-      // A log that does not fit its definition (edited storage, a definition changed without a
-      // new version) is skipped: replaying it would index past the definition's tables.
       if (!definition || !log_fits(*definition, events)) {
         skipped += events.size();
         continue;
       }
-      const std::uint64_t hash = internal::instance_hash(id);
-      Stripe& stripe = stripe_of(hash);
-      InstanceState replayed = replay(*definition, events);
-      std::lock_guard lock(stripe.mutex);
-      std::uint32_t number = 0;
-      Entry* live = stripe.instances.find_entry(id, hash, number);
-      // A command that ran meanwhile is newer than what was scanned: keep it.
-      if (live != nullptr && live->state.version >= events.back().version) continue;
-      if (live == nullptr) live = &stripe.instances.insert_entry(id, hash, number);
-      live->state = std::move(replayed);
-      reschedule(hash % kStripes, number, *live);
+      install(id, replay(*definition, events));
     }
     if (!options_.listeners.empty()) redeliver();
     return skipped;
+  }
+
+  // The state of a RecoveryLog with a snapshot: the snapshot plus the events after it, or
+  // nothing when the snapshot cannot be used (its definition is not registered, it does not
+  // decode, or the events after it do not continue it exactly).
+  std::optional<InstanceState> from_snapshot(const Storage::RecoveryLog& log) const {
+    const Storage::Snapshot& snapshot = *log.snapshot;
+    if (snapshot.instance != log.instance || snapshot.version == 0 ||
+        snapshot.version > log.stored_version) {
+      return std::nullopt;
+    }
+    const auto definition = this->definition(snapshot.definition_id, snapshot.definition_version);
+    if (!definition) return std::nullopt;
+    DecodedSnapshot decoded = decode_snapshot(*definition, log.instance, snapshot.data);
+    if (!decoded.ok() || decoded.state().version != snapshot.version) return std::nullopt;
+    InstanceState& state = decoded.state();
+    std::uint64_t version = snapshot.version;
+    for (const Event& e : log.events) {
+      if (e.version != ++version || e.type == EventType::kCreated || !event_fits(*definition, e)) {
+        return std::nullopt;
+      }
+    }
+    if (version != log.stored_version) return std::nullopt;
+    for (const Event& e : log.events) apply(*definition, state, e);
+    return std::move(state);
+  }
+
+  // Puts a recovered state in place, unless a command made the live one newer meanwhile.
+  void install(const std::string& id, InstanceState state) {
+    const std::uint64_t hash = internal::instance_hash(id);
+    Stripe& stripe = stripe_of(hash);
+    std::lock_guard lock(stripe.mutex);
+    std::uint32_t number = 0;
+    Entry* live = stripe.instances.find_entry(id, hash, number);
+    if (live != nullptr && live->state.version >= state.version) return;
+    if (live == nullptr) live = &stripe.instances.insert_entry(id, hash, number);
+    live->state = std::move(state);
+    reschedule(hash % kStripes, number, *live);
+  }
+
+  // A snapshot of `state` when the commit that took it from version `before` crossed a multiple
+  // of snapshot_every. REQUIRES: the instance's stripe is locked.
+  std::optional<Storage::Snapshot> snapshot_due(std::string_view id, std::uint64_t before,
+                                                const InstanceState& state) const {
+    const std::uint64_t every = options_.snapshot_every;
+    if (every == 0 || !state.exists() || state.version / every == before / every) {
+      return std::nullopt;
+    }
+    return make_snapshot(id, state);
+  }
+
+  static Storage::Snapshot make_snapshot(std::string_view id, const InstanceState& state) {
+    return Storage::Snapshot{std::string(id), state.version, state.definition->id(),
+                             state.definition->version(), encode_snapshot(id, state)};
+  }
+
+  // A snapshot is an optimisation: whatever happens saving it, the command stands.
+  std::size_t save_snapshots(std::span<const Storage::Snapshot> snapshots) {
+    if (snapshots.empty()) return 0;
+    bool saved = false;
+    guarded([&] { saved = options_.storage->save_snapshots(snapshots); });
+    return saved ? snapshots.size() : 0;
+  }
+  void save_snapshot(const Storage::Snapshot& snapshot) {
+    save_snapshots(std::span<const Storage::Snapshot>(&snapshot, 1));
+  }
+
+  std::size_t snapshot_all() {
+    constexpr std::size_t kBatch = 1024;
+    std::size_t saved = 0;
+    std::vector<Storage::Snapshot> batch;
+    for (Stripe& stripe : stripes_) {
+      {
+        std::lock_guard lock(stripe.mutex);
+        stripe.instances.for_each([&](std::string_view id, const InstanceState& state) {
+          if (state.exists()) batch.push_back(make_snapshot(id, state));
+        });
+      }
+      if (batch.size() >= kBatch) {
+        saved += save_snapshots(batch);
+        batch.clear();
+      }
+    }
+    saved += save_snapshots(batch);
+    return saved;
   }
 
   std::vector<Event> advance_to(Timestamp now) {
@@ -358,7 +463,7 @@ class Engine::Impl {
 
   // Whether `events` can be replayed on `def`: created first, versions 1..n, one definition
   // version throughout, every index within the definition's tables.
-  static bool log_fits(const ProcessDefinition& def, const std::vector<Event>& events) {
+  static bool log_fits(const ProcessDefinition& def, std::span<const Event> events) {
     if (events.empty() || events.front().type != EventType::kCreated) return false;
     for (std::size_t i = 0; i < events.size(); ++i) {
       const Event& e = events[i];
@@ -534,6 +639,7 @@ class Engine::Impl {
     const auto number = static_cast<std::uint32_t>(popped.payload);
     const Timestamp due{std::chrono::milliseconds(popped.due)};
     Stripe& stripe = stripes_[stripe_number];
+    std::optional<Storage::Snapshot> snapshot;
     {
       std::unique_lock lock(stripe.mutex);
       Entry& entry = stripe.instances.at(number);
@@ -560,7 +666,9 @@ class Engine::Impl {
           reschedule(stripe_number, number, entry);
           return false;
         }
+        const std::uint64_t before = state.version;
         for (const Event& e : events) apply(definition, state, e);
+        snapshot = snapshot_due(id, before, state);
         if (!options_.listeners.empty()) {
           std::lock_guard outbox_lock(stripe.outbox_mutex);
           stripe.outbox.push_back(Delivery{&definition, events});
@@ -569,6 +677,7 @@ class Engine::Impl {
       }
       reschedule(stripe_number, number, entry);
     }
+    if (snapshot) save_snapshot(*snapshot);
     deliver(stripe);
     return true;
   }
@@ -713,6 +822,7 @@ std::optional<std::vector<OpenTransition>> Engine::open_transitions(std::string_
   return impl_->open_transitions(id, actor);
 }
 std::size_t Engine::recover() { return impl_->recover(); }
+std::size_t Engine::snapshot_all() { return impl_->snapshot_all(); }
 std::vector<Event> Engine::advance_to(Timestamp now) { return impl_->advance_to(now); }
 std::vector<Event> Engine::advance() { return impl_->advance(); }
 std::optional<std::vector<StandardStatus>> Engine::standards(std::string_view id,

@@ -1,6 +1,7 @@
 #include "salesflow/hooks.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace salesflow {
 
@@ -42,6 +43,56 @@ Storage::AppendResult Storage::append_keyed(std::string_view instance,
 std::optional<Storage::KeyRecord> Storage::find_key(std::string_view) const { return {}; }
 void Storage::mark_delivered(std::string_view, std::uint64_t) {}
 void Storage::scan_undelivered(const std::function<void(const Event&)>&) const {}
+bool Storage::save_snapshots(std::span<const Snapshot>) { return false; }
+
+void Storage::scan_recovery(const std::function<void(const RecoveryLog&)>& visit) const {
+  std::map<std::string, std::vector<Event>, std::less<>> by_instance;
+  scan([&](const Event& e) { by_instance[e.instance].push_back(e); });
+  for (const auto& [id, events] : by_instance) {
+    visit(RecoveryLog{id, nullptr, events, events.back().version});
+  }
+}
+
+bool InMemoryStorage::save_snapshots(std::span<const Snapshot> snapshots) {
+  std::unique_lock lock(mutex_);
+  for (const Snapshot& s : snapshots) {
+    auto it = snapshots_.find(s.instance);
+    if (it == snapshots_.end()) {
+      snapshots_.emplace(s.instance, s);
+    } else if (it->second.version <= s.version) {
+      it->second = s;
+    }
+  }
+  return true;
+}
+
+void InMemoryStorage::scan_recovery(const std::function<void(const RecoveryLog&)>& visit) const {
+  std::shared_lock lock(mutex_);
+  for (const auto& [id, events] : events_) {
+    if (events.empty()) continue;
+    const auto it = snapshots_.find(id);
+    const Snapshot* snapshot = it == snapshots_.end() ? nullptr : &it->second;
+    const std::span<const Event> all(events);
+    const std::size_t from =
+        snapshot == nullptr
+            ? 0
+            : static_cast<std::size_t>(std::min<std::uint64_t>(snapshot->version, all.size()));
+    visit(RecoveryLog{id, snapshot, all.subspan(from), events.back().version});
+  }
+}
+
+std::optional<Storage::Snapshot> InMemoryStorage::snapshot(std::string_view instance) const {
+  std::shared_lock lock(mutex_);
+  const auto it = snapshots_.find(instance);
+  if (it == snapshots_.end()) return std::nullopt;
+  return it->second;
+}
+
+void InMemoryStorage::put_snapshot(Snapshot snapshot) {
+  std::unique_lock lock(mutex_);
+  std::string id = snapshot.instance;
+  snapshots_.insert_or_assign(std::move(id), std::move(snapshot));
+}
 
 Storage::AppendResult InMemoryStorage::append(std::string_view instance,
                                               std::uint64_t expected_version,

@@ -25,7 +25,8 @@ namespace {
 
 using internal::quote_text;
 
-// Schema version 1: events and definitions. Version 2 adds idempotency keys and delivery marks.
+// Schema version 1: events and definitions. Version 2 adds idempotency keys and delivery marks,
+// version 3 snapshots.
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE events (
   seq                INTEGER PRIMARY KEY,  -- commit order: appends write at the table's end
@@ -65,6 +66,39 @@ CREATE TABLE delivered (
   instance TEXT    NOT NULL PRIMARY KEY,
   version  INTEGER NOT NULL
 ) WITHOUT ROWID;
+)sql";
+
+// One row per instance: its latest snapshot (snapshot.hpp; the engine encodes, the store keeps).
+constexpr const char* kMigrateV2ToV3 = R"sql(
+CREATE TABLE snapshots (
+  instance           TEXT    NOT NULL PRIMARY KEY,
+  version            INTEGER NOT NULL CHECK (version >= 1),
+  definition_id      TEXT    NOT NULL,
+  definition_version INTEGER NOT NULL,
+  data               BLOB    NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+// Recovery: each instance (found by stepping through the (instance, version) index from one
+// instance id to the next, so that no event row is read for it), its snapshot, its stored
+// version (the index's last entry for it) and only the events after the snapshot (a range of the
+// same index). Event columns first, in kEventColumns order; e.* is NULL when no event follows the
+// snapshot.
+constexpr const char* kScanRecoverySql = R"sql(
+WITH RECURSIVE ids(instance) AS (
+  SELECT (SELECT min(instance) FROM events)
+  UNION ALL
+  SELECT (SELECT min(n.instance) FROM events n WHERE n.instance > ids.instance)
+  FROM ids WHERE ids.instance IS NOT NULL
+)
+SELECT e.instance, e.version, e.type, e.at, e.actor, e.definition_id, e.definition_version,
+       e.stage, e.from_stage, e.target, e.value_type, e.value, e.text,
+       ids.instance, s.version, s.definition_id, s.definition_version, s.data,
+       (SELECT max(m.version) FROM events m WHERE m.instance = ids.instance)
+FROM ids
+LEFT JOIN snapshots s ON s.instance = ids.instance
+LEFT JOIN events e ON e.instance = ids.instance AND e.version > coalesce(s.version, 0)
+WHERE ids.instance IS NOT NULL
 )sql";
 
 constexpr const char* kEventColumns =
@@ -131,7 +165,7 @@ void bind_value(sqlite3_stmt* s, int type_index, int value_index, const FieldVal
   std::visit(Visitor{s, type_index, value_index, scratch}, value);
 }
 
-// Reads one event row (columns in kEventColumns order, from `first`). False when the row does
+// Reads one event row (columns in kEventColumns order, from column 0). False when the row does
 // not hold an event this build wrote: an unknown type, a value that does not match its type.
 bool read_event(sqlite3_stmt* s, Event& e, std::string& problem) {
   e.instance = text_of(s, 0);
@@ -465,6 +499,111 @@ class SqliteStorage::Impl {
     return static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
   }
 
+  bool save_snapshots(std::span<const Snapshot> snapshots) {
+    std::lock_guard lock(db_mutex_);
+    if (options_.read_only) {
+      set_error("the store " + quote_text(path_) + " is open for reading only");
+      return false;
+    }
+    if (snapshots.empty()) return true;
+    if (!batch_lost_.empty()) {
+      set_error(batch_lost_);
+      return false;
+    }
+    // In an open batch the snapshots go into it (their events may be in it): a savepoint, so
+    // that a failure undoes them alone.
+    const bool in_batch = batch_open_;
+    if (!step_done(in_batch ? kSavepoint : kBegin)) {
+      set_error("cannot write snapshots to " + quote_text(path_) + ": " + db_error());
+      return false;
+    }
+    sqlite3_stmt* s = stmt(kSaveSnapshot);
+    for (const Snapshot& snapshot : snapshots) {
+      Reset reset{s};
+      bind_text(s, 1, snapshot.instance);
+      sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(snapshot.version));
+      bind_text(s, 3, snapshot.definition_id);
+      sqlite3_bind_int64(s, 4, snapshot.definition_version);
+      sqlite3_bind_blob64(s, 5, snapshot.data.data(), snapshot.data.size(), SQLITE_STATIC);
+      if (sqlite3_step(s) != SQLITE_DONE) {
+        set_error("cannot write snapshots to " + quote_text(path_) + ": " + db_error());
+        sqlite3_reset(s);
+        if (in_batch) {
+          step_done(kRollbackTo);
+          step_done(kRelease);
+          lose_batch_if_rolled_back();
+        } else {
+          step_done(kRollback);
+        }
+        return false;
+      }
+    }
+    if (in_batch) return step_done(kRelease);
+    if (!step_done(kCommit)) {
+      set_error("cannot commit snapshots to " + quote_text(path_) + ": " + db_error());
+      step_done(kRollback);
+      return false;
+    }
+    return true;
+  }
+
+  void scan_recovery(const std::function<void(const RecoveryLog&)>& visit) const {
+    std::lock_guard lock(db_mutex_);
+    sqlite3_stmt* s = stmt(kScanRecovery);
+    Reset reset{s};
+    std::string current;
+    bool has_snapshot = false;
+    Snapshot snapshot;
+    std::vector<Event> events;
+    std::uint64_t stored = 0;
+    bool open = false;
+    const auto flush = [&] {
+      if (open) visit(RecoveryLog{current, has_snapshot ? &snapshot : nullptr, events, stored});
+      open = false;
+    };
+    int rc;
+    std::string problem;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      const std::string id = text_of(s, 13);
+      if (!open || id != current) {
+        flush();
+        current = id;
+        events.clear();
+        open = true;
+        stored = static_cast<std::uint64_t>(sqlite3_column_int64(s, 18));
+        has_snapshot = sqlite3_column_type(s, 14) != SQLITE_NULL;
+        if (has_snapshot) {
+          const std::int64_t version = sqlite3_column_int64(s, 14);
+          const std::int64_t def_version = sqlite3_column_int64(s, 16);
+          const auto* data = static_cast<const char*>(sqlite3_column_blob(s, 17));
+          snapshot.instance = id;
+          // A version out of range is kept as 0: the engine refuses it and replays the events.
+          snapshot.version = version < 1 ? 0 : static_cast<std::uint64_t>(version);
+          snapshot.definition_id = text_of(s, 15);
+          snapshot.definition_version =
+              def_version < 0 || def_version > std::numeric_limits<std::uint32_t>::max()
+                  ? 0
+                  : static_cast<std::uint32_t>(def_version);
+          snapshot.data.assign(data == nullptr ? "" : data,
+                               static_cast<std::size_t>(sqlite3_column_bytes(s, 17)));
+        }
+      }
+      if (sqlite3_column_type(s, 1) == SQLITE_NULL) continue;  // no event after the snapshot
+      Event e;
+      if (!read_event(s, e, problem)) {
+        set_error(quote_text(path_) + ": the event " + quote_text(text_of(s, 0)) + " version " +
+                  std::to_string(sqlite3_column_int64(s, 1)) + " is damaged: " + problem);
+        return;
+      }
+      events.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) {
+      set_error("cannot read events from " + quote_text(path_) + ": " + db_error());
+      return;
+    }
+    flush();
+  }
+
   std::string path() const { return path_; }
 
   std::string last_error() const {
@@ -492,6 +631,8 @@ class SqliteStorage::Impl {
     kInsertDefinition,
     kDefinitions,
     kCount,
+    kSaveSnapshot,
+    kScanRecovery,
     kStatements
   };
 
@@ -600,6 +741,7 @@ class SqliteStorage::Impl {
         bool ok = query_int("PRAGMA user_version", now, error);
         if (ok && now < 1) ok = exec(kSchemaV1, error);
         if (ok && now < 2) ok = exec(kMigrateV1ToV2, error);
+        if (ok && now < 3) ok = exec(kMigrateV2ToV3, error);
         if (ok) {
           ok = exec(("PRAGMA application_id=" + std::to_string(kApplicationId) +
                      "; PRAGMA user_version=" + std::to_string(kSchemaVersion))
@@ -646,6 +788,12 @@ class SqliteStorage::Impl {
         "INSERT INTO definitions (id, version, source) VALUES (?1, ?2, ?3)",
         "SELECT id, version, source FROM definitions ORDER BY id, version",
         "SELECT count(*) FROM events",
+        "INSERT INTO snapshots (instance, version, definition_id, definition_version, data) "
+        "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (instance) DO UPDATE SET "
+        "version = excluded.version, definition_id = excluded.definition_id, "
+        "definition_version = excluded.definition_version, data = excluded.data "
+        "WHERE excluded.version >= snapshots.version",
+        kScanRecoverySql,
     };
     (void)kEventColumns;
     for (std::size_t i = 0; i < kStatements; ++i) {
@@ -983,6 +1131,12 @@ void SqliteStorage::mark_delivered(std::string_view instance, std::uint64_t vers
 }
 void SqliteStorage::scan_undelivered(const std::function<void(const Event&)>& visit) const {
   impl_->scan(visit, true);
+}
+bool SqliteStorage::save_snapshots(std::span<const Snapshot> snapshots) {
+  return impl_->save_snapshots(snapshots);
+}
+void SqliteStorage::scan_recovery(const std::function<void(const RecoveryLog&)>& visit) const {
+  impl_->scan_recovery(visit);
 }
 std::string SqliteStorage::uri() const { return "sqlite:" + impl_->path(); }
 std::string SqliteStorage::last_error() const { return impl_->last_error(); }

@@ -11,7 +11,8 @@
 namespace salesflow {
 namespace {
 
-// InMemoryStorage with the definitions an EventStore keeps.
+// InMemoryStorage with the definitions an EventStore keeps. It keeps no snapshots (the Storage
+// defaults): its events die with the process, so no later recovery could use them.
 class MemoryStore final : public EventStore {
  public:
   AppendResult append(std::string_view instance, std::uint64_t expected_version,

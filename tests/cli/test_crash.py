@@ -55,8 +55,10 @@ def main():
                             "--seed", str(args.seed)], stdout=out, check=True)
 
         def command(store, notify=None):
+            # Snapshots every 4 events: kills land while snapshots are written, and every
+            # restart recovers from snapshots plus the events after them.
             cmd = [args.bin, "run", b2b, "--directory", people, "--store", store,
-                   "--key-prefix", "crash:"]
+                   "--key-prefix", "crash:", "--snapshot-every", "4"]
             return cmd + (["--notify", notify] if notify else [])
 
         # The reference: one uninterrupted run in memory.

@@ -86,6 +86,33 @@ class StoreTest(support.TempDirTestCase):
         self.assertEqual(answers(first) + answers(second), answers(one))
         self.assertEqual(events_of(self.store()), events_of(self.store("whole.sqlite")))
 
+    def test_run_snapshots_a_long_lived_deal_and_the_next_run_recovers_from_it(self):
+        # 1 + 150 events on one deal: the default policy (every 64 events) snapshots it twice.
+        lines = [{"op": "create", "instance": "long", "actor": "maria",
+                  "at": "2026-01-12T08:00:00Z", "definition": "b2b_pipeline",
+                  "fields": {"company": "Acme"}}]
+        lines += [{"op": "set", "instance": "long", "actor": "maria",
+                   "at": "2026-01-12T09:%02d:%02dZ" % (i // 60, i % 60),
+                   "fields": {"company": "Acme %d" % i}} for i in range(150)]
+        data = [json.dumps(line).encode() + b"\n" for line in lines]
+        one = run_script(self.store("whole.sqlite"), b"".join(data))
+        first = run_script(self.store(), b"".join(data[:100]))
+        db = sqlite3.connect(os.path.join(self.tmp, "store.sqlite"))
+        snapshots = db.execute("SELECT instance, version FROM snapshots").fetchall()
+        db.close()
+        self.assertEqual(len(snapshots), 1)
+        self.assertEqual(snapshots[0][0], "long")
+        self.assertGreaterEqual(snapshots[0][1], 64)
+        second = run_script(self.store(), b"".join(data[100:]))
+        for r in (one, first, second):
+            self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(answers(first) + answers(second), answers(one))
+        self.assertEqual(answers(second)[-1]["version"], len(events_of(self.store())))
+        self.assertEqual(events_of(self.store()), events_of(self.store("whole.sqlite")))
+        db = sqlite3.connect(os.path.join(self.tmp, "store.sqlite"))
+        self.assertGreaterEqual(db.execute("SELECT version FROM snapshots").fetchone()[0], 128)
+        db.close()
+
     def test_rerunning_a_keyed_script_repeats_its_answers_and_appends_nothing(self):
         first = run_script(self.store(), self.script(), ["--key-prefix", "demo:"])
         stored = events_of(self.store())
