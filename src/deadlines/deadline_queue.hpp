@@ -14,12 +14,13 @@
 //
 // Buckets are chains of 1-KiB chunks from a pool, appended at their tail: scheduling writes into
 // one of a few hot tails, cascading streams one chain into others. An entry carries everything a
-// fire reports {due, payload, slot, tag}, so firing never reads the slot table. A handle names a
-// slot and the tag it was scheduled with; a dense bit set (one bit per slot, 256 KiB for two
-// million slots) says which slots are pending. Cancel clears that bit and leaves the entry where
-// it is: a cancelled entry is dropped when its bucket cascades or fires, or when cancelled
-// entries outnumber pending ones, by one pass over all buckets (so cancel is O(1) amortised). The
-// slot of a cancelled entry is reused only once the entry is gone.
+// fire reports {due, payload, slot, tag}, so firing never reads the slot tables. A handle names a
+// slot and the tag it was scheduled with; a dense bit set (one bit per slot, 192 KiB for 1.5
+// million slots) says which slots are pending, and a 4-byte tag per slot (in huge pages: see
+// huge_page_allocator.hpp) recognises stale handles. Cancel clears the bit and leaves the entry
+// where it is: a cancelled entry is dropped when its bucket cascades or fires, or when cancelled
+// entries pass half the pending ones, by one pass over all buckets (so cancel is O(1)
+// amortised). The slot of a cancelled entry is reused only once the entry is gone.
 //
 // Order: earlier `due` first; equal `due` in scheduling order. A bucket's chain is in scheduling
 // order, and all entries with one due are always in one bucket (a due's level only falls as
@@ -47,6 +48,8 @@
 #include <limits>
 #include <memory>
 #include <vector>
+
+#include "deadlines/huge_page_allocator.hpp"
 
 namespace salesflow::internal {
 
@@ -98,7 +101,8 @@ class DeadlineQueue {
   }
 
   void reserve(std::size_t n) {
-    slots_.reserve(n);
+    tags_.reserve(n);
+    payloads_.reserve(n);
     free_slots_.reserve(n);
     live_bits_.reserve(n / 64 + 1);
     reserve_chunks(n);
@@ -117,7 +121,8 @@ class DeadlineQueue {
     const std::uint32_t slot = free_slots_.back();
     free_slots_.pop_back();
     const std::uint32_t tag = sequence_++;
-    slots_[slot] = Slot{payload, tag};
+    tags_[slot] = tag;
+    payloads_[slot] = payload;
     live_bits_[slot / 64] |= std::uint64_t{1} << (slot % 64);
     ++live_;
     const Entry entry{due, payload, slot, tag};
@@ -139,7 +144,7 @@ class DeadlineQueue {
     live_bits_[slot / 64] &= ~(std::uint64_t{1} << (slot % 64));
     --live_;
     ++dead_;
-    if (dead_ > kCompactMin && dead_ > live_) compact();
+    if (dead_ > kCompactMin && dead_ > live_ / 2) compact();
     return true;
   }
 
@@ -148,7 +153,7 @@ class DeadlineQueue {
   Handle reschedule(Handle handle, Time due) {
     const std::uint32_t slot = find(handle);
     if (slot == kNone) return Handle{};
-    const Handle moved = schedule(due, slots_[slot].payload);  // may throw: nothing cancelled yet
+    const Handle moved = schedule(due, payloads_[slot]);  // may throw: nothing cancelled yet
     cancel(handle);
     return moved;
   }
@@ -234,7 +239,8 @@ class DeadlineQueue {
   std::size_t bytes_allocated() const noexcept {
     return blocks_.size() * kChunksPerBlock * sizeof(Chunk) +
            blocks_.capacity() * sizeof(blocks_[0]) + late_.capacity() * sizeof(Entry) +
-           slots_.capacity() * sizeof(Slot) + live_bits_.capacity() * sizeof(std::uint64_t) +
+           tags_.capacity() * sizeof(std::uint32_t) + payloads_.capacity() * sizeof(std::uint64_t) +
+           live_bits_.capacity() * sizeof(std::uint64_t) +
            free_slots_.capacity() * sizeof(std::uint32_t);
   }
 
@@ -271,11 +277,6 @@ class DeadlineQueue {
     Chunk* tail = nullptr;
   };
 
-  struct Slot {
-    std::uint64_t payload = 0;  // for reschedule()
-    std::uint32_t tag = 0;      // of the deadline scheduled last in this slot
-  };
-
   static Key key_of(Time due) noexcept { return static_cast<Key>(due) ^ (Key{1} << 63); }
 
   // Order of the past heap: true when `a` fires after `b`.
@@ -291,9 +292,9 @@ class DeadlineQueue {
   // The slot of a pending handle, or kNone.
   std::uint32_t find(Handle handle) const noexcept {
     const std::uint64_t low = handle.value & 0xffffffffu;
-    if (low == 0 || low > slots_.size()) return kNone;
+    if (low == 0 || low > tags_.size()) return kNone;
     const auto slot = static_cast<std::uint32_t>(low - 1);
-    if (!live(slot) || slots_[slot].tag != (handle.value >> 32)) return kNone;
+    if (!live(slot) || tags_[slot] != (handle.value >> 32)) return kNone;
     return slot;
   }
 
@@ -316,10 +317,11 @@ class DeadlineQueue {
   }
 
   void add_slot() {
-    const auto slot = static_cast<std::uint32_t>(slots_.size());
+    const auto slot = static_cast<std::uint32_t>(tags_.size());
     if (slot % 64 == 0) live_bits_.push_back(0);
-    slots_.push_back(Slot{});
-    if (free_slots_.capacity() < slots_.capacity()) free_slots_.reserve(slots_.capacity());
+    payloads_.push_back(0);
+    tags_.push_back(0);  // after payloads_: a slot exists once tags_ has it
+    if (free_slots_.capacity() < tags_.capacity()) free_slots_.reserve(tags_.capacity());
     free_slots_.push_back(slot);
   }
 
@@ -460,7 +462,8 @@ class DeadlineQueue {
   }
 
   // Drops the cancelled entries of a chain read from position `first` of its head, keeping the
-  // order, compacting in place and freeing the chunks left over. Returns the new chain.
+  // order, compacting in place and freeing the chunks left over. Returns the new chain. The
+  // dropped entries' slots are not freed here: compact() frees them all at once.
   Bucket without_cancelled(Bucket bucket, std::uint32_t first) noexcept {
     Chunk* write = bucket.head;
     std::uint32_t written = 0;
@@ -469,7 +472,7 @@ class DeadlineQueue {
       for (std::uint32_t i = first; i < read->count; ++i) {
         const Entry entry = read->entries[i];
         if (!live(entry.slot)) {
-          discard(entry.slot);
+          --dead_;
           --stored_;
           continue;
         }
@@ -492,7 +495,9 @@ class DeadlineQueue {
     return Bucket{bucket.head, write};
   }
 
-  // Drops every cancelled entry: one pass over the buckets, the ready run and the past heap.
+  // Drops every cancelled entry: one pass over the buckets, the ready run and the past heap. Then
+  // every slot that is not pending is free: the free stack is rebuilt so that schedules take them
+  // in ascending order (sequential writes to the slot tables, not one cache miss each).
   void compact() noexcept {
     for (unsigned level = 0; level < kLevels; ++level) {
       for (unsigned word = 0; word < kWords; ++word) {
@@ -510,11 +515,20 @@ class DeadlineQueue {
     }
     const auto gone = std::remove_if(late_.begin(), late_.end(), [this](const Entry& entry) {
       if (live(entry.slot)) return false;
-      discard(entry.slot);
+      --dead_;
       return true;
     });
     late_.erase(gone, late_.end());
     std::make_heap(late_.begin(), late_.end(), after);
+    free_slots_.clear();
+    const std::size_t slots = tags_.size();
+    for (std::size_t word = (slots + 63) / 64; word-- > 0;) {
+      std::uint64_t free = ~live_bits_[word];
+      if (word * 64 + 64 > slots) free &= (std::uint64_t{1} << (slots % 64)) - 1;
+      for (; free != 0; free &= ~(std::uint64_t{1} << (63 - std::countl_zero(free)))) {
+        free_slots_.push_back(static_cast<std::uint32_t>(word * 64 + 63 - std::countl_zero(free)));
+      }
+    }
   }
 
   std::array<std::array<Bucket, kBuckets>, kLevels> buckets_{};
@@ -524,9 +538,11 @@ class DeadlineQueue {
   Bucket ready_;              // a level-0 bucket that came due (due == cur_), fired from the front
   std::uint32_t ready_pos_ = 0;
   std::vector<Entry> late_;  // heap of entries scheduled before cur_, by `after`
-  std::vector<Slot> slots_;
+  // Per slot: the tag of the deadline scheduled last in it, and its payload (for reschedule()).
+  std::vector<std::uint32_t, HugePageAllocator<std::uint32_t>> tags_;
+  std::vector<std::uint64_t, HugePageAllocator<std::uint64_t>> payloads_;
   std::vector<std::uint64_t> live_bits_;   // one bit per slot: pending
-  std::vector<std::uint32_t> free_slots_;  // capacity >= slots_.size(): pushing never allocates
+  std::vector<std::uint32_t> free_slots_;  // capacity >= tags_.size(): pushing never allocates
   std::vector<std::unique_ptr<Chunk[]>> blocks_;  // the chunk pool, kChunksPerBlock a block
   Chunk* free_chunks_ = nullptr;
   std::size_t stored_ = 0;  // entries in buckets and the ready run, pending or cancelled
