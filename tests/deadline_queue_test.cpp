@@ -403,6 +403,29 @@ TEST(DeadlineQueue, ClearCancelsEverythingAndTheQueueIsReusable) {
   EXPECT_EQ(fire_until(queue, kMax), (std::vector<std::uint64_t>{1, 2}));
 }
 
+TEST(DeadlineQueue, AMoveHandsOverEverythingAndLeavesAnEmptyQueue) {
+  DeadlineQueue queue;
+  for (std::uint64_t i = 0; i < 100; ++i) queue.schedule(Time(i % 10) * 1000, i);
+  const Handle h = queue.schedule(5, 100);
+  queue.schedule(-5, 101);
+  EXPECT_EQ(fire_until(queue, 0).size(), 11u);  // the wheel moved; 101 and ten at 0
+  queue.schedule(-1, 102);                      // in the wheel's past
+  DeadlineQueue moved(std::move(queue));
+  EXPECT_TRUE(queue.empty());  // NOLINT(bugprone-use-after-move): specified as empty
+  EXPECT_FALSE(queue.cancel(h));
+  queue.schedule(1, 7);
+  EXPECT_EQ(fire_until(queue, 1), (std::vector<std::uint64_t>{7}));
+  EXPECT_TRUE(moved.cancel(h));
+  DeadlineQueue assigned;
+  assigned.schedule(3, 999);
+  assigned = std::move(moved);
+  EXPECT_EQ(assigned.size(), 91u);  // 90 at 1000..9000 and 102
+  const auto fired = fire_until(assigned, 1000);
+  ASSERT_EQ(fired.size(), 11u);
+  EXPECT_EQ(fired.front(), 102u);
+  EXPECT_EQ(assigned.size(), 80u);
+}
+
 // Random schedules (near, far, past, on boundaries), cancels (also of stale handles),
 // reschedules, advances small and huge, next_due, and fire() callbacks that schedule and cancel,
 // against std::multimap; fixed seed.

@@ -47,6 +47,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "deadlines/huge_page_allocator.hpp"
@@ -72,9 +73,37 @@ class DeadlineQueue {
   };
 
   DeadlineQueue() = default;
-  // Buckets point into the chunk pool: not copyable.
+  // Buckets point into the chunk pool, which a move hands over whole: movable, not copyable. A
+  // moved-from queue is empty.
   DeadlineQueue(const DeadlineQueue&) = delete;
   DeadlineQueue& operator=(const DeadlineQueue&) = delete;
+  DeadlineQueue(DeadlineQueue&& other) noexcept { swap(other); }
+  DeadlineQueue& operator=(DeadlineQueue&& other) noexcept {
+    DeadlineQueue taken(std::move(other));
+    swap(taken);
+    return *this;
+  }
+
+  void swap(DeadlineQueue& other) noexcept {
+    using std::swap;
+    swap(buckets_, other.buckets_);
+    swap(occupied_, other.occupied_);
+    swap(levels_, other.levels_);
+    swap(cur_, other.cur_);
+    swap(ready_, other.ready_);
+    swap(ready_pos_, other.ready_pos_);
+    swap(late_, other.late_);
+    swap(tags_, other.tags_);
+    swap(payloads_, other.payloads_);
+    swap(live_bits_, other.live_bits_);
+    swap(free_slots_, other.free_slots_);
+    swap(blocks_, other.blocks_);
+    swap(free_chunks_, other.free_chunks_);
+    swap(stored_, other.stored_);
+    swap(live_, other.live_);
+    swap(dead_, other.dead_);
+    swap(sequence_, other.sequence_);
+  }
 
   // Pending (not fired, not cancelled) deadlines.
   std::size_t size() const noexcept { return live_; }
