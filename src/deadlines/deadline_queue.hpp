@@ -9,8 +9,11 @@
 // lowest occupied level, which two occupancy bitmaps find without scanning. When time reaches a
 // bucket above level 0, its deadlines are cascaded (re-placed against the bucket's start, so into
 // lower levels); a level-0 bucket that comes due becomes the ready run, fired front to back.
-// Deadlines scheduled before `cur_` (in the past for the wheel) go to a small binary heap that
-// fires before the ready run.
+// Deadlines scheduled before `cur_` (in the past for the wheel) go to a binary heap that fires
+// before the ready run: O(log n) like the heap this replaced, and only that common when a caller
+// schedules many deadlines behind the last advance (or behind next_due(), which moves `cur_`).
+// `cur_` moves only to the start of the earliest bucket, never past a stored deadline, and to
+// `now` when an advance finds nothing stored.
 //
 // Buckets are chains of 1-KiB chunks from a pool, appended at their tail: scheduling writes into
 // one of a few hot tails, cascading streams one chain into others. An entry carries everything a
