@@ -1,6 +1,8 @@
 // The deadline queue with 1,000,000 pending deadlines, next to its peers in the same binary:
 //
-//   Salesflow      internal::DeadlineQueue: indexed 4-ary heap, handles, O(1) cancel lookup
+//   Salesflow      internal::DeadlineQueue: hierarchical timing wheel, handles, lazy cancel
+//   Heap           the queue it replaced (heap_deadline_queue.hpp, benchmark only): 4-ary heap,
+//                  handles, lazy cancel with compaction
 //   StdPQ          std::priority_queue of {due, id}; it cannot cancel, so a cancel marks a
 //                  tombstone (one bit per id) that pop skips: the usual workaround
 //   BoostDAry      boost::heap::d_ary_heap<arity<4>, mutable_<true>>: handles, erase(handle)
@@ -33,6 +35,7 @@
 #include <vector>
 
 #include "deadlines/deadline_queue.hpp"
+#include "heap_deadline_queue.hpp"
 
 // Live heap bytes of this process (glibc's allocator statistics), for the Memory rows.
 namespace {
@@ -70,7 +73,9 @@ struct Later {  // min-heap order for max-heaps
 // The four structures behind one small interface: fill(n), replace(i) (cancel the i-th pending,
 // schedule a new one in its place), drain(now), idle(now), bytes.
 
-class SalesflowQueue {
+// internal::DeadlineQueue, or the heap it replaced (same API).
+template <typename Queue>
+class HandleQueue {
  public:
   void fill(std::size_t n, Random& random) {
     queue_.reserve(n);
@@ -84,18 +89,21 @@ class SalesflowQueue {
   std::size_t drain(std::int64_t now) {
     std::uint64_t sum = 0;
     const std::size_t fired =
-        queue_.advance(now, [&](const internal::DeadlineQueue::Due& due) { sum += due.payload; });
+        queue_.advance(now, [&](const typename Queue::Due& due) { sum += due.payload; });
     benchmark::DoNotOptimize(sum);
     return fired;
   }
   std::size_t idle(std::int64_t now) {
-    return queue_.advance(now, [](const internal::DeadlineQueue::Due&) {});
+    return queue_.advance(now, [](const typename Queue::Due&) {});
   }
 
  private:
-  internal::DeadlineQueue queue_;
-  std::vector<internal::DeadlineQueue::Handle> handles_;
+  Queue queue_;
+  std::vector<typename Queue::Handle> handles_;
 };
+
+using SalesflowQueue = HandleQueue<internal::DeadlineQueue>;
+using HeapQueue = HandleQueue<HeapDeadlineQueue>;
 
 class StdPriorityQueue {
  public:
@@ -259,6 +267,7 @@ constexpr std::int64_t kMillion = 1'000'000;
       ->Unit(benchmark::kMillisecond)
 
 SALESFLOW_DEADLINE_ROWS(SalesflowQueue);
+SALESFLOW_DEADLINE_ROWS(HeapQueue);
 SALESFLOW_DEADLINE_ROWS(StdPriorityQueue);
 SALESFLOW_DEADLINE_ROWS(BoostDAry);
 SALESFLOW_DEADLINE_ROWS(BoostPairing);
