@@ -10,4 +10,7 @@ if(SALESFLOW_SANITIZE)
   add_compile_options(-fsanitize=${SALESFLOW_SANITIZE} -fno-omit-frame-pointer
                       -fno-sanitize-recover=all)
   add_link_options(-fsanitize=${SALESFLOW_SANITIZE})
+  # Internal preconditions that release builds trust (e.g. DeadlineQueue::cancel_pending) are
+  # checked in sanitizer builds, whose test runs abort on a violation.
+  add_compile_definitions(SALESFLOW_CHECK_PRECONDITIONS)
 endif()

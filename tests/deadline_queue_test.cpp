@@ -76,6 +76,22 @@ TEST(DeadlineQueue, CancelRemovesAndStaleHandlesAreRefused) {
   EXPECT_TRUE(queue.empty());
 }
 
+TEST(DeadlineQueue, CancelPendingRemovesAndChecksItsPreconditionInCheckedBuilds) {
+  DeadlineQueue queue;
+  const Handle a = queue.schedule(10, 1);
+  [[maybe_unused]] const Handle b = queue.schedule(20, 2);
+  queue.cancel_pending(a);
+  EXPECT_EQ(queue.size(), 1u);
+  std::vector<std::uint64_t> fired;
+  queue.advance(100, [&](const DeadlineQueue::Due& d) { fired.push_back(d.payload); });
+  EXPECT_EQ(fired, std::vector<std::uint64_t>{2});
+#if !defined(NDEBUG) || defined(SALESFLOW_CHECK_PRECONDITIONS)
+  EXPECT_DEATH(queue.cancel_pending(b), "not pending") << "b has fired";
+#else
+  GTEST_SKIP() << "release build: cancel_pending() trusts its caller (checked in sanitizer builds)";
+#endif
+}
+
 TEST(DeadlineQueue, RescheduleMovesEarlierAndLater) {
   DeadlineQueue queue;
   const Handle a = queue.schedule(10, 1);
@@ -472,7 +488,13 @@ class ModelledQueue {
     }
     auto it = live_.begin();
     std::advance(it, static_cast<long>(random_() % live_.size()));
-    ASSERT_TRUE(queue_.cancel(it->second.handle));
+    // A handle known to be pending: either form of cancel, as the engine uses the second.
+    if (random_() % 2 == 0) {
+      ASSERT_TRUE(queue_.cancel(it->second.handle));
+    } else {
+      queue_.cancel_pending(it->second.handle);
+      ASSERT_FALSE(queue_.cancel(it->second.handle)) << "cancel_pending() left it pending";
+    }
     erase(it);
   }
 

@@ -3,6 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "salesflow/engine.hpp"
 #include "support/definition_test_util.hpp"
 
@@ -131,6 +136,49 @@ TEST_F(DeliveryEngine, HoldPausesAndResumeKeepsTheHistory) {
   const auto fired = engine->advance_to(kStart + 204h);
   ASSERT_THAT(kinds(fired), ElementsAre(std::pair{"a", EventType::kStandardBreached}));
   EXPECT_EQ(fired[0].at, kStart + 204h);
+}
+
+TEST_F(DeliveryEngine, ClockAdvancesBesideCommandsFromOtherThreadsFireEachMilestoneOnce) {
+  // One thread advances the clock while three put their deals on hold and resume them (each
+  // hold or resume takes a deadline out of the queue or puts one in). Run it under TSan too.
+  auto engine = make_engine();
+  constexpr int kDeals = 150, kWorkers = 3, kRounds = 30;
+  for (int i = 0; i < kDeals; ++i) {
+    ASSERT_TRUE(run(*engine, CommandType::kCreate, "d" + std::to_string(i), kStart).ok());
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kWorkers; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        const Timestamp at = kStart + round * 2h;
+        for (int i = t; i < kDeals; i += kWorkers) {
+          const std::string id = "d" + std::to_string(i);
+          run(*engine, CommandType::kHold, id, at);
+          run(*engine, CommandType::kResume, id, at + 1h);
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int step = 0; step <= 4 * kRounds * 2; ++step) engine->advance_to(kStart + step * 15min);
+  });
+  for (auto& thread : threads) thread.join();
+  engine->advance_to(kStart + 10'000h);
+  const std::size_t steps = minimal()->delivery_standards()[0].escalation.size();
+  for (int i = 0; i < kDeals; ++i) {
+    const std::string id = "d" + std::to_string(i);
+    const std::vector<Event> log = storage_.load(id);
+    std::map<EventType, int> count;
+    for (std::size_t v = 0; v < log.size(); ++v) {
+      ASSERT_EQ(log[v].version, v + 1) << id;
+      ++count[log[v].type];
+    }
+    EXPECT_EQ(count[EventType::kStandardAtRisk], 1) << id;
+    EXPECT_EQ(count[EventType::kStandardBreached], 1) << id;
+    EXPECT_EQ(count[EventType::kStandardEscalated], static_cast<int>(steps)) << id;
+    EXPECT_EQ(engine->instance(id), replay(*minimal(), log)) << id;
+  }
+  EXPECT_THAT(engine->advance_to(kStart + 20'000h), IsEmpty()) << "nothing left pending";
 }
 
 TEST_F(DeliveryEngine, RecoveryRestoresPendingDeadlinesWithoutLosingOrDoublingAny) {

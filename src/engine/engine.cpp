@@ -133,8 +133,7 @@ class Engine::Impl {
       if (keyed) {
         if (auto answer = answer_of_key(command)) return std::move(*answer);
       }
-      std::uint32_t number = 0;
-      Entry* entry = stripe.instances.find_entry(command.instance, hash, number);
+      Entry* entry = stripe.instances.find_entry(command.instance, hash);
       InstanceState* found = entry == nullptr ? nullptr : &entry->state;
       const InstanceState empty;
       const InstanceState& state = found == nullptr ? empty : *found;
@@ -215,12 +214,12 @@ class Engine::Impl {
         const std::uint64_t before = state.version;
         // The index never moves a state, so `state` (when it was found) stays valid.
         if (found == nullptr && !decision.events.empty()) {
-          entry = &stripe.instances.insert_entry(command.instance, hash, number);
+          entry = &stripe.instances.insert_entry(command.instance, hash);
           found = &entry->state;
         }
         for (const Event& e : decision.events) apply(*definition, *found, e);
         if (entry != nullptr) {
-          reschedule(hash % kStripes, number, *entry);
+          reschedule(*entry);
           snapshot = snapshot_due(command.instance, before, *found);
         }
         if (!options_.listeners.empty() && !decision.events.empty()) {
@@ -358,12 +357,11 @@ class Engine::Impl {
     const std::uint64_t hash = internal::instance_hash(id);
     Stripe& stripe = stripe_of(hash);
     std::lock_guard lock(stripe.mutex);
-    std::uint32_t number = 0;
-    Entry* live = stripe.instances.find_entry(id, hash, number);
+    Entry* live = stripe.instances.find_entry(id, hash);
     if (live != nullptr && live->state.version >= state.version) return;
-    if (live == nullptr) live = &stripe.instances.insert_entry(id, hash, number);
+    if (live == nullptr) live = &stripe.instances.insert_entry(id, hash);
     live->state = std::move(state);
-    reschedule(hash % kStripes, number, *live);
+    reschedule(*live);
   }
 
   // A snapshot of `state` when the commit that took it from version `before` crossed a multiple
@@ -420,6 +418,10 @@ class Engine::Impl {
       {
         std::lock_guard lock(timers_mutex_);
         if (!timers_.pop_due(now.time_since_epoch().count(), due)) break;
+        // From now on the handle is not pending: the entry forgets it (entries never move, and
+        // their timers are guarded by this lock, so no stripe lock is needed).
+        Entry& entry = *reinterpret_cast<Entry*>(static_cast<std::uintptr_t>(due.payload));
+        if (entry.timer.handle == due.handle.value) entry.timer.handle = 0;
       }
       // A storage failure leaves the milestone due: stop here, the next advance retries.
       if (!fire(due, fired)) break;
@@ -559,11 +561,10 @@ class Engine::Impl {
         this->definition(events.front().definition_id, events.front().definition_version);
     if (!definition || !log_fits(*definition, events)) return held;
     const std::uint64_t hash = internal::instance_hash(id);
-    std::uint32_t number = 0;
-    Entry* live = stripe.instances.find_entry(id, hash, number);
-    if (live == nullptr) live = &stripe.instances.insert_entry(id, hash, number);
+    Entry* live = stripe.instances.find_entry(id, hash);
+    if (live == nullptr) live = &stripe.instances.insert_entry(id, hash);
     live->state = replay(*definition, events);
-    reschedule(hash % kStripes, number, *live);
+    reschedule(*live);
     return events.back().version;
   }
 
@@ -610,10 +611,10 @@ class Engine::Impl {
   }
 
   // Puts the instance's earliest coming milestone in the deadline queue (or takes it out). The
-  // queue's payload names the instance's index entry: its stripe and its number there. Called
+  // queue's payload is the address of the instance's index entry (entries never move). Called
   // under the instance's stripe lock; takes the timers' lock (stripe, then timers: never the
   // other way round), which guards entry.timer.
-  void reschedule(std::uint64_t stripe_number, std::uint32_t number, Entry& entry) {
+  void reschedule(Entry& entry) {
     const InstanceState& state = entry.state;
     const ProcessDefinition& def = *state.definition;
     // Most definitions time nothing, and most commands leave nothing to time: no lock then. A
@@ -627,27 +628,22 @@ class Engine::Impl {
     internal::InstanceIndex::Timer& timer = entry.timer;
     // Most commands do not move the next milestone: keep the entry as it is.
     if (timer.handle != 0 && timer.due == due) return;
-    if (timer.handle != 0) timers_.cancel(internal::DeadlineQueue::Handle{timer.handle});
-    timer.handle = timers_.schedule(due, (stripe_number << 32) | number).value;
+    // timer.handle is pending whenever it is not 0 (advance_to() clears it when it pops it).
+    if (timer.handle != 0) timers_.cancel_pending(internal::DeadlineQueue::Handle{timer.handle});
+    timer.handle = timers_.schedule(due, reinterpret_cast<std::uintptr_t>(&entry)).value;
     timer.due = due;
   }
 
   // Commits the milestones that `popped` (a deadline taken from the queue) names: those of its
   // instance due at its time (none when a command got there first).
   bool fire(const internal::DeadlineQueue::Due& popped, std::vector<Event>& fired) {
-    const std::uint64_t stripe_number = popped.payload >> 32;
-    const auto number = static_cast<std::uint32_t>(popped.payload);
+    Entry& entry = *reinterpret_cast<Entry*>(static_cast<std::uintptr_t>(popped.payload));
     const Timestamp due{std::chrono::milliseconds(popped.due)};
-    Stripe& stripe = stripes_[stripe_number];
+    // An entry's id never changes once it is in the index.
+    Stripe& stripe = stripe_of(internal::instance_hash(entry.id));
     std::optional<Storage::Snapshot> snapshot;
     {
       std::unique_lock lock(stripe.mutex);
-      Entry& entry = stripe.instances.at(number);
-      {
-        // A command since the pop may have scheduled another deadline: keep that one.
-        std::lock_guard timers_lock(timers_mutex_);
-        if (entry.timer.handle == popped.handle.value) entry.timer.handle = 0;
-      }
       const std::string& id = entry.id;
       InstanceState& state = entry.state;
       const ProcessDefinition& definition = *state.definition;
@@ -663,7 +659,7 @@ class Engine::Impl {
       if (!events.empty()) {
         if (options_.storage->append(id, state.version, events) != Storage::AppendResult::kOk) {
           // Nothing was written; the milestone stays due and fires on a later advance.
-          reschedule(stripe_number, number, entry);
+          reschedule(entry);
           return false;
         }
         const std::uint64_t before = state.version;
@@ -675,7 +671,7 @@ class Engine::Impl {
         }
         fired.insert(fired.end(), events.begin(), events.end());
       }
-      reschedule(stripe_number, number, entry);
+      reschedule(entry);
     }
     if (snapshot) save_snapshot(*snapshot);
     deliver(stripe);
@@ -793,7 +789,8 @@ class Engine::Impl {
   static constexpr std::string_view kSystemActor = "system";
   SystemClock system_clock_;
   // Pending deadlines: one per instance that has a coming milestone, at the earliest; the
-  // payload is (stripe << 32) | entry number, and the entry keeps the handle (entry.timer).
+  // payload is the address of the instance's index entry, which keeps the handle (entry.timer)
+  // exactly while it is pending.
   std::mutex timers_mutex_;
   internal::DeadlineQueue timers_;
 };

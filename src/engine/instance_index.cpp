@@ -59,25 +59,20 @@ void InstanceIndex::prefetch_slot(std::uint64_t hash) const noexcept {
   __builtin_prefetch(&slots_[tag_of(hash) & (slots_.size() - 1)]);
 }
 
-InstanceIndex::Entry* InstanceIndex::find_entry(std::string_view id, std::uint64_t hash,
-                                                std::uint32_t& number) noexcept {
-  const std::int64_t found = locate(id, hash);
-  if (found < 0) return nullptr;
-  number = static_cast<std::uint32_t>(found);
-  return &entry(number);
+InstanceIndex::Entry* InstanceIndex::find_entry(std::string_view id, std::uint64_t hash) noexcept {
+  const std::int64_t number = locate(id, hash);
+  return number < 0 ? nullptr : &entry(static_cast<std::uint32_t>(number));
 }
 
 InstanceState& InstanceIndex::insert(std::string_view id, std::uint64_t hash) {
-  std::uint32_t number = 0;
-  return insert_entry(id, hash, number).state;
+  return insert_entry(id, hash).state;
 }
 
-InstanceIndex::Entry& InstanceIndex::insert_entry(std::string_view id, std::uint64_t hash,
-                                                  std::uint32_t& number) {
+InstanceIndex::Entry& InstanceIndex::insert_entry(std::string_view id, std::uint64_t hash) {
   // Entry numbers are stored + 1 in 32 bits.
   if (size_ >= std::numeric_limits<std::uint32_t>::max() - 1) throw std::bad_alloc();
   if ((size_ + 1) * 2 > slots_.size()) grow();
-  number = static_cast<std::uint32_t>(size_);
+  const auto number = static_cast<std::uint32_t>(size_);
   const Place p = place_of(number);
   if (p.chunk == chunks_.size()) chunks_.push_back(std::make_unique<Entry[]>(p.chunk_size));
   Entry& e = chunks_[p.chunk][p.offset];

@@ -54,12 +54,10 @@ class InstanceIndex {
   // Adds `id` with an empty state and returns it. REQUIRES: find(id, hash) is null.
   InstanceState& insert(std::string_view id, std::uint64_t hash);
 
-  // As find() and insert(), with the whole entry and its number (stable: at(number) names the
-  // same entry for the index's life; numbers count from 0 in the order of insertion).
-  Entry* find_entry(std::string_view id, std::uint64_t hash, std::uint32_t& number) noexcept;
-  Entry& insert_entry(std::string_view id, std::uint64_t hash, std::uint32_t& number);
-  // REQUIRES: number < size().
-  Entry& at(std::uint32_t number) noexcept { return entry(number); }
+  // As find() and insert(), with the whole entry (its address is stable for the index's life,
+  // and its id never changes).
+  Entry* find_entry(std::string_view id, std::uint64_t hash) noexcept;
+  Entry& insert_entry(std::string_view id, std::uint64_t hash);
 
   std::size_t size() const noexcept { return size_; }
   // Slots in the table (0 before the first insert); size() <= capacity() / 2.
