@@ -200,34 +200,34 @@ using BoostPairing = BoostHeap<boost::heap::pairing_heap<Item, boost::heap::comp
 // ---------------------------------------------------------------------------------------------
 // The rows.
 
-template <typename Structure>
-void BM_ScheduleCancel(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  Random random;
-  Structure structure;
-  structure.fill(n, random);
-  for (auto _ : state) {
-    structure.replace(random.next() % n, random);
-  }
-  state.SetItemsProcessed(state.iterations());
-}
-
-// The same, cancelling the deadlines in the order they were scheduled: the handle to cancel is
-// read from memory sequentially (the prefetcher has it in cache), as in the engine, where the
-// command has already loaded the deal's entry that holds its handle. The row above also pays a
-// random load of the handle from a table of 1,000,000 (8 MB), which every structure pays alike.
-template <typename Structure>
-void BM_ScheduleCancelHandleInCache(benchmark::State& state) {
+// Which pending deadline to cancel: a random one (its handle loaded from a random place in a
+// table of 1,000,000, 8 MB: a DRAM miss that every structure pays alike), or the next in the order
+// they were scheduled (the handle read sequentially, in cache, as in the engine, where the command
+// has already loaded the deal's entry that holds its handle).
+template <typename Structure, bool kInOrder>
+void schedule_cancel(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   Random random;
   Structure structure;
   structure.fill(n, random);
   std::size_t i = 0;
   for (auto _ : state) {
-    structure.replace(i, random);
-    if (++i == n) i = 0;
+    if constexpr (kInOrder) {
+      structure.replace(i, random);
+      if (++i == n) i = 0;
+    } else {
+      structure.replace(random.next() % n, random);
+    }
   }
   state.SetItemsProcessed(state.iterations());
+}
+template <typename Structure>
+void BM_ScheduleCancel(benchmark::State& state) {
+  schedule_cancel<Structure, false>(state);
+}
+template <typename Structure>
+void BM_ScheduleCancelHandleInCache(benchmark::State& state) {
+  schedule_cancel<Structure, true>(state);
 }
 
 template <typename Structure>
