@@ -471,31 +471,41 @@ TEST_F(SqliteStorageTest, ABatchHoldsItsDeliveryMarksUntilAfterTheNextFlush) {
   EXPECT_EQ(undelivered_in_file(), 0u);
 }
 
-TEST_F(SqliteStorageTest, AFullDiskInABatchKeepsExactlyTheFlushedAppends) {
-  auto store = open(SqliteOptions{.batch_appends = 4, .max_page_count = 16});
-  const std::string big(2000, 'z');
-  std::uint64_t version = 0, durable = 0;
-  bool failed = false;
-  for (int i = 0; i < 10'000 && !failed; ++i) {
-    const AppendResult r =
-        store->append("deal-1", version, std::vector{event("deal-1", version + 1, big)});
-    if (r == AppendResult::kOk) {
-      ++version;
-    } else {
-      ASSERT_EQ(r, AppendResult::kUnavailable);
-      failed = true;
+TEST_F(SqliteStorageTest, AFullDiskInABatchKeepsExactlyTheFlushedAppendsNeverHalfOfOne) {
+  // One event per append (no savepoint: one statement) and two (a savepoint each).
+  for (const std::uint64_t per_append : {1u, 2u}) {
+    const std::string id = "deal-" + std::to_string(per_append);
+    fs::remove(path_);
+    fs::remove(path_ + "-wal");
+    fs::remove(path_ + "-shm");
+    auto store = open(SqliteOptions{.batch_appends = 4, .max_page_count = 16});
+    const std::string big(2000, 'z');
+    std::uint64_t version = 0, durable = 0;
+    bool failed = false;
+    for (int i = 0; i < 10'000 && !failed; ++i) {
+      std::vector<Event> events;
+      for (std::uint64_t k = 1; k <= per_append; ++k) events.push_back(event(id, version + k, big));
+      const AppendResult r = store->append(id, version, events);
+      if (r == AppendResult::kOk) {
+        version += per_append;
+      } else {
+        ASSERT_EQ(r, AppendResult::kUnavailable);
+        failed = true;
+      }
+      if (i % 3 == 2 || failed) {
+        if (store->flush()) durable = version;
+      }
     }
-    if (i % 3 == 2 || failed) {
-      if (store->flush()) durable = version;
-    }
+    ASSERT_TRUE(failed) << per_append;
+    EXPECT_THAT(store->last_error(), HasSubstr("full"));
+    store.reset();
+    const std::vector<Event> stored = open()->load(id);
+    // Everything flushed is kept; nothing that answered kUnavailable is; no append is halved.
+    EXPECT_GE(stored.size(), durable) << per_append;
+    EXPECT_LE(stored.size(), version) << per_append;
+    EXPECT_EQ(stored.size() % per_append, 0u) << per_append;
+    for (std::size_t v = 0; v < stored.size(); ++v) EXPECT_EQ(stored[v].version, v + 1);
   }
-  ASSERT_TRUE(failed);
-  EXPECT_THAT(store->last_error(), HasSubstr("full"));
-  store.reset();
-  const std::size_t stored = open()->load("deal-1").size();
-  // Everything flushed is kept; nothing that answered kUnavailable is.
-  EXPECT_GE(stored, durable);
-  EXPECT_LE(stored, version);
 }
 
 TEST_F(SqliteStorageTest, AFailedBatchCommitLosesTheBatchAndRefusesLaterAppends) {

@@ -16,6 +16,10 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "definition/json_document.hpp"
@@ -266,6 +270,14 @@ class Statement {
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Hashes std::string keys and std::string_view lookups alike.
+struct TextHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view text) const noexcept {
+    return std::hash<std::string_view>{}(text);
+  }
 };
 
 // Resets a statement when a scope ends, whatever the path out.
@@ -874,18 +886,28 @@ class SqliteStorage::Impl {
     written_marks_.clear();
   }
 
-  AppendResult append_one(const Pending& p) {
-    {
-      sqlite3_stmt* s = stmt(kVersion);
-      Reset reset{s};
-      bind_text(s, 1, p.instance);
-      if (sqlite3_step(s) != SQLITE_ROW) {
-        set_error("cannot read " + quote_text(path_) + ": " + db_error());
-        return AppendResult::kUnavailable;
+  // The instance's stored version: from this batch's own appends when it has one (the batch holds
+  // the write lock, so no other connection appends meanwhile), else from the file.
+  std::optional<std::uint64_t> stored_version(std::string_view instance) {
+    if (batch_open_) {
+      if (const auto it = batch_versions_.find(instance); it != batch_versions_.end()) {
+        return it->second;
       }
-      const auto stored = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
-      if (stored != p.expected_version) return AppendResult::kConflict;
     }
+    sqlite3_stmt* s = stmt(kVersion);
+    Reset reset{s};
+    bind_text(s, 1, instance);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+      set_error("cannot read " + quote_text(path_) + ": " + db_error());
+      return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+  }
+
+  AppendResult append_one(const Pending& p) {
+    const std::optional<std::uint64_t> stored = stored_version(p.instance);
+    if (!stored) return AppendResult::kUnavailable;
+    if (*stored != p.expected_version) return AppendResult::kConflict;
     if (!p.key.empty()) {
       sqlite3_stmt* s = stmt(kInsertKey);
       Reset reset{s};
@@ -963,17 +985,29 @@ class SqliteStorage::Impl {
       batch_open_ = true;
       batch_count_ = 0;
     }
-    if (!step_done(kSavepoint)) {
+    // An append that writes one row needs no savepoint: SQLite undoes a failed statement whole.
+    const bool savepoint = p.events.size() + (p.key.empty() ? 0 : 1) > 1;
+    if (savepoint && !step_done(kSavepoint)) {
       set_error("cannot write to " + quote_text(path_) + ": " + db_error());
       lose_batch_if_rolled_back();
       return AppendResult::kUnavailable;
     }
     p.result = append_one(p);
     if (p.result == AppendResult::kOk) {
-      step_done(kRelease);
+      if (savepoint) step_done(kRelease);
+      if (!p.events.empty()) {
+        const std::uint64_t now = p.expected_version + p.events.size();
+        if (const auto it = batch_versions_.find(p.instance); it != batch_versions_.end()) {
+          it->second = now;
+        } else {
+          batch_versions_.emplace(std::string(p.instance), now);
+        }
+      }
     } else {
-      step_done(kRollbackTo);
-      step_done(kRelease);
+      if (savepoint) {
+        step_done(kRollbackTo);
+        step_done(kRelease);
+      }
       // SQLite rolls a whole transaction back on some errors (a full disk, an I/O error): the
       // appends before this one in the batch are gone, though they answered kOk.
       if (lose_batch_if_rolled_back()) return AppendResult::kUnavailable;
@@ -993,6 +1027,7 @@ class SqliteStorage::Impl {
       return false;
     }
     if (!batch_open_) return true;
+    batch_versions_.clear();
     if (step_done(kCommit)) {
       batch_open_ = false;
       written_marks_.clear();
@@ -1014,6 +1049,7 @@ class SqliteStorage::Impl {
     if (!batch_open_ || sqlite3_get_autocommit(db_) == 0) return false;
     const std::string why = last_error();
     batch_open_ = false;
+    batch_versions_.clear();
     restore_marks();
     batch_lost_ = "the batch transaction on " + quote_text(path_) + " was rolled back (" + why +
                   "); its earlier appends are lost, and this store takes no more appends "
@@ -1081,6 +1117,8 @@ class SqliteStorage::Impl {
   // Batch mode: marks recorded since the last flush() (their notifications are not out yet).
   std::map<std::string, std::uint64_t, std::less<>> held_marks_;
   bool batch_open_ = false;
+  // The versions this batch's appends took instances to (valid while the batch is open).
+  std::unordered_map<std::string, std::uint64_t, TextHash, std::equal_to<>> batch_versions_;
   std::uint32_t batch_count_ = 0;
   std::string batch_lost_;  // not empty: a batch was lost, and why
 
