@@ -290,6 +290,10 @@ class Engine::Impl {
     // Instances whose snapshot cannot be used: replayed from all their events after the scan
     // (the scan's visitor must not call back into the storage).
     std::vector<std::string> replay_whole;
+    // The rebuilt states are put in place after the scan: a store may hold its own lock while it
+    // visits, and a command holds its stripe's lock while it appends, so installing from inside
+    // the visit (stripe lock under the store's) could deadlock with a concurrent command.
+    std::vector<std::pair<std::string, InstanceState>> rebuilt;
     options_.storage->scan_recovery([&](const Storage::RecoveryLog& log) {
       if (log.snapshot == nullptr) {
         if (log.events.empty()) return;
@@ -302,7 +306,7 @@ class Engine::Impl {
           skipped += log.events.size();
           return;
         }
-        install(std::string(log.instance), replay(*definition, log.events));
+        rebuilt.emplace_back(std::string(log.instance), replay(*definition, log.events));
         return;
       }
       std::optional<InstanceState> state = from_snapshot(log);
@@ -310,8 +314,10 @@ class Engine::Impl {
         replay_whole.emplace_back(log.instance);
         return;
       }
-      install(std::string(log.instance), std::move(*state));
+      rebuilt.emplace_back(std::string(log.instance), std::move(*state));
     });
+    for (auto& [id, state] : rebuilt) install(id, std::move(state));
+    rebuilt = {};
     for (const std::string& id : replay_whole) {
       const std::vector<Event> events = options_.storage->load(id);
       if (events.empty()) continue;
