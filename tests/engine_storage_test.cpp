@@ -10,6 +10,7 @@
 
 #include "salesflow/engine.hpp"
 #include "salesflow/sqlite_storage.hpp"
+#include "support/store_dir.hpp"
 
 namespace salesflow::testing {
 namespace {
@@ -55,16 +56,8 @@ struct Node {
   std::unique_ptr<Engine> engine;
 };
 
-class EngineStorageTest : public ::testing::Test {
+class EngineStorageTest : public StoreDirTest {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/salesflow-engine-store-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    path_ = (dir_ / "store.sqlite").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   static Command create(const std::string& id) {
     Command c;
     c.type = CommandType::kCreate;
@@ -83,8 +76,6 @@ class EngineStorageTest : public ::testing::Test {
     return c;
   }
 
-  fs::path dir_;
-  std::string path_;
   Timestamp now_ = *parse_timestamp("2026-11-23T09:00:00Z");
 };
 

@@ -3,6 +3,7 @@
 // state before the stop and a pure replay, deadlines included, on memory and on real SQLite files;
 // a snapshot that cannot be used falls back to replaying the instance's events.
 #include "salesflow/snapshot.hpp"
+#include "support/store_dir.hpp"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -312,16 +313,8 @@ TEST(SnapshotRecovery, AFailingSnapshotNeverFailsACommand) {
 
 // --- Recovery on SQLite files ----------------------------------------------------------------
 
-class SqliteSnapshots : public ::testing::Test {
+class SqliteSnapshots : public StoreDirTest {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/salesflow-snapshots-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    path_ = (dir_ / "store.sqlite").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::unique_ptr<SqliteStorage> open() {
     auto opened = SqliteStorage::open(path_);
     EXPECT_TRUE(opened.storage) << opened.error;
@@ -356,8 +349,6 @@ class SqliteSnapshots : public ::testing::Test {
     return n;
   }
 
-  fs::path dir_;
-  std::string path_;
   Timestamp now_ = kMonday;
 };
 

@@ -2,6 +2,7 @@
 // marks, definitions, migration, and every kind of bad file (each must be refused and left as it
 // was).
 #include "salesflow/sqlite_storage.hpp"
+#include "support/store_dir.hpp"
 
 #include <sqlite3.h>
 #include <sys/resource.h>
@@ -29,16 +30,8 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 using AppendResult = Storage::AppendResult;
 
-class SqliteStorageTest : public ::testing::Test {
+class SqliteStorageTest : public StoreDirTest {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/salesflow-sqlite-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    path_ = (dir_ / "store.sqlite").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::unique_ptr<SqliteStorage> open(const SqliteOptions& options = {}) {
     auto opened = SqliteStorage::open(path_, options);
     EXPECT_TRUE(opened.storage) << opened.error;
@@ -78,9 +71,6 @@ class SqliteStorageTest : public ::testing::Test {
     e.text = "why: \"quoted\", ümlaut";
     return e;
   }
-
-  fs::path dir_;
-  std::string path_;
 };
 
 TEST_F(SqliteStorageTest, EventsOfEveryValueTypeRoundTripAcrossAReopen) {
