@@ -43,17 +43,6 @@ class SqliteStorageTest : public StoreDirTest {
     return {std::istreambuf_iterator<char>(in), {}};
   }
 
-  // Runs SQL on the file with the plain SQLite API (as another program would).
-  void raw_sql(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* error = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
-        << (error ? error : "");
-    sqlite3_free(error);
-    sqlite3_close(db);
-  }
-
   // An event of every value type, stamped for `instance` at `version`.
   static Event event(std::string instance, std::uint64_t version, FieldValue value = {}) {
     Event e;

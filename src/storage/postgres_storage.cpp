@@ -385,35 +385,16 @@ class PostgresStorage::Impl {
                           "e LEFT JOIN salesflow_delivered d ON d.instance = e.instance "
                           "WHERE e.version > coalesce(d.version, 0) ORDER BY e.seq")
                     : std::string("SELECT ") + kColumns + " FROM salesflow_events ORDER BY seq";
-    if (!PQsendQuery(conn_, sql.c_str()) || !PQsetSingleRowMode(conn_)) {
-      set_error(std::string("cannot read events: ") + PQerrorMessage(conn_));
-      return;
-    }
-    bool failed = false;
-    std::string problem;
-    for (;;) {
-      PGresult* raw = PQgetResult(conn_);
-      if (raw == nullptr) break;
-      Result r(raw);
-      if (failed) continue;  // drain the rest
-      if (r.status() == PGRES_SINGLE_TUPLE) {
-        Event e;
-        if (!read_event(r.r, 0, e, problem)) {
-          set_error("the event " + quote_text(PQgetvalue(r.r, 0, 0)) + " version " +
-                    PQgetvalue(r.r, 0, 1) + " is damaged: " + problem);
-          failed = true;
-          continue;
-        }
-        if (undelivered) {
-          const auto mark = marks_.find(e.instance);
-          if (mark != marks_.end() && e.version <= mark->second) continue;
-        }
-        visit(e);
-      } else if (r.status() != PGRES_TUPLES_OK) {
-        set_error("cannot read events: " + r.message());
-        failed = true;
+    stream_rows(sql.c_str(), [&](PGresult* row) {
+      Event e;
+      if (!read_row_event(row, e)) return false;
+      if (undelivered) {
+        const auto mark = marks_.find(e.instance);
+        if (mark != marks_.end() && e.version <= mark->second) return true;
       }
-    }
+      visit(e);
+      return true;
+    });
   }
 
   void mark_delivered(std::string_view instance, std::uint64_t version) {
@@ -530,10 +511,6 @@ class PostgresStorage::Impl {
   // Streams the rows (single-row mode), one instance at a time.
   void scan_recovery(const std::function<void(const RecoveryLog&)>& visit) const {
     std::lock_guard lock(mutex_);
-    if (!PQsendQuery(conn_, kScanRecoverySql) || !PQsetSingleRowMode(conn_)) {
-      set_error(std::string("cannot read events: ") + PQerrorMessage(conn_));
-      return;
-    }
     std::string current;
     bool open = false, has_snapshot = false, failed = false;
     Snapshot snapshot;
@@ -545,19 +522,8 @@ class PostgresStorage::Impl {
       }
       open = false;
     };
-    std::string problem;
-    for (;;) {
-      PGresult* raw = PQgetResult(conn_);
-      if (raw == nullptr) break;
-      Result r(raw);
-      if (failed) continue;                         // drain the rest
-      if (r.status() == PGRES_TUPLES_OK) continue;  // the end of the rows
-      if (r.status() != PGRES_SINGLE_TUPLE) {
-        set_error("cannot read events: " + r.message());
-        failed = true;
-        continue;
-      }
-      const std::string id = PQgetvalue(r.r, 0, 13);
+    failed = !stream_rows(kScanRecoverySql, [&](PGresult* row) {
+      const std::string id = PQgetvalue(row, 0, 13);
       if (!open || id != current) {
         flush();
         current = id;
@@ -565,23 +531,23 @@ class PostgresStorage::Impl {
         open = true;
         std::int64_t n = 0;
         stored =
-            parse_number(PQgetvalue(r.r, 0, 18), n) && n > 0 ? static_cast<std::uint64_t>(n) : 0;
-        has_snapshot = !PQgetisnull(r.r, 0, 14);
+            parse_number(PQgetvalue(row, 0, 18), n) && n > 0 ? static_cast<std::uint64_t>(n) : 0;
+        has_snapshot = !PQgetisnull(row, 0, 14);
         if (has_snapshot) {
           std::int64_t version = 0, def_version = 0;
           // A number out of range is kept as 0: the engine refuses the snapshot and replays.
-          if (!parse_number(PQgetvalue(r.r, 0, 14), version) || version < 1) version = 0;
-          if (!parse_number(PQgetvalue(r.r, 0, 16), def_version) || def_version < 0 ||
+          if (!parse_number(PQgetvalue(row, 0, 14), version) || version < 1) version = 0;
+          if (!parse_number(PQgetvalue(row, 0, 16), def_version) || def_version < 0 ||
               def_version > 0xFFFFFFFFll) {
             def_version = 0;
           }
           snapshot.instance = id;
           snapshot.version = static_cast<std::uint64_t>(version);
-          snapshot.definition_id = PQgetvalue(r.r, 0, 15);
+          snapshot.definition_id = PQgetvalue(row, 0, 15);
           snapshot.definition_version = static_cast<std::uint32_t>(def_version);
           std::size_t length = 0;
           unsigned char* data = PQunescapeBytea(
-              reinterpret_cast<const unsigned char*>(PQgetvalue(r.r, 0, 17)), &length);
+              reinterpret_cast<const unsigned char*>(PQgetvalue(row, 0, 17)), &length);
           if (data == nullptr) {
             snapshot.data.clear();
           } else {
@@ -590,16 +556,12 @@ class PostgresStorage::Impl {
           }
         }
       }
-      if (PQgetisnull(r.r, 0, 1)) continue;  // no event after the snapshot
+      if (PQgetisnull(row, 0, 1)) return true;  // no event after the snapshot
       Event e;
-      if (!read_event(r.r, 0, e, problem)) {
-        set_error("the event " + quote_text(PQgetvalue(r.r, 0, 0)) + " version " +
-                  PQgetvalue(r.r, 0, 1) + " is damaged: " + problem);
-        failed = true;
-        continue;
-      }
+      if (!read_row_event(row, e)) return false;
       events.push_back(std::move(e));
-    }
+      return true;
+    });
     flush();
   }
 
@@ -611,6 +573,41 @@ class PostgresStorage::Impl {
 
  private:
   Result exec(const char* sql) const { return Result(PQexec(conn_, sql)); }
+
+  // Runs `sql` in single-row mode (a million rows need not sit in memory at once) and calls
+  // on_row for each row until it returns false. The connection is drained either way. False
+  // when the query failed or on_row stopped it (last_error() says why). REQUIRES: mutex_ held.
+  template <class OnRow>
+  bool stream_rows(const char* sql, OnRow&& on_row) const {
+    if (!PQsendQuery(conn_, sql) || !PQsetSingleRowMode(conn_)) {
+      set_error(std::string("cannot read events: ") + PQerrorMessage(conn_));
+      return false;
+    }
+    bool failed = false;
+    for (;;) {
+      PGresult* raw = PQgetResult(conn_);
+      if (raw == nullptr) break;
+      Result r(raw);
+      if (failed) continue;                         // drain the rest
+      if (r.status() == PGRES_TUPLES_OK) continue;  // the end of the rows
+      if (r.status() != PGRES_SINGLE_TUPLE) {
+        set_error("cannot read events: " + r.message());
+        failed = true;
+      } else if (!on_row(r.r)) {
+        failed = true;
+      }
+    }
+    return !failed;
+  }
+
+  // The event in a row of kColumns; false (with last_error() set) when it is damaged.
+  bool read_row_event(PGresult* row, Event& e) const {
+    std::string problem;
+    if (read_event(row, 0, e, problem)) return true;
+    set_error("the event " + quote_text(PQgetvalue(row, 0, 0)) + " version " +
+              PQgetvalue(row, 0, 1) + " is damaged: " + problem);
+    return false;
+  }
 
   Result run(const char* statement, std::initializer_list<const char*> params) const {
     std::vector<const char*> values(params);

@@ -1,7 +1,9 @@
-// A test fixture with a fresh temporary directory for a store file, removed after the test.
+// A test fixture with a fresh temporary directory for a store file, removed after the test, and
+// a way to run SQL on that file from outside the store.
 #ifndef SALESFLOW_TESTS_SUPPORT_STORE_DIR_HPP_
 #define SALESFLOW_TESTS_SUPPORT_STORE_DIR_HPP_
 
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -20,6 +22,17 @@ class StoreDirTest : public ::testing::Test {
     path_ = (dir_ / "store.sqlite").string();
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Runs SQL on the file with the plain SQLite API (as another program would).
+  void raw_sql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
 
   std::filesystem::path dir_;
   std::string path_;  // dir_/store.sqlite, not created
