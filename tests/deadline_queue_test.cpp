@@ -97,14 +97,14 @@ TEST(DeadlineQueue, RescheduleMovesEarlierAndLater) {
   const Handle a = queue.schedule(10, 1);
   const Handle b = queue.schedule(20, 2);
   queue.schedule(30, 3);
-  const Handle a2 = queue.reschedule(a, 40);
+  const Handle a2 = queue.reschedule(a, 40, 1);
   EXPECT_TRUE(a2);
-  EXPECT_TRUE(queue.reschedule(b, 5));
+  EXPECT_TRUE(queue.reschedule(b, 5, 2));
   EXPECT_FALSE(queue.cancel(a)) << "the old handle is stale";
-  EXPECT_FALSE(queue.reschedule(a, 50));
+  EXPECT_FALSE(queue.reschedule(a, 50, 1));
   EXPECT_EQ(queue.size(), 3u);
   EXPECT_EQ(fire_until(queue, 100), (std::vector<std::uint64_t>{2, 3, 1}));
-  EXPECT_FALSE(queue.reschedule(a2, 50)) << "fired";
+  EXPECT_FALSE(queue.reschedule(a2, 50, 1)) << "fired";
 }
 
 TEST(DeadlineQueue, OneAdvanceFiresManyInOrderAndSeesWhatFireSchedules) {
@@ -200,7 +200,7 @@ TEST(DeadlineQueue, AgreesWithAnOrderedModel) {
       auto it = live.begin();
       std::advance(it, static_cast<long>(random() % live.size()));
       const std::int64_t due = now + static_cast<std::int64_t>(random() % 1000);
-      it->second.first = queue.reschedule(it->second.first, due);
+      it->second.first = queue.reschedule(it->second.first, due, it->first);
       ASSERT_TRUE(it->second.first);
       model.erase(it->second.second);
       it->second.second = {due, order++};
@@ -348,7 +348,7 @@ TEST(DeadlineQueue, StaleHandlesAreRefusedAfterTheirSlotIsReused) {
   for (std::uint64_t i = 0; i < 1100; ++i) fresh.push_back(queue.schedule(30, i));
   for (const Handle h : stale) {
     EXPECT_FALSE(queue.cancel(h));
-    EXPECT_FALSE(queue.reschedule(h, 40));
+    EXPECT_FALSE(queue.reschedule(h, 40, 0));
   }
   EXPECT_EQ(queue.size(), fresh.size());
   std::vector<Handle> fired;
@@ -503,7 +503,7 @@ class ModelledQueue {
     auto it = live_.begin();
     std::advance(it, static_cast<long>(random_() % live_.size()));
     const Time due = pick_due();
-    const Handle moved = queue_.reschedule(it->second.handle, due);
+    const Handle moved = queue_.reschedule(it->second.handle, due, it->first);
     ASSERT_TRUE(moved);
     ASSERT_FALSE(queue_.cancel(it->second.handle));
     model_.erase(it->second.at);

@@ -9,6 +9,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "salesflow/engine.hpp"
+#include "salesflow/hooks.hpp"
 #include "support/definition_test_util.hpp"
 
 namespace salesflow::testing {
@@ -91,6 +93,46 @@ TEST(HostileInput, OneHundredThousandStagesAreRefused) {
   text.replace(text.find("\"stages\": ["), 11, many);
   const LoadResult result = load_definition(text);
   EXPECT_THAT(result.diagnostics, ElementsAre(IsDiagnostic(DiagnosticCode::kLimit, "/stages")));
+}
+
+// An instance counts its standards' lives in 16 bits: more than kMaxDeliveryStandards are refused
+// whatever the limits allow, and exactly that many load and run.
+TEST(HostileInput, MoreDeliveryStandardsThanAnInstanceCanCountAreRefused) {
+  const auto with_standards = [](std::size_t n) {
+    json doc = minimal_json();
+    json standard = doc["delivery_standards"][0];
+    doc["delivery_standards"] = json::array();
+    for (std::size_t i = 0; i < n; ++i) {
+      standard["id"] = "s" + std::to_string(i);
+      doc["delivery_standards"].push_back(standard);
+    }
+    return doc.dump();
+  };
+  LoadLimits limits;
+  limits.max_list_items = 100'000;
+  const LoadResult too_many = load_definition(with_standards(kMaxDeliveryStandards + 1), limits);
+  EXPECT_THAT(too_many.diagnostics,
+              ElementsAre(IsDiagnostic(DiagnosticCode::kLimit, "/delivery_standards")));
+
+  const LoadResult most = load_definition(with_standards(kMaxDeliveryStandards), limits);
+  ASSERT_TRUE(most.ok()) << most.diagnostics.front().message;
+  InMemoryDirectory directory;
+  directory.grant("ann", "rep");
+  EngineOptions options;
+  options.directory = &directory;
+  Engine engine(options);
+  ASSERT_TRUE(engine.register_definition(most.definition));
+  Command create;
+  create.type = CommandType::kCreate;
+  create.instance = "i";
+  create.actor = "ann";
+  create.definition_id = "minimal";
+  const Timestamp now = *parse_timestamp("2026-11-27T10:00:00Z");
+  ASSERT_TRUE(engine.execute(create, now).ok());
+  const auto standards = engine.standards("i", now);
+  ASSERT_TRUE(standards.has_value());
+  ASSERT_EQ(standards->size(), kMaxDeliveryStandards);
+  EXPECT_EQ(standards->back().phase, StandardPhase::kRunning);
 }
 
 TEST(HostileInput, TooManyValuesAreRefused) {

@@ -73,7 +73,7 @@ class RulesInTheProduct : public ::testing::Test {
 
   const FieldValue& field(const std::string& id) {
     state_ = *engine_->instance(instance_);
-    return state_.fields[to_index(*def().find_field(id))];
+    return state_.fields()[to_index(*def().find_field(id))];
   }
 
   // Creates the instance with behaviour data and tags.
@@ -211,8 +211,8 @@ TEST(LeadScoring, AScoreThatIsNotANumberOrOutOfBoundsClearsScoreAndGrade) {
     c.fields = {{"amount", std::move(amount)}};
     return engine.execute(c, now += 1min);
   };
-  const auto score = [&] { return engine.instance("i")->fields[1]; };
-  const auto grade = [&] { return engine.instance("i")->fields[2]; };
+  const auto score = [&] { return engine.instance("i")->fields()[1]; };
+  const auto grade = [&] { return engine.instance("i")->fields()[2]; };
   // Created without an amount: the rule gives null, so there is no score and no grade.
   Command create;
   create.type = CommandType::kCreate;

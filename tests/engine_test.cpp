@@ -154,7 +154,7 @@ TEST_F(B2bEngine, CreateStartsAtTheStartStageWithInitialFields) {
   EXPECT_EQ(r.version, 3u);
   EXPECT_EQ(stage_of(), "lead_incubation");
   const auto state = engine_->instance("deal-1");
-  EXPECT_EQ(state->fields[to_index(*b2b()->find_field("lead_score"))], FieldValue(72.5));
+  EXPECT_EQ(state->fields()[to_index(*b2b()->find_field("lead_score"))], FieldValue(72.5));
   EXPECT_EQ(state->status, InstanceStatus::kOpen);
 }
 
@@ -312,7 +312,8 @@ TEST_F(B2bEngine, InvalidFieldValuesAreRejected) {
   // One bad field rejects the whole command: the good one is not set either.
   EXPECT_EQ(set({{"grade", std::string("A")}, {"urgency", std::string("now")}}).rejection->code,
             ErrorCode::kInvalidField);
-  EXPECT_FALSE(is_set(engine_->instance("deal-1")->fields[to_index(*b2b()->find_field("grade"))]));
+  EXPECT_FALSE(
+      is_set(engine_->instance("deal-1")->fields()[to_index(*b2b()->find_field("grade"))]));
 }
 
 TEST_F(B2bEngine, AStaleExpectedVersionIsAConflict) {
@@ -494,7 +495,7 @@ TEST_F(B2bEngine, RecoverySkipsALogThatDoesNotFitItsDefinition) {
 TEST_F(B2bEngine, NumberFieldsHoldDoublesEvenWhenGivenIntegers) {
   ASSERT_TRUE(create({{"deal_value", std::int64_t{120000}}}).ok());
   const InstanceState state = *engine_->instance("deal-1");
-  const FieldValue& value = state.fields[to_index(*b2b()->find_field("deal_value"))];
+  const FieldValue& value = state.fields()[to_index(*b2b()->find_field("deal_value"))];
   ASSERT_TRUE(std::holds_alternative<double>(value));
   EXPECT_EQ(std::get<double>(value), 120000.0);
 }

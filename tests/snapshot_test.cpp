@@ -135,7 +135,7 @@ TEST_F(SnapshotFormat, EveryStateRoundTrips) {
     lost |= !state.lost_reason().empty();
     team |= !state.team_required().empty();
     hold |= state.status == InstanceStatus::kOnHold;
-    for (const StandardLife& life : state.standards) {
+    for (const StandardLife& life : state.standards()) {
       paused |= life.paused();
       escalated |= life.phase() == StandardPhase::kEscalated;
       met |= life.phase() == StandardPhase::kMet;

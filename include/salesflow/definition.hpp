@@ -57,6 +57,10 @@ constexpr std::size_t to_index(IdType id) noexcept {
 // At most this many roles per definition, so that a set of roles is one machine word.
 inline constexpr std::size_t kMaxRoles = 64;
 
+// At most this many delivery standards per definition, so that an instance counts their lives in
+// 16 bits (process.hpp). Loading refuses more whatever the LoadLimits say.
+inline constexpr std::size_t kMaxDeliveryStandards = 4096;
+
 // A set of roles of one definition, as a bit set.
 class RoleSet {
  public:

@@ -113,44 +113,38 @@ struct RoleAssignment {
 };
 
 // A set of small integers (checklist item indices) that needs no heap while they are below 64:
-// most definitions have fewer items, and a live deal should cost one allocation, not two.
+// most definitions have fewer items, and a live deal should cost one allocation, not two. 16 bytes.
+// A value type: copies are deep.
 class SmallBitSet {
  public:
+  SmallBitSet() noexcept = default;
+  SmallBitSet(const SmallBitSet& other);
+  SmallBitSet& operator=(const SmallBitSet& other);
+  SmallBitSet(SmallBitSet&&) noexcept = default;
+  SmallBitSet& operator=(SmallBitSet&&) noexcept = default;
+  ~SmallBitSet() = default;
+
   bool contains(std::size_t i) const noexcept {
     if (i < 64) return (low_ >> i) & 1u;
     const std::size_t word = i / 64 - 1;
-    return word < high_.size() && ((high_[word] >> (i % 64)) & 1u);
+    return word < high_words() && ((high_[word + 1] >> (i % 64)) & 1u);
   }
-  void insert(std::size_t i) {
-    if (i < 64) {
-      low_ |= std::uint64_t{1} << i;
-      return;
-    }
-    const std::size_t word = i / 64 - 1;
-    if (word >= high_.size()) high_.resize(word + 1, 0);
-    high_[word] |= std::uint64_t{1} << (i % 64);
-  }
+  void insert(std::size_t i);
   void erase(std::size_t i) noexcept {
     if (i < 64) {
       low_ &= ~(std::uint64_t{1} << i);
-    } else if (const std::size_t word = i / 64 - 1; word < high_.size()) {
-      high_[word] &= ~(std::uint64_t{1} << (i % 64));
+    } else if (const std::size_t word = i / 64 - 1; word < high_words()) {
+      high_[word + 1] &= ~(std::uint64_t{1} << (i % 64));
     }
   }
-  friend bool operator==(const SmallBitSet& a, const SmallBitSet& b) noexcept {
-    if (a.low_ != b.low_) return false;
-    const std::size_t n = std::max(a.high_.size(), b.high_.size());
-    for (std::size_t w = 0; w < n; ++w) {
-      const std::uint64_t x = w < a.high_.size() ? a.high_[w] : 0;
-      const std::uint64_t y = w < b.high_.size() ? b.high_[w] : 0;
-      if (x != y) return false;
-    }
-    return true;
-  }
+  friend bool operator==(const SmallBitSet& a, const SmallBitSet& b) noexcept;
 
  private:
+  std::size_t high_words() const noexcept { return high_ ? high_[0] : 0; }
+
   std::uint64_t low_ = 0;
-  std::vector<std::uint64_t> high_;  // bits 64 and up
+  // Bits 64 and up: high_[0] is the number of words that follow; null while there are none.
+  std::unique_ptr<std::uint64_t[]> high_;
 };
 
 // What most live instances do not have yet: approvals, people assigned, a lost reason. Kept out
@@ -164,26 +158,52 @@ struct InstanceDetails {
 };
 
 // One instance (a deal, a lead, a ticket) as the fold of its events.
+//
+// 80 bytes, and one heap block for the values of its fields and the lives of its delivery
+// standards together (a million live deals are a million of these: see docs/PERFORMANCE.md).
+// A value type: copies are deep and independent.
 struct InstanceState {
+  InstanceState() noexcept = default;
+  InstanceState(const InstanceState& other);
+  InstanceState& operator=(const InstanceState& other);
+  InstanceState(InstanceState&& other) noexcept;
+  InstanceState& operator=(InstanceState&& other) noexcept;
+  ~InstanceState();
+
   const ProcessDefinition* definition = nullptr;
   std::uint64_t version = 0;  // 0: does not exist yet
-  StageId stage{};
-  InstanceStatus status = InstanceStatus::kOpen;
-  StageId closed_from{};  // kLost: the stage the instance was closed from (for reopen)
   Timestamp created_at{};
   Timestamp stage_entered_at{};
-  std::vector<FieldValue> fields;  // by FieldId
-  SmallBitSet checked_items;       // by ChecklistItemId
-  // By DeliveryStandardId; empty when the definition has none. Changed only by apply().
-  std::vector<StandardLife> standards;
+  StageId stage{};
+  StageId closed_from{};      // kLost: the stage the instance was closed from (for reopen)
+  SmallBitSet checked_items;  // by ChecklistItemId
+  InstanceStatus status = InstanceStatus::kOpen;
+
+  // By FieldId: one slot per field of the definition once the instance exists (a std::monostate
+  // value: not set).
+  std::span<FieldValue> fields() noexcept { return {slots_, field_count_}; }
+  std::span<const FieldValue> fields() const noexcept { return {slots_, field_count_}; }
+  // By DeliveryStandardId: one life per standard of the definition; empty when it has none.
+  // Changed only by apply().
+  std::span<StandardLife> standards() noexcept {
+    return {reinterpret_cast<StandardLife*>(slots_ + field_count_), standard_count_};
+  }
+  std::span<const StandardLife> standards() const noexcept {
+    return {reinterpret_cast<const StandardLife*>(slots_ + field_count_), standard_count_};
+  }
+  // Gives the instance `fields` field slots and `standards` lives, keeping the values of the
+  // slots that remain (new ones: not set, waiting). apply() sizes them to the definition; a
+  // snapshot reader does the same. Throws std::length_error beyond kMaxFieldSlots or
+  // kMaxDeliveryStandards, std::bad_alloc; either leaves the state as it was.
+  void resize_slots(std::size_t fields, std::size_t standards);
+  static constexpr std::size_t kMaxFieldSlots = 0xffffffffu;
 
   bool exists() const noexcept { return version > 0; }
   const std::vector<GivenApproval>& approvals() const noexcept { return view().approvals; }
   const std::vector<RoleAssignment>& assignments() const noexcept { return view().assignments; }
   const std::string& lost_reason() const noexcept { return view().lost_reason; }
   RoleSet team_required() const noexcept { return view().team_required; }
-  // The details, for apply() to change: allocated on first use, and copied first when another
-  // copy of the state shares them (copies of a state are independent values).
+  // The details, for apply() to change: allocated on first use.
   InstanceDetails& details();
   bool is_checked(ChecklistItemId item) const noexcept;
   // Distinct people who gave `approval`.
@@ -193,7 +213,14 @@ struct InstanceState {
 
  private:
   const InstanceDetails& view() const noexcept;
-  std::shared_ptr<InstanceDetails> details_;  // null: all empty
+  void release_slots() noexcept;
+
+  // Fits beside `status` in one word (kMaxDeliveryStandards bounds it).
+  std::uint16_t standard_count_ = 0;
+  std::uint32_t field_count_ = 0;
+  // field_count_ FieldValues, then standard_count_ StandardLives; null when both are 0.
+  FieldValue* slots_ = nullptr;
+  std::unique_ptr<InstanceDetails> details_;  // null: all empty
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -99,7 +99,6 @@ class DeadlineQueue {
     swap(ready_pos_, other.ready_pos_);
     swap(late_, other.late_);
     swap(tags_, other.tags_);
-    swap(payloads_, other.payloads_);
     swap(live_bits_, other.live_bits_);
     swap(free_slots_, other.free_slots_);
     swap(blocks_, other.blocks_);
@@ -136,7 +135,6 @@ class DeadlineQueue {
 
   void reserve(std::size_t n) {
     tags_.reserve(n);
-    payloads_.reserve(n);
     free_slots_.reserve(n);
     live_bits_.reserve(n / 64 + 1);
     reserve_chunks(n);
@@ -156,7 +154,6 @@ class DeadlineQueue {
     free_slots_.pop_back();
     const std::uint32_t tag = sequence_++;
     tags_[slot] = tag;
-    payloads_[slot] = payload;
     live_bits_[slot / 64] |= std::uint64_t{1} << (slot % 64);
     ++live_;
     const Entry entry{due, payload, slot, tag};
@@ -196,12 +193,14 @@ class DeadlineQueue {
     kill(static_cast<std::uint32_t>((handle.value & 0xffffffffu) - 1));
   }
 
-  // Moves a pending deadline to `due`, behind deadlines already scheduled at `due`; returns its
-  // new handle (the old one is stale), or a null handle when `handle` was not pending.
-  Handle reschedule(Handle handle, Time due) {
+  // Moves a pending deadline to `due`, behind deadlines already scheduled at `due`, with
+  // `payload` (the caller passes it again: the queue keeps no payload per slot, only in its
+  // entries, which a handle does not find); returns its new handle (the old one is stale), or a
+  // null handle when `handle` was not pending.
+  Handle reschedule(Handle handle, Time due, std::uint64_t payload) {
     const std::uint32_t slot = find(handle);
     if (slot == kNone) return Handle{};
-    const Handle moved = schedule(due, payloads_[slot]);  // may throw: nothing cancelled yet
+    const Handle moved = schedule(due, payload);  // may throw: nothing cancelled yet
     cancel(handle);
     return moved;
   }
@@ -287,7 +286,7 @@ class DeadlineQueue {
   std::size_t bytes_allocated() const noexcept {
     return blocks_.size() * kChunksPerBlock * sizeof(Chunk) +
            blocks_.capacity() * sizeof(blocks_[0]) + late_.capacity() * sizeof(Entry) +
-           tags_.capacity() * sizeof(std::uint32_t) + payloads_.capacity() * sizeof(std::uint64_t) +
+           tags_.capacity() * sizeof(std::uint32_t) +
            live_bits_.capacity() * sizeof(std::uint64_t) +
            free_slots_.capacity() * sizeof(std::uint32_t);
   }
@@ -374,8 +373,7 @@ class DeadlineQueue {
   void add_slot() {
     const auto slot = static_cast<std::uint32_t>(tags_.size());
     if (slot % 64 == 0) live_bits_.push_back(0);
-    payloads_.push_back(0);
-    tags_.push_back(0);  // after payloads_: a slot exists once tags_ has it
+    tags_.push_back(0);
     if (free_slots_.capacity() < tags_.capacity()) free_slots_.reserve(tags_.capacity());
     free_slots_.push_back(slot);
   }
@@ -593,9 +591,8 @@ class DeadlineQueue {
   Bucket ready_;              // a level-0 bucket that came due (due == cur_), fired from the front
   std::uint32_t ready_pos_ = 0;
   std::vector<Entry> late_;  // heap of entries scheduled before cur_, by `after`
-  // Per slot: the tag of the deadline scheduled last in it, and its payload (for reschedule()).
+  // Per slot: the tag of the deadline scheduled last in it.
   std::vector<std::uint32_t, HugePageAllocator<std::uint32_t>> tags_;
-  std::vector<std::uint64_t, HugePageAllocator<std::uint64_t>> payloads_;
   std::vector<std::uint64_t> live_bits_;   // one bit per slot: pending
   std::vector<std::uint32_t> free_slots_;  // capacity >= tags_.size(): pushing never allocates
   std::vector<std::unique_ptr<Chunk[]>> blocks_;  // the chunk pool, kChunksPerBlock a block

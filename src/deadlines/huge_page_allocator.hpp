@@ -1,5 +1,5 @@
 // HugePageAllocator: a std::allocator for large tables read at random (the deadline queue's
-// per-slot tags and payloads). An allocation of 2 MiB or more is aligned to 2 MiB and, on Linux,
+// per-slot tags). An allocation of 2 MiB or more is aligned to 2 MiB and, on Linux,
 // advised to be backed by transparent huge pages (madvise(MADV_HUGEPAGE); a no-op when the kernel
 // has them disabled), so that a random access into a table of millions of entries does not also
 // miss the TLB: on a virtual machine a TLB miss is a two-dimensional page walk that costs more

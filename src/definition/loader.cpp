@@ -673,7 +673,8 @@ class DefinitionCompiler {
   }
 
   void read_standards(const ObjectReader& top) {
-    for_each_entry(top, "delivery_standards", limits_.max_list_items,
+    for_each_entry(top, "delivery_standards",
+                   std::min(limits_.max_list_items, kMaxDeliveryStandards),
                    [&](Element value, const std::string& pointer, std::size_t i) {
                      DeliveryStandard standard = read_standard(value, pointer);
                      if (!standard.id.empty()) {

@@ -72,7 +72,7 @@ const FieldValue& projected_field(const InstanceState& state, std::span<const Ev
       return e->type == EventType::kFieldSet ? e->value : kUnset;
     }
   }
-  return to_index(field) < state.fields.size() ? state.fields[to_index(field)] : kUnset;
+  return to_index(field) < state.fields().size() ? state.fields()[to_index(field)] : kUnset;
 }
 
 bool condition_holds(const ProcessDefinition& definition, const InstanceState& state,

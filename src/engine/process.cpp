@@ -1,5 +1,11 @@
 // decide() and apply(): the whole process logic, as pure functions.
 #include <algorithm>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
 
 #include "definition/json_document.hpp"
 #include "engine/conditions.hpp"
@@ -485,27 +491,180 @@ void enter(const ProcessDefinition& def, InstanceState& state, StageId stage, Ti
 
 }  // namespace
 
+// ---------------------------------------------------------------------------------------------
+// SmallBitSet and InstanceState: the storage of a state.
+
+SmallBitSet::SmallBitSet(const SmallBitSet& other) : low_(other.low_) {
+  if (const std::size_t n = other.high_words(); n > 0) {
+    high_ = std::make_unique_for_overwrite<std::uint64_t[]>(n + 1);
+    std::copy_n(other.high_.get(), n + 1, high_.get());
+  }
+}
+
+SmallBitSet& SmallBitSet::operator=(const SmallBitSet& other) {
+  if (this != &other) *this = SmallBitSet(other);
+  return *this;
+}
+
+void SmallBitSet::insert(std::size_t i) {
+  if (i < 64) {
+    low_ |= std::uint64_t{1} << i;
+    return;
+  }
+  const std::size_t word = i / 64 - 1;
+  if (const std::size_t n = high_words(); word >= n) {
+    auto grown = std::make_unique<std::uint64_t[]>(word + 2);  // zeroed
+    if (n > 0) std::copy_n(high_.get() + 1, n, grown.get() + 1);
+    grown[0] = word + 1;
+    high_ = std::move(grown);
+  }
+  high_[word + 1] |= std::uint64_t{1} << (i % 64);
+}
+
+bool operator==(const SmallBitSet& a, const SmallBitSet& b) noexcept {
+  if (a.low_ != b.low_) return false;
+  const std::size_t n = std::max(a.high_words(), b.high_words());
+  for (std::size_t w = 0; w < n; ++w) {
+    const std::uint64_t x = w < a.high_words() ? a.high_[w + 1] : 0;
+    const std::uint64_t y = w < b.high_words() ? b.high_[w + 1] : 0;
+    if (x != y) return false;
+  }
+  return true;
+}
+
+static_assert(sizeof(SmallBitSet) == 16);
+static_assert(sizeof(InstanceState) <= 80, "a live deal's fixed part (docs/PERFORMANCE.md)");
+static_assert(alignof(StandardLife) <= alignof(FieldValue), "lives follow the fields in one block");
+static_assert(std::is_trivially_copyable_v<StandardLife> &&
+              std::is_trivially_destructible_v<StandardLife>);
+
+namespace {
+
+// One block for `fields` field values and `standards` lives, constructed from `from_fields` and
+// `from_standards` (as many as there are, and not set / waiting for the rest).
+FieldValue* make_slots(std::span<const FieldValue> from_fields,
+                       std::span<const StandardLife> from_standards, std::size_t fields,
+                       std::size_t standards) {
+  if (fields == 0 && standards == 0) return nullptr;
+  void* raw = ::operator new(fields * sizeof(FieldValue) + standards * sizeof(StandardLife));
+  auto* values = static_cast<FieldValue*>(raw);
+  std::size_t made = 0;
+  try {
+    for (; made < fields; ++made) {
+      if (made < from_fields.size()) {
+        new (values + made) FieldValue(from_fields[made]);
+      } else {
+        new (values + made) FieldValue();
+      }
+    }
+  } catch (...) {
+    std::destroy_n(values, made);
+    ::operator delete(raw);
+    throw;
+  }
+  auto* lives = reinterpret_cast<StandardLife*>(values + fields);
+  for (std::size_t i = 0; i < standards; ++i) {
+    new (lives + i) StandardLife(i < from_standards.size() ? from_standards[i] : StandardLife{});
+  }
+  return values;
+}
+
+}  // namespace
+
+InstanceState::InstanceState(const InstanceState& other)
+    : definition(other.definition),
+      version(other.version),
+      created_at(other.created_at),
+      stage_entered_at(other.stage_entered_at),
+      stage(other.stage),
+      closed_from(other.closed_from),
+      checked_items(other.checked_items),
+      status(other.status),
+      details_(other.details_ ? std::make_unique<InstanceDetails>(*other.details_) : nullptr) {
+  slots_ = make_slots(other.fields(), other.standards(), other.field_count_, other.standard_count_);
+  field_count_ = other.field_count_;
+  standard_count_ = other.standard_count_;
+}
+
+InstanceState& InstanceState::operator=(const InstanceState& other) {
+  if (this != &other) *this = InstanceState(other);
+  return *this;
+}
+
+InstanceState::InstanceState(InstanceState&& other) noexcept
+    : definition(other.definition),
+      version(other.version),
+      created_at(other.created_at),
+      stage_entered_at(other.stage_entered_at),
+      stage(other.stage),
+      closed_from(other.closed_from),
+      checked_items(std::move(other.checked_items)),
+      status(other.status),
+      standard_count_(std::exchange(other.standard_count_, 0)),
+      field_count_(std::exchange(other.field_count_, 0)),
+      slots_(std::exchange(other.slots_, nullptr)),
+      details_(std::move(other.details_)) {}
+
+InstanceState& InstanceState::operator=(InstanceState&& other) noexcept {
+  if (this == &other) return *this;
+  release_slots();
+  definition = other.definition;
+  version = other.version;
+  created_at = other.created_at;
+  stage_entered_at = other.stage_entered_at;
+  stage = other.stage;
+  closed_from = other.closed_from;
+  checked_items = std::move(other.checked_items);
+  status = other.status;
+  standard_count_ = std::exchange(other.standard_count_, 0);
+  field_count_ = std::exchange(other.field_count_, 0);
+  slots_ = std::exchange(other.slots_, nullptr);
+  details_ = std::move(other.details_);
+  return *this;
+}
+
+InstanceState::~InstanceState() { release_slots(); }
+
+void InstanceState::release_slots() noexcept {
+  if (slots_ == nullptr) return;
+  std::destroy_n(slots_, field_count_);  // the lives are trivially destructible
+  ::operator delete(slots_);
+  slots_ = nullptr;
+  field_count_ = 0;
+  standard_count_ = 0;
+}
+
+void InstanceState::resize_slots(std::size_t fields, std::size_t standards) {
+  if (fields > kMaxFieldSlots) throw std::length_error("an instance has at most 2^32-1 fields");
+  if (standards > kMaxDeliveryStandards) {
+    throw std::length_error("an instance has at most " + std::to_string(kMaxDeliveryStandards) +
+                            " delivery standards");
+  }
+  if (fields == field_count_ && standards == standard_count_) return;
+  FieldValue* grown = make_slots(this->fields(), this->standards(), fields, standards);
+  release_slots();
+  slots_ = grown;
+  field_count_ = static_cast<std::uint32_t>(fields);
+  standard_count_ = static_cast<std::uint16_t>(standards);
+}
+
 const InstanceDetails& InstanceState::view() const noexcept {
   static const InstanceDetails kNone;
   return details_ ? *details_ : kNone;
 }
 
 InstanceDetails& InstanceState::details() {
-  // use_count() can only fall meanwhile (new copies are made under the same lock as this call),
-  // so a shared block is never changed in place.
-  if (!details_) {
-    details_ = std::make_shared<InstanceDetails>();
-  } else if (details_.use_count() > 1) {
-    details_ = std::make_shared<InstanceDetails>(*details_);
-  }
+  if (!details_) details_ = std::make_unique<InstanceDetails>();
   return *details_;
 }
 
 bool operator==(const InstanceState& a, const InstanceState& b) noexcept {
+  const auto fa = a.fields(), fb = b.fields();
+  const auto sa = a.standards(), sb = b.standards();
   return a.definition == b.definition && a.version == b.version && a.stage == b.stage &&
          a.status == b.status && a.closed_from == b.closed_from && a.created_at == b.created_at &&
-         a.stage_entered_at == b.stage_entered_at && a.fields == b.fields &&
-         a.checked_items == b.checked_items && a.standards == b.standards && a.view() == b.view();
+         a.stage_entered_at == b.stage_entered_at && std::ranges::equal(fa, fb) &&
+         a.checked_items == b.checked_items && std::ranges::equal(sa, sb) && a.view() == b.view();
 }
 
 bool InstanceState::is_checked(ChecklistItemId item) const noexcept {
@@ -554,7 +713,8 @@ bool triggers(const Trigger& trigger, const Event& e) {
 void finish_standards(const ProcessDefinition& def, const InstanceState& state, Decision& decision,
                       Timestamp now) {
   const auto standards = def.delivery_standards();
-  if (standards.empty() || decision.events.empty() || state.standards.size() != standards.size()) {
+  if (standards.empty() || decision.events.empty() ||
+      state.standards().size() != standards.size()) {
     return;
   }
   StageId stage = state.stage;
@@ -569,7 +729,7 @@ void finish_standards(const ProcessDefinition& def, const InstanceState& state, 
   const std::size_t domain_events = decision.events.size();
   for (std::size_t i = 0; i < standards.size(); ++i) {
     const DeliveryStandard& standard = standards[i];
-    const StandardLife& life = state.standards[i];
+    const StandardLife& life = state.standards()[i];
     if (!life.pending()) continue;
     bool met = false;
     for (std::size_t k = 0; k < domain_events && !met; ++k) {
@@ -593,10 +753,12 @@ void finish_standards(const ProcessDefinition& def, const InstanceState& state, 
 void touch_standards(const ProcessDefinition& def, InstanceState& state, const Event& e) {
   const auto standards = def.delivery_standards();
   if (standards.empty()) return;
-  if (state.standards.size() != standards.size()) state.standards.resize(standards.size());
+  if (state.standards().size() != standards.size()) {
+    state.resize_slots(state.fields().size(), standards.size());
+  }
   for (std::size_t i = 0; i < standards.size(); ++i) {
     const DeliveryStandard& standard = standards[i];
-    StandardLife& life = state.standards[i];
+    StandardLife& life = state.standards()[i];
     switch (e.type) {
       case EventType::kPutOnHold:
         life.hold(standard, calendar_of(def, standard), e.at);
@@ -636,11 +798,11 @@ std::vector<Event> due_milestones(const ProcessDefinition& def, const InstanceSt
                                   Timestamp now) {
   std::vector<Event> due;
   const auto standards = def.delivery_standards();
-  if (!state.exists() || state.standards.size() != standards.size()) return due;
+  if (!state.exists() || state.standards().size() != standards.size()) return due;
   for (std::size_t i = 0; i < standards.size(); ++i) {
     const DeliveryStandard& standard = standards[i];
     const BusinessCalendar* calendar = calendar_of(def, standard);
-    StandardLife life = state.standards[i];
+    StandardLife life = state.standards()[i];
     while (const auto next = life.next(standard, calendar)) {
       if (next->due > now) break;
       Event e;
@@ -671,9 +833,9 @@ std::vector<Event> due_milestones(const ProcessDefinition& def, const InstanceSt
 std::optional<Timestamp> next_milestone(const ProcessDefinition& def, const InstanceState& state) {
   std::optional<Timestamp> earliest;
   const auto standards = def.delivery_standards();
-  if (state.standards.size() != standards.size()) return earliest;
+  if (state.standards().size() != standards.size()) return earliest;
   for (std::size_t i = 0; i < standards.size(); ++i) {
-    const auto next = state.standards[i].next(standards[i], calendar_of(def, standards[i]));
+    const auto next = state.standards()[i].next(standards[i], calendar_of(def, standards[i]));
     if (next && (!earliest || next->due < *earliest)) earliest = next->due;
   }
   return earliest;
@@ -683,10 +845,10 @@ void apply(const ProcessDefinition& def, InstanceState& state, const Event& even
   state.version = event.version;
   const auto standard_life = [&]() -> StandardLife* {
     if (event.target >= def.delivery_standards().size()) return nullptr;
-    if (state.standards.size() != def.delivery_standards().size()) {
-      state.standards.resize(def.delivery_standards().size());
+    if (state.standards().size() != def.delivery_standards().size()) {
+      state.resize_slots(state.fields().size(), def.delivery_standards().size());
     }
-    return &state.standards[event.target];
+    return &state.standards()[event.target];
   };
   switch (event.type) {
     case EventType::kStandardAtRisk:
@@ -717,14 +879,15 @@ void apply(const ProcessDefinition& def, InstanceState& state, const Event& even
       state.definition = &def;
       state.status = InstanceStatus::kOpen;
       state.created_at = event.at;
-      state.fields.assign(def.fields().size(), FieldValue{});
+      state.resize_slots(0, 0);
+      state.resize_slots(def.fields().size(), def.delivery_standards().size());
       enter(def, state, event.stage, event.at);
       break;
     case EventType::kFieldSet:
-      state.fields[event.target] = event.value;
+      state.fields()[event.target] = event.value;
       break;
     case EventType::kFieldCleared:
-      state.fields[event.target] = FieldValue{};
+      state.fields()[event.target] = FieldValue{};
       break;
     case EventType::kItemChecked:
       state.checked_items.insert(event.target);
@@ -778,7 +941,7 @@ std::vector<UnmetCriterion> unmet_criteria(const ProcessDefinition& def,
   const Gate& gate = def.stage(state.stage).gate;
   for (const FieldId f : gate.required_fields) {
     const Field& field = def.field(f);
-    const FieldValue& value = state.fields[to_index(f)];
+    const FieldValue& value = state.fields()[to_index(f)];
     if (!is_set(value)) {
       unmet.push_back({Kind::kMissingField, field.id, field.label + " is not set", 0, 0});
     } else if (auto problem = validate_field_value(field, value)) {

@@ -196,8 +196,8 @@ FieldValue read_value(Reader& r) {
 std::string encode_snapshot(std::string_view id, const InstanceState& state) {
   const ProcessDefinition& def = *state.definition;
   std::string out;
-  out.reserve(64 + id.size() + def.id().size() + 16 * state.fields.size() +
-              24 * state.standards.size());
+  out.reserve(64 + id.size() + def.id().size() + 16 * state.fields().size() +
+              24 * state.standards().size());
   Writer w(out);
   w.byte(kSnapshotFormat);
   w.text(id);
@@ -209,16 +209,16 @@ std::string encode_snapshot(std::string_view id, const InstanceState& state) {
   w.varint(to_index(state.closed_from));
   w.time(state.created_at);
   w.time(state.stage_entered_at);
-  w.varint(state.fields.size());
-  for (const FieldValue& value : state.fields) write_value(w, value);
+  w.varint(state.fields().size());
+  for (const FieldValue& value : state.fields()) write_value(w, value);
   std::vector<std::uint32_t> checked;
   for (std::uint32_t i = 0; i < def.checklist_items().size(); ++i) {
     if (state.checked_items.contains(i)) checked.push_back(i);
   }
   w.varint(checked.size());
   for (const std::uint32_t i : checked) w.varint(i);
-  w.varint(state.standards.size());
-  for (const StandardLife& life : state.standards) {
+  w.varint(state.standards().size());
+  for (const StandardLife& life : state.standards()) {
     const StandardLife::Saved saved = life.saved();
     w.byte(static_cast<std::uint8_t>(saved.phase));
     w.byte(saved.paused ? 1 : 0);
@@ -288,8 +288,8 @@ DecodedSnapshot decode_snapshot(const ProcessDefinition& def, std::string_view i
   state.stage_entered_at = r.time();
   const std::size_t fields = r.count(1, "field");
   if (r.ok() && fields != def.fields().size()) r.fail("its field count is not the definition's");
-  state.fields.resize(r.ok() ? fields : 0);
-  for (FieldValue& value : state.fields) value = read_value(r);
+  state.resize_slots(r.ok() ? fields : 0, 0);
+  for (FieldValue& value : state.fields()) value = read_value(r);
   const std::size_t checked = r.count(1, "checked item");
   std::int64_t previous = -1;
   for (std::size_t i = 0; i < checked && r.ok(); ++i) {
@@ -303,7 +303,7 @@ DecodedSnapshot decode_snapshot(const ProcessDefinition& def, std::string_view i
   if (r.ok() && lives != standards.size()) {
     r.fail("its standard count is not the definition's");
   }
-  state.standards.reserve(r.ok() ? lives : 0);
+  state.resize_slots(state.fields().size(), r.ok() ? lives : 0);
   for (std::size_t i = 0; i < lives && r.ok(); ++i) {
     StandardLife::Saved saved;
     const std::uint8_t phase = r.byte();
@@ -318,7 +318,7 @@ DecodedSnapshot decode_snapshot(const ProcessDefinition& def, std::string_view i
       life = StandardLife::restore(saved);
     }
     if (r.ok() && !life) r.fail("the life of standard " + standards[i].id + " is not possible");
-    if (life) state.standards.push_back(*life);
+    if (life) state.standards()[i] = *life;
   }
   const std::size_t approvals = r.count(2, "approval");
   std::vector<GivenApproval> given(approvals);
