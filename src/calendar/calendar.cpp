@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <exception>
 
+#include "calendar/zone_walk.hpp"
+
 namespace salesflow {
 
 struct BusinessCalendar::Impl {
@@ -32,21 +34,22 @@ struct BusinessCalendar::Impl {
     return week[iso - 1];
   }
 
-  Timestamp to_utc(date::local_days day, std::chrono::minutes at) const {
-    const auto local = date::local_time<std::chrono::milliseconds>(day) + at;
-    return zone->to_sys(local, date::choose::earliest);
+  // Each query converts through one ZoneWalk (zone_walk.hpp): exactly the zone's conversions,
+  // without a tz database lookup for most of them.
+  static Timestamp to_utc(internal::ZoneWalk& walk, date::local_days day, std::chrono::minutes at) {
+    return walk.to_utc(date::local_time<std::chrono::milliseconds>(day) + at);
   }
 
-  date::local_days local_day_of(Timestamp t) const {
-    return date::floor<date::days>(zone->to_local(t));
+  static date::local_days local_day_of(internal::ZoneWalk& walk, Timestamp t) {
+    return date::floor<date::days>(walk.to_local(t));
   }
 
   // Calls visit(begin, end) for the working intervals of `day` in UTC.
   template <typename Visit>
-  bool for_each_interval(date::local_days day, Visit&& visit) const {
+  bool for_each_interval(internal::ZoneWalk& walk, date::local_days day, Visit&& visit) const {
     if (is_holiday(day)) return true;
     for (const WorkingInterval& interval : hours_of(day)) {
-      if (!visit(to_utc(day, interval.begin), to_utc(day, interval.end))) return false;
+      if (!visit(to_utc(walk, day, interval.begin), to_utc(walk, day, interval.end))) return false;
     }
     return true;
   }
@@ -105,11 +108,12 @@ std::chrono::seconds BusinessCalendar::working_day() const noexcept { return imp
 
 bool BusinessCalendar::is_working(Timestamp t) const {
   bool working = false;
-  const date::local_days day = impl_->local_day_of(t);
+  internal::ZoneWalk walk(impl_->zone);
+  const date::local_days day = Impl::local_day_of(walk, t);
   // An interval of the previous local day cannot reach into this one (it ends by 24:00), except
   // around a fall-back change, where 24:00 maps to the later instant: look at both days.
   for (date::local_days d = day - date::days{1}; d <= day && !working; d += date::days{1}) {
-    impl_->for_each_interval(d, [&](Timestamp begin, Timestamp end) {
+    impl_->for_each_interval(walk, d, [&](Timestamp begin, Timestamp end) {
       working = begin <= t && t < end;
       return !working;
     });
@@ -123,10 +127,11 @@ Timestamp BusinessCalendar::add_working_time(Timestamp from,
   std::chrono::milliseconds left = working;
   Timestamp result = from;
   bool done = false;
+  internal::ZoneWalk walk(impl_->zone);
   // make() guarantees working hours in every week, and holidays are finite: the walk ends.
-  for (date::local_days day = impl_->local_day_of(from) - date::days{1}; !done;
+  for (date::local_days day = Impl::local_day_of(walk, from) - date::days{1}; !done;
        day += date::days{1}) {
-    impl_->for_each_interval(day, [&](Timestamp begin, Timestamp end) {
+    impl_->for_each_interval(walk, day, [&](Timestamp begin, Timestamp end) {
       if (end <= from) return true;
       const Timestamp start = std::max(begin, from);
       const auto available = end - start;
@@ -146,10 +151,11 @@ std::chrono::milliseconds BusinessCalendar::working_time_between(Timestamp from,
                                                                  Timestamp to) const {
   std::chrono::milliseconds total{0};
   if (to <= from) return total;
-  const date::local_days last = impl_->local_day_of(to);
-  for (date::local_days day = impl_->local_day_of(from) - date::days{1}; day <= last;
-       day += date::days{1}) {
-    impl_->for_each_interval(day, [&](Timestamp begin, Timestamp end) {
+  internal::ZoneWalk walk(impl_->zone);
+  const date::local_days first = Impl::local_day_of(walk, from);
+  const date::local_days last = Impl::local_day_of(walk, to);
+  for (date::local_days day = first - date::days{1}; day <= last; day += date::days{1}) {
+    impl_->for_each_interval(walk, day, [&](Timestamp begin, Timestamp end) {
       const Timestamp b = std::max(begin, from);
       const Timestamp e = std::min(end, to);
       if (b < e) total += e - b;
