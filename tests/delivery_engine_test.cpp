@@ -106,6 +106,32 @@ TEST_F(DeliveryEngine, OneAdvanceFiresEveryDueMilestoneOnceInTimeOrderAcrossDeal
   EXPECT_EQ(recorder_.notices[4], std::pair(EventType::kStandardEscalated, manager));
 }
 
+// Fired milestones find their instance through the index entry: they carry its id byte for byte,
+// whether the index keeps it inline (up to 15 bytes) or on the heap, NUL bytes included.
+TEST_F(DeliveryEngine, FiredMilestonesCarryTheExactIdInlineOrOnTheHeap) {
+  using namespace std::string_literals;
+  const std::vector<std::string> ids = {"inline\0id15byte"s, "heap\0id-16-bytes"s,
+                                        std::string(300, '\0') + "long"};
+  ASSERT_EQ(ids[0].size(), 15u);
+  ASSERT_EQ(ids[1].size(), 16u);
+  auto engine = make_engine();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE(
+        run(*engine, CommandType::kCreate, ids[i], kStart + static_cast<int>(i) * 1min).ok())
+        << i;
+  }
+  const std::vector<Event> fired = engine->advance_to(kStart + 19h);
+  EXPECT_THAT(kinds(fired), ElementsAre(std::pair{ids[0], EventType::kStandardAtRisk},
+                                        std::pair{ids[1], EventType::kStandardAtRisk},
+                                        std::pair{ids[2], EventType::kStandardAtRisk}));
+  for (const std::string& id : ids) {
+    const std::vector<Event> stored = storage_.load(id);
+    ASSERT_FALSE(stored.empty());
+    EXPECT_EQ(stored.back().type, EventType::kStandardAtRisk);
+    EXPECT_EQ(stored.back().instance, id);
+  }
+}
+
 TEST_F(DeliveryEngine, LeavingTheScopeCancelsWithElapsedTimeAndNothingFiresAfterwards) {
   auto engine = make_engine();
   run(*engine, CommandType::kCreate, "a", kStart);

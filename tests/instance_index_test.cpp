@@ -1,7 +1,9 @@
 // The engine's per-stripe instance index (src/engine/instance_index.hpp): growth, colliding
-// hashes, absent ids, and states that stay where they are while the index grows.
+// hashes, absent ids, states that stay where they are while the index grows, and ids of any
+// length and bytes (inline up to 15 bytes, on the heap beyond).
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -100,6 +102,108 @@ TEST(InstanceIndex, IdsThatDifferOnlyLate) {
   EXPECT_EQ(index.find(long_b, 1)->version, 2u);
   EXPECT_EQ(index.find("", 1)->version, 3u);
   EXPECT_EQ(index.find(long_a.substr(0, 99), 1), nullptr);
+}
+
+// --- Ids: inline up to 15 bytes, on the heap beyond ---------------------------------------
+
+static_assert(sizeof(InstanceIndex::Id) == 16);
+
+// Ids around the inline limit, with NUL bytes, on both sides of it; each a prefix or near miss of
+// another, so that only comparing every byte tells them apart.
+std::vector<std::string> edge_ids() {
+  using namespace std::string_literals;
+  std::string thousand(1000, 'k');
+  thousand[500] = '\0';
+  std::string thousand_b = thousand;
+  thousand_b.back() = 'K';
+  std::string big(70'000, '\0');  // a length that takes three bytes
+  big[0] = 'b';
+  return {"",
+          "\0"s,
+          std::string(15, 'x'),
+          std::string(15, '\0'),
+          std::string(14, 'x') + "\0"s,
+          std::string(16, 'x'),
+          std::string(16, '\0'),
+          std::string(15, 'x') + "\0"s,
+          "a\0b"s,
+          "a\0c"s,
+          thousand,
+          thousand_b,
+          thousand + "\0"s,
+          big};
+}
+
+TEST(InstanceIndexId, HoldsTheExactBytesInlineAndOnTheHeap) {
+  for (const std::string& bytes : edge_ids()) {
+    const InstanceIndex::Id id(bytes);
+    EXPECT_EQ(id.view().size(), bytes.size());
+    EXPECT_EQ(id.view(), bytes) << bytes.size();
+    EXPECT_TRUE(id == bytes);
+    EXPECT_FALSE(id == bytes + "x");
+    if (!bytes.empty()) {
+      EXPECT_FALSE(id == std::string_view(bytes).substr(1));
+    }
+    // Inline ids live inside the holder, longer ones outside it.
+    const auto* begin = reinterpret_cast<const char*>(&id);
+    const bool inside = id.view().data() >= begin && id.view().data() < begin + sizeof id;
+    EXPECT_EQ(inside, bytes.size() <= InstanceIndex::Id::kInline) << bytes.size();
+  }
+}
+
+// Replacing an id: inline and heap in every order, and from a view of the id itself (the
+// sanitizer builds catch a leak, a double free or a read of freed bytes).
+TEST(InstanceIndexId, AssignReplacesInEveryDirection) {
+  const std::string shorter = "short\0id";
+  const std::string longer(40, 'L');
+  const std::string other(100, 'O');
+  InstanceIndex::Id id;
+  EXPECT_EQ(id.view(), "");
+  id.assign(longer);
+  EXPECT_EQ(id.view(), longer);
+  id.assign(other);
+  EXPECT_EQ(id.view(), other);
+  id.assign(shorter);
+  EXPECT_EQ(id.view(), shorter);
+  id.assign(id.view().substr(1));
+  EXPECT_EQ(id.view(), shorter.substr(1));
+  id.assign(other);
+  id.assign(id.view().substr(50));
+  EXPECT_EQ(id.view(), other.substr(50));
+  id.assign(id.view().substr(40));
+  EXPECT_EQ(id.view(), other.substr(90));
+  id.assign(longer);  // freed by the destructor
+}
+
+// All edge ids under one hash: a single probe run of inline and heap ids, told apart by their
+// bytes; for_each gives back exactly what was inserted.
+TEST(InstanceIndex, InlineAndHeapIdsUnderOneHash) {
+  const std::vector<std::string> ids = edge_ids();
+  InstanceIndex index;
+  constexpr std::uint64_t kHash = 0xfeed'0000'0000'0007;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(index.find(ids[i], kHash), nullptr) << i;
+    index.insert(ids[i], kHash).version = i + 1;
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const InstanceState* s = index.find(ids[i], kHash);
+    ASSERT_NE(s, nullptr) << i;
+    EXPECT_EQ(s->version, i + 1) << i;
+  }
+  using namespace std::string_literals;
+  for (const std::string& absent : {"\0\0"s, std::string(16, 'y'), std::string(15, 'x') + "y"s,
+                                    std::string(999, 'k'), std::string(17, '\0'), "a\0"s, "a"s}) {
+    EXPECT_EQ(index.find(absent, kHash), nullptr) << absent.size();
+  }
+  std::vector<std::string> visited;
+  std::vector<std::uint64_t> versions;
+  index.for_each([&](std::string_view id, const InstanceState& state) {
+    visited.emplace_back(id);
+    versions.push_back(state.version);
+  });
+  EXPECT_EQ(visited, ids);
+  ASSERT_EQ(versions.size(), ids.size());
+  for (std::size_t i = 0; i < versions.size(); ++i) EXPECT_EQ(versions[i], i + 1);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <boost/crc.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -201,6 +202,56 @@ TEST(StandardLifeRestore, RefusesLivesNoTransitionsReach) {
   EXPECT_FALSE(StandardLife::restore(saved(P::kMet, true, 0)));
   EXPECT_FALSE(StandardLife::restore(saved(P::kWaiting, true, 0)));
   EXPECT_FALSE(StandardLife::restore(saved(static_cast<P>(7), false, 0)));
+}
+
+// Counted time comes from the file: a value the packed field cannot hold is refused, the largest
+// that it can is kept.
+TEST(StandardLifeRestore, RefusesCountedTimeThatDoesNotFit) {
+  const auto with_counted = [](std::int64_t ms) {
+    return StandardLife::restore(StandardLife::Saved{ms, kMonday, StandardPhase::kMet, false, 0});
+  };
+  for (const std::int64_t fits : {StandardLife::kMaxCountedMs, StandardLife::kMinCountedMs}) {
+    const auto life = with_counted(fits);
+    ASSERT_TRUE(life) << fits;
+    EXPECT_EQ(life->saved().counted_ms, fits);
+    EXPECT_EQ(life->phase(), StandardPhase::kMet);
+  }
+  EXPECT_EQ(StandardLife::kMaxCountedMs, (std::int64_t{1} << 51) - 1);
+  EXPECT_FALSE(with_counted(StandardLife::kMaxCountedMs + 1));
+  EXPECT_FALSE(with_counted(StandardLife::kMinCountedMs - 1));
+  EXPECT_FALSE(with_counted(std::numeric_limits<std::int64_t>::max()));
+  EXPECT_FALSE(with_counted(std::numeric_limits<std::int64_t>::min()));
+}
+
+// The same through a file: the largest counted time round-trips; one more, with a valid checksum,
+// is refused.
+TEST_F(SnapshotFormat, RefusesCountedTimeThatDoesNotFit) {
+  const auto varint = [](std::uint64_t v) {
+    std::string out;
+    for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>(v | 0x80));
+    out.push_back(static_cast<char>(v));
+    return out;
+  };
+  InstanceState state = before_.at("closing");
+  ASSERT_FALSE(state.standards.empty());
+  state.standards.back() = *StandardLife::restore(StandardLife::Saved{
+      StandardLife::kMaxCountedMs, kMonday, StandardPhase::kCancelled, false, 0});
+  const std::string bytes = encode_snapshot("closing", state);
+  DecodedSnapshot decoded = decode_snapshot(*b2b_pipeline(), "closing", bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_TRUE(decoded.state() == state);
+  // Zigzag: 2 * kMaxCountedMs, and 2 * (kMaxCountedMs + 1); both take 8 bytes.
+  const std::string largest = varint(2 * static_cast<std::uint64_t>(StandardLife::kMaxCountedMs));
+  const std::string beyond =
+      varint(2 * (static_cast<std::uint64_t>(StandardLife::kMaxCountedMs) + 1));
+  ASSERT_EQ(largest.size(), beyond.size());
+  const std::size_t at = bytes.find(largest);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(bytes.find(largest, at + 1), std::string::npos);
+  std::string hostile = bytes;
+  hostile.replace(at, largest.size(), beyond);
+  EXPECT_THAT(decode_snapshot(*b2b_pipeline(), "closing", with_crc(hostile)).error(),
+              HasSubstr("is not possible"));
 }
 
 // --- Recovery in memory ------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <variant>
 
 #include "salesflow/clock.hpp"
@@ -11,6 +14,7 @@ namespace salesflow {
 namespace {
 
 using namespace std::chrono_literals;
+using Ms = std::chrono::milliseconds;
 
 Timestamp at(std::string_view iso) { return parse_timestamp(iso).value_or(Timestamp{}); }
 
@@ -121,7 +125,87 @@ TEST(StandardLife, CountsWorkingTimeOfACalendar) {
   EXPECT_EQ(life.elapsed(s, &calendar, at("2026-03-22T12:00:00Z")), 2h) << "weekend not counted";
 }
 
-TEST(StandardLife, IsSmall) { EXPECT_LE(sizeof(StandardLife), 24u); }
+// The widest span parse_timestamp() can give (year 0000 at +23:59 to year 9999 at -23:59) is
+// counted exactly: one stretch between parsed instants never reaches the field's limit.
+TEST(StandardLife, CountsTheWidestSpanOfParsedInstantsExactly) {
+  const DeliveryStandard s = standard_24h();
+  const auto first = parse_timestamp("0000-01-01T00:00:00+23:59");
+  const auto last = parse_timestamp("9999-12-31T23:59:59.999-23:59");
+  ASSERT_TRUE(first && last);
+  const Ms span = *last - *first;
+  EXPECT_LT(span.count(), std::int64_t{1} << 49) << "the bound the header's comment states";
+  StandardLife life;
+  life.anchor(*first);
+  EXPECT_EQ(life.elapsed(s, nullptr, *last), span);
+  ASSERT_TRUE(life.meet(s, nullptr, *last));
+  EXPECT_EQ(life.elapsed(s, nullptr, *last), span);
+  EXPECT_EQ(life.saved().counted_ms, span.count());
+}
+
+// Times that go back and forth add stretch after stretch: counted time saturates at the field's
+// limit instead of wrapping into the phase and flag bits.
+TEST(StandardLife, CountedTimeSaturatesWhenStretchesAddUp) {
+  const DeliveryStandard s = standard_24h();
+  const Timestamp first = at("0000-01-01T00:00:00Z");
+  const Timestamp last = at("9999-12-31T23:59:59Z");
+  const std::int64_t span = (last - first).count();
+  StandardLife life;
+  life.anchor(first);
+  life.reach(Milestone::kAtRisk);
+  std::int64_t expected = 0;
+  for (int i = 0; i < 10; ++i) {  // 10 spans are more than 2^51 ms
+    ASSERT_TRUE(life.hold(s, nullptr, last));
+    expected = std::min(expected + span, StandardLife::kMaxCountedMs);
+    EXPECT_EQ(life.elapsed(s, nullptr, last).count(), expected) << i;
+    EXPECT_EQ(life.saved().counted_ms, expected) << i;
+    EXPECT_EQ(life.phase(), StandardPhase::kAtRisk) << i;
+    EXPECT_TRUE(life.paused()) << i;
+    EXPECT_EQ(life.escalations(), 0) << i;
+    ASSERT_TRUE(life.resume(first));
+  }
+  EXPECT_EQ(expected, StandardLife::kMaxCountedMs) << "the loop reached the limit";
+  EXPECT_EQ(life.elapsed(s, nullptr, last).count(), StandardLife::kMaxCountedMs);
+  ASSERT_TRUE(life.cancel(s, nullptr, last));
+  EXPECT_EQ(life.phase(), StandardPhase::kCancelled);
+  EXPECT_FALSE(life.paused());
+  EXPECT_EQ(life.saved().counted_ms, StandardLife::kMaxCountedMs);
+}
+
+// A host may pass any instant; a stretch wider than 64 signed bits saturates too.
+TEST(StandardLife, InstantsBeyondTheParsedRangeSaturate) {
+  const DeliveryStandard s = standard_24h();
+  const Timestamp lowest{Ms{std::numeric_limits<std::int64_t>::min()}};
+  const Timestamp highest{Ms{std::numeric_limits<std::int64_t>::max()}};
+  StandardLife life;
+  life.anchor(lowest);
+  EXPECT_EQ(life.elapsed(s, nullptr, highest).count(), StandardLife::kMaxCountedMs);
+  EXPECT_EQ(life.remaining(s, nullptr, highest).count(),
+            24 * 3'600'000 - StandardLife::kMaxCountedMs);
+  ASSERT_TRUE(life.meet(s, nullptr, highest));
+  EXPECT_EQ(life.phase(), StandardPhase::kMet);
+  EXPECT_EQ(life.saved().counted_ms, StandardLife::kMaxCountedMs);
+}
+
+// Every part of the packed state keeps its value next to the others at their extremes.
+TEST(StandardLife, SavedRoundTripsEveryPartAtItsExtremes) {
+  using P = StandardPhase;
+  const Timestamp since = at("2026-03-02T09:00:00Z");
+  for (const StandardLife::Saved& saved :
+       {StandardLife::Saved{StandardLife::kMinCountedMs, since, P::kCancelled, false, 255},
+        StandardLife::Saved{StandardLife::kMaxCountedMs, since, P::kEscalated, true, 255},
+        StandardLife::Saved{-1, since, P::kAtRisk, true, 0},
+        StandardLife::Saved{0, since, P::kWaiting, false, 0}}) {
+    const auto life = StandardLife::restore(saved);
+    ASSERT_TRUE(life) << saved.counted_ms;
+    EXPECT_EQ(life->saved().counted_ms, saved.counted_ms);
+    EXPECT_EQ(life->saved().since, saved.since);
+    EXPECT_EQ(life->phase(), saved.phase) << saved.counted_ms;
+    EXPECT_EQ(life->paused(), saved.paused) << saved.counted_ms;
+    EXPECT_EQ(life->escalations(), saved.escalations) << saved.counted_ms;
+  }
+}
+
+TEST(StandardLife, IsSmall) { EXPECT_EQ(sizeof(StandardLife), 16u); }
 
 TEST(ManualClock, MovesOnlyForwardWhenTold) {
   ManualClock clock(at("2026-03-02T09:00:00Z"));

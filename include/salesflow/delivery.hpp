@@ -1,4 +1,4 @@
-// The life of one delivery standard on one instance, as a compact enum machine (24 bytes). The
+// The life of one delivery standard on one instance, as a compact enum machine (16 bytes). The
 // engine keeps one per standard of the definition in each InstanceState and changes it only in
 // apply(), so replay rebuilds it; hosts read it through Engine::standards().
 //
@@ -12,6 +12,7 @@
 // Time is "counted time": calendar time, or working time of the standard's calendar. The machine
 // keeps what was counted before the current running stretch and when that stretch began, so the
 // elapsed and remaining time and the instant of the next milestone follow from the calendar.
+// Counted time is kept in 52 bits (signed; see kMaxCountedMs) and saturates there.
 //
 // Why not Boost.Statechart: see docs/ARCHITECTURE.md ("Time layer").
 //
@@ -48,15 +49,30 @@ class StandardLife {
  public:
   using Ms = std::chrono::milliseconds;
 
-  StandardPhase phase() const noexcept { return phase_; }
-  bool paused() const noexcept { return paused_; }
-  std::uint8_t escalations() const noexcept { return escalations_; }
+  // The range of counted time. parse_timestamp() reads years 0000 to 9999 with UTC offsets of at
+  // most 23:59, so two instants it gives are less than 10,000 years and 2 days (3.2e14 ms, under
+  // 2^49 ms) apart: one counting stretch between such instants always fits, with room to spare
+  // (2^51 ms is about 71,000 years). Several stretches can add up to more when the times passed
+  // to the transitions go back and forth (each stretch counts from the latest resume), and hosts
+  // may pass any instant: elapsed() saturates at kMaxCountedMs, and so does what meet(), cancel()
+  // and hold() keep.
+  static constexpr int kCountedBits = 52;
+  static constexpr std::int64_t kMaxCountedMs = (std::int64_t{1} << (kCountedBits - 1)) - 1;
+  static constexpr std::int64_t kMinCountedMs = -(std::int64_t{1} << (kCountedBits - 1));
+
+  StandardPhase phase() const noexcept { return static_cast<StandardPhase>(word_ & kPhaseMask); }
+  bool paused() const noexcept { return (word_ & kPausedBit) != 0; }
+  std::uint8_t escalations() const noexcept {
+    return static_cast<std::uint8_t>(word_ >> kEscalationsShift);
+  }
   bool pending() const noexcept {
-    return phase_ != StandardPhase::kWaiting && phase_ != StandardPhase::kMet &&
-           phase_ != StandardPhase::kCancelled;
+    const StandardPhase p = phase();
+    return p != StandardPhase::kWaiting && p != StandardPhase::kMet &&
+           p != StandardPhase::kCancelled;
   }
 
-  // Counted time since the anchor (frozen while paused and once met or cancelled).
+  // Counted time since the anchor (frozen while paused and once met or cancelled; at most
+  // kMaxCountedMs).
   Ms elapsed(const DeliveryStandard& standard, const BusinessCalendar* calendar,
              Timestamp now) const;
   // Counted time left to the deadline; negative once breached.
@@ -90,7 +106,8 @@ class StandardLife {
 
   // The machine's whole state, as a snapshot keeps it (snapshot.hpp). restore() takes back what
   // saved() gave, and refuses parts no sequence of transitions can reach (an unknown phase,
-  // escalations outside the escalated phase, a paused machine that is not pending).
+  // escalations outside the escalated phase, a paused machine that is not pending) or that do not
+  // fit (counted_ms outside [kMinCountedMs, kMaxCountedMs]).
   struct Saved {
     std::int64_t counted_ms = 0;
     Timestamp since{};
@@ -98,19 +115,46 @@ class StandardLife {
     bool paused = false;
     std::uint8_t escalations = 0;
   };
-  Saved saved() const noexcept { return Saved{counted_ms_, since_, phase_, paused_, escalations_}; }
+  Saved saved() const noexcept {
+    return Saved{counted_ms(), since_, phase(), paused(), escalations()};
+  }
   static std::optional<StandardLife> restore(const Saved& saved) noexcept;
 
  private:
+  // word_, from its low bits: phase (3 bits), paused (1), escalations (8), counted time before
+  // since_ (kCountedBits, two's complement).
+  static constexpr std::uint64_t kPhaseMask = 0x7;
+  static constexpr std::uint64_t kPausedBit = 0x8;
+  static constexpr int kEscalationsShift = 4;
+  static constexpr int kCountedShift = 12;
+  static_assert(kCountedShift + kCountedBits == 64);
+
+  std::int64_t counted_ms() const noexcept {
+    return static_cast<std::int64_t>(word_) >> kCountedShift;  // arithmetic: keeps the sign
+  }
+  // REQUIRES: kMinCountedMs <= ms <= kMaxCountedMs.
+  void set_counted_ms(std::int64_t ms) noexcept {
+    word_ = (static_cast<std::uint64_t>(ms) << kCountedShift) |
+            (word_ & ((std::uint64_t{1} << kCountedShift) - 1));
+  }
+  void set_phase(StandardPhase phase) noexcept {
+    word_ = (word_ & ~kPhaseMask) | static_cast<std::uint64_t>(phase);
+  }
+  void set_paused(bool paused) noexcept {
+    word_ = paused ? word_ | kPausedBit : word_ & ~kPausedBit;
+  }
+  void set_escalations(std::uint8_t escalations) noexcept {
+    word_ = (word_ & ~(std::uint64_t{0xFF} << kEscalationsShift)) |
+            (std::uint64_t{escalations} << kEscalationsShift);
+  }
+
   Ms counted_until(const BusinessCalendar* calendar, Timestamp now) const;
   Timestamp instant_of(const BusinessCalendar* calendar, Ms target) const;
 
-  std::int64_t counted_ms_ = 0;  // counted before since_
-  Timestamp since_{};            // start of the current counting stretch
-  StandardPhase phase_ = StandardPhase::kWaiting;
-  bool paused_ = false;
-  std::uint8_t escalations_ = 0;
+  Timestamp since_{};       // start of the current counting stretch
+  std::uint64_t word_ = 0;  // phase kWaiting, not paused, no escalations, nothing counted
 };
+static_assert(sizeof(StandardLife) == 16);
 
 // One standard of one instance, as Engine::standards() reports it.
 struct StandardStatus {

@@ -1,5 +1,7 @@
 #include "salesflow/delivery.hpp"
 
+#include <algorithm>
+
 namespace salesflow {
 
 std::string_view to_string(StandardPhase phase) noexcept {
@@ -27,28 +29,38 @@ using Ms = std::chrono::milliseconds;
 Ms ms(std::chrono::seconds s) { return std::chrono::duration_cast<Ms>(s); }
 }  // namespace
 
+// At most kMaxCountedMs.
 Ms StandardLife::counted_until(const BusinessCalendar* calendar, Timestamp now) const {
   if (now <= since_) return Ms{0};
-  return calendar != nullptr ? calendar->working_time_between(since_, now) : now - since_;
+  if (calendar != nullptr) {
+    return std::min(calendar->working_time_between(since_, now), Ms{kMaxCountedMs});
+  }
+  // now > since_, so the difference fits 64 unsigned bits even when it does not fit 64 signed
+  // ones (instants far outside what parse_timestamp() reads, or a since restored from a file).
+  const std::uint64_t span = static_cast<std::uint64_t>(now.time_since_epoch().count()) -
+                             static_cast<std::uint64_t>(since_.time_since_epoch().count());
+  return Ms{static_cast<std::int64_t>(std::min<std::uint64_t>(span, kMaxCountedMs))};
 }
 
 Timestamp StandardLife::instant_of(const BusinessCalendar* calendar, Ms target) const {
-  const Ms left = target - Ms{counted_ms_};
+  const Ms left = target - Ms{counted_ms()};
   if (left <= Ms{0}) return since_;
   return calendar != nullptr ? calendar->add_working_time(since_, left) : since_ + left;
 }
 
 Ms StandardLife::elapsed(const DeliveryStandard&, const BusinessCalendar* calendar,
                          Timestamp now) const {
-  Ms total{counted_ms_};
-  if (pending() && !paused_) total += counted_until(calendar, now);
-  return total;
+  // Both terms are within 52 bits (counted_until() is not negative), so the sum cannot overflow.
+  std::int64_t total = counted_ms();
+  if (pending() && !paused()) total += counted_until(calendar, now).count();
+  return Ms{std::min(total, kMaxCountedMs)};
 }
 
 std::optional<StandardLife::Next> StandardLife::next(const DeliveryStandard& standard,
                                                      const BusinessCalendar* calendar) const {
-  if (!pending() || paused_) return std::nullopt;
-  switch (phase_) {
+  if (!pending() || paused()) return std::nullopt;
+  const std::uint8_t escalations = this->escalations();
+  switch (phase()) {
     case StandardPhase::kRunning:
       if (standard.at_risk) {
         return Next{Milestone::kAtRisk, instant_of(calendar, ms(*standard.at_risk))};
@@ -58,10 +70,10 @@ std::optional<StandardLife::Next> StandardLife::next(const DeliveryStandard& sta
       return Next{Milestone::kBreached, instant_of(calendar, ms(standard.limit))};
     case StandardPhase::kBreached:
     case StandardPhase::kEscalated:
-      if (escalations_ < standard.escalation.size()) {
-        const auto& step = standard.escalation[escalations_];
+      if (escalations < standard.escalation.size()) {
+        const auto& step = standard.escalation[escalations];
         return Next{Milestone::kEscalated, instant_of(calendar, ms(standard.limit + step.after)),
-                    escalations_};
+                    escalations};
       }
       return std::nullopt;
     default:
@@ -71,33 +83,34 @@ std::optional<StandardLife::Next> StandardLife::next(const DeliveryStandard& sta
 
 std::optional<Timestamp> StandardLife::deadline(const DeliveryStandard& standard,
                                                 const BusinessCalendar* calendar) const {
-  if (!pending() || paused_) return std::nullopt;
+  if (!pending() || paused()) return std::nullopt;
   return instant_of(calendar, ms(standard.limit));
 }
 
 bool StandardLife::anchor(Timestamp now) noexcept {
-  if (phase_ != StandardPhase::kWaiting) return false;
-  phase_ = StandardPhase::kRunning;
+  if (phase() != StandardPhase::kWaiting) return false;
+  set_phase(StandardPhase::kRunning);
   since_ = now;
-  counted_ms_ = 0;
+  set_counted_ms(0);
   return true;
 }
 
 bool StandardLife::reach(Milestone milestone) noexcept {
-  if (!pending() || paused_) return false;
+  if (!pending() || paused()) return false;
+  const StandardPhase phase = this->phase();
   switch (milestone) {
     case Milestone::kAtRisk:
-      if (phase_ != StandardPhase::kRunning) return false;
-      phase_ = StandardPhase::kAtRisk;
+      if (phase != StandardPhase::kRunning) return false;
+      set_phase(StandardPhase::kAtRisk);
       return true;
     case Milestone::kBreached:
-      if (phase_ != StandardPhase::kRunning && phase_ != StandardPhase::kAtRisk) return false;
-      phase_ = StandardPhase::kBreached;
+      if (phase != StandardPhase::kRunning && phase != StandardPhase::kAtRisk) return false;
+      set_phase(StandardPhase::kBreached);
       return true;
     case Milestone::kEscalated:
-      if (phase_ != StandardPhase::kBreached && phase_ != StandardPhase::kEscalated) return false;
-      phase_ = StandardPhase::kEscalated;
-      ++escalations_;
+      if (phase != StandardPhase::kBreached && phase != StandardPhase::kEscalated) return false;
+      set_phase(StandardPhase::kEscalated);
+      set_escalations(static_cast<std::uint8_t>(escalations() + 1));
       return true;
   }
   return false;
@@ -106,38 +119,40 @@ bool StandardLife::reach(Milestone milestone) noexcept {
 bool StandardLife::meet(const DeliveryStandard& standard, const BusinessCalendar* calendar,
                         Timestamp now) {
   if (!pending()) return false;
-  counted_ms_ = elapsed(standard, calendar, now).count();
-  phase_ = StandardPhase::kMet;
-  paused_ = false;
+  // elapsed() saturates at kMaxCountedMs, here and in cancel() and hold(): it always fits.
+  set_counted_ms(elapsed(standard, calendar, now).count());
+  set_phase(StandardPhase::kMet);
+  set_paused(false);
   return true;
 }
 
 bool StandardLife::cancel(const DeliveryStandard& standard, const BusinessCalendar* calendar,
                           Timestamp now) {
-  if (phase_ == StandardPhase::kMet || phase_ == StandardPhase::kCancelled) return false;
-  if (pending()) counted_ms_ = elapsed(standard, calendar, now).count();
-  phase_ = StandardPhase::kCancelled;
-  paused_ = false;
+  if (phase() == StandardPhase::kMet || phase() == StandardPhase::kCancelled) return false;
+  if (pending()) set_counted_ms(elapsed(standard, calendar, now).count());
+  set_phase(StandardPhase::kCancelled);
+  set_paused(false);
   return true;
 }
 
 bool StandardLife::hold(const DeliveryStandard& standard, const BusinessCalendar* calendar,
                         Timestamp now) {
-  if (!pending() || paused_ || !standard.pausable) return false;
-  counted_ms_ = elapsed(standard, calendar, now).count();
-  paused_ = true;
+  if (!pending() || paused() || !standard.pausable) return false;
+  set_counted_ms(elapsed(standard, calendar, now).count());
+  set_paused(true);
   return true;
 }
 
 bool StandardLife::resume(Timestamp now) noexcept {
-  if (!pending() || !paused_) return false;
-  paused_ = false;
+  if (!pending() || !paused()) return false;
+  set_paused(false);
   since_ = now;
   return true;
 }
 
 std::optional<StandardLife> StandardLife::restore(const Saved& saved) noexcept {
   if (saved.phase > StandardPhase::kCancelled) return std::nullopt;
+  if (saved.counted_ms < kMinCountedMs || saved.counted_ms > kMaxCountedMs) return std::nullopt;
   // Escalation steps are counted in the escalated phase and kept once met or cancelled.
   const bool may_have_steps = saved.phase == StandardPhase::kEscalated ||
                               saved.phase == StandardPhase::kMet ||
@@ -147,12 +162,12 @@ std::optional<StandardLife> StandardLife::restore(const Saved& saved) noexcept {
     return std::nullopt;
   }
   StandardLife life;
-  life.phase_ = saved.phase;
+  life.set_phase(saved.phase);
   if (saved.paused && !life.pending()) return std::nullopt;
-  life.counted_ms_ = saved.counted_ms;
+  life.set_counted_ms(saved.counted_ms);
   life.since_ = saved.since;
-  life.paused_ = saved.paused;
-  life.escalations_ = saved.escalations;
+  life.set_paused(saved.paused);
+  life.set_escalations(saved.escalations);
   return life;
 }
 

@@ -649,11 +649,11 @@ class Engine::Impl {
     Entry& entry = *reinterpret_cast<Entry*>(static_cast<std::uintptr_t>(popped.payload));
     const Timestamp due{std::chrono::milliseconds(popped.due)};
     // An entry's id never changes once it is in the index.
-    Stripe& stripe = stripe_of(internal::instance_hash(entry.id));
+    Stripe& stripe = stripe_of(internal::instance_hash(entry.id.view()));
     std::optional<Storage::Snapshot> snapshot;
     {
       std::unique_lock lock(stripe.mutex);
-      const std::string& id = entry.id;
+      const std::string_view id = entry.id.view();
       InstanceState& state = entry.state;
       const ProcessDefinition& definition = *state.definition;
       std::vector<Event> events = due_milestones(definition, state, due);

@@ -1,5 +1,6 @@
 #include "engine/instance_index.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <functional>
 #include <limits>
@@ -8,6 +9,29 @@
 namespace salesflow::internal {
 
 InstanceIndex::~InstanceIndex() = default;
+
+void InstanceIndex::Id::assign(std::string_view id) {
+  // `id` may view this id's own bytes: they are read before any is overwritten or freed.
+  const char* old_heap = tag_ == kHeap ? heap_data() : nullptr;
+  if (id.size() <= kInline) {
+    char copy[kInline];
+    std::copy_n(id.data(), id.size(), copy);
+    std::copy_n(copy, id.size(), bytes_);
+    tag_ = static_cast<std::uint8_t>(id.size());
+  } else {
+    // Unreachable in practice (no process addresses 2^56 bytes), but not left to chance.
+    if (id.size() > kMaxHeapSize) throw std::bad_alloc();
+    char* data = new char[id.size()];  // may throw: nothing is changed yet
+    std::copy_n(id.data(), id.size(), data);
+    std::memcpy(bytes_, &data, sizeof data);
+    const std::uint64_t size = id.size();
+    for (std::size_t i = 0; i < kSizeBytes; ++i) {
+      bytes_[sizeof data + i] = static_cast<char>(static_cast<unsigned char>(size >> (8 * i)));
+    }
+    tag_ = kHeap;
+  }
+  delete[] old_heap;
+}
 
 std::uint64_t instance_hash(std::string_view id) noexcept {
   return static_cast<std::uint64_t>(std::hash<std::string_view>{}(id));
@@ -76,7 +100,7 @@ InstanceIndex::Entry& InstanceIndex::insert_entry(std::string_view id, std::uint
   const Place p = place_of(number);
   if (p.chunk == chunks_.size()) chunks_.push_back(std::make_unique<Entry[]>(p.chunk_size));
   Entry& e = chunks_[p.chunk][p.offset];
-  e.id.assign(id.data(), id.size());  // may throw: nothing is published yet
+  e.id.assign(id);  // may throw: nothing is published yet
   const std::uint32_t tag = tag_of(hash);
   const std::size_t mask = slots_.size() - 1;
   std::size_t i = tag & mask;

@@ -1,5 +1,6 @@
 // The live instances of one lock stripe, by id: a flat open-addressing index over a chunked,
-// address-stable store of entries {id, InstanceState}.
+// address-stable store of entries {id, InstanceState, Timer}. The id takes 16 bytes in the entry
+// (InstanceIndex::Id): ids of up to 15 bytes inline, longer ones on the heap.
 //
 // Finding an instance costs two cache misses at most when nothing is in cache: one for the slot
 // (8 bytes: a 32-bit tag from the id's hash and a 32-bit entry number), one for the entry (the id
@@ -18,8 +19,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -40,8 +41,59 @@ class InstanceIndex {
     std::uint64_t handle = 0;  // the deadline queue's handle; 0: none pending
     std::int64_t due = 0;      // of `handle`, while it is pending
   };
+  // An instance id, 16 bytes where std::string takes 32: up to kInline bytes inline (the length in
+  // the last byte), longer ids on the heap (pointer, then the length in 7 bytes: 2^56 - 1 at most,
+  // more than a process can address). Any bytes, NUL included. Neither copied nor moved: entries
+  // never move.
+  class Id {
+   public:
+    static constexpr std::size_t kInline = 15;
+
+    Id() noexcept = default;
+    explicit Id(std::string_view id) { assign(id); }
+    Id(const Id&) = delete;
+    Id& operator=(const Id&) = delete;
+    ~Id() {
+      if (tag_ == kHeap) delete[] heap_data();
+    }
+
+    // Replaces the id. Throws std::bad_alloc (and keeps the id it had) when out of memory.
+    void assign(std::string_view id);
+    std::string_view view() const noexcept {
+      return tag_ == kHeap ? std::string_view(heap_data(), heap_size())
+                           : std::string_view(bytes_, tag_);
+    }
+    friend bool operator==(const Id& id, std::string_view other) noexcept {
+      return id.view() == other;
+    }
+
+   private:
+    static constexpr std::uint8_t kHeap = 0xFF;  // tag_ of a heap id; else tag_ is the length
+    static constexpr std::size_t kSizeBytes = 7;
+    static constexpr std::uint64_t kMaxHeapSize = (std::uint64_t{1} << (8 * kSizeBytes)) - 1;
+    static_assert(sizeof(char*) + kSizeBytes <= kInline);
+
+    const char* heap_data() const noexcept {
+      const char* data;
+      std::memcpy(&data, bytes_, sizeof data);
+      return data;
+    }
+    std::size_t heap_size() const noexcept {
+      std::uint64_t size = 0;
+      for (std::size_t i = 0; i < kSizeBytes; ++i) {
+        size |= std::uint64_t{static_cast<unsigned char>(bytes_[sizeof(char*) + i])} << (8 * i);
+      }
+      return static_cast<std::size_t>(size);
+    }
+
+    // Inline: the id's bytes. On the heap: the pointer to them, then their count (little-endian).
+    alignas(char*) char bytes_[kInline] = {};
+    std::uint8_t tag_ = 0;
+  };
+  static_assert(sizeof(Id) == 16);
+
   struct Entry {
-    std::string id;
+    Id id;  // never changes once the entry is in the index
     InstanceState state;
     Timer timer;
   };
@@ -51,7 +103,8 @@ class InstanceIndex {
   // colliding ones on purpose.
   InstanceState* find(std::string_view id, std::uint64_t hash) noexcept;
   const InstanceState* find(std::string_view id, std::uint64_t hash) const noexcept;
-  // Adds `id` with an empty state and returns it. REQUIRES: find(id, hash) is null.
+  // Adds `id` with an empty state and returns it. REQUIRES: find(id, hash) is null. Throws
+  // std::bad_alloc (and adds nothing) when out of memory or when the index holds 2^32 - 2 entries.
   InstanceState& insert(std::string_view id, std::uint64_t hash);
 
   // As find() and insert(), with the whole entry (its address is stable for the index's life,
@@ -68,7 +121,7 @@ class InstanceIndex {
   void for_each(Visit&& visit) const {
     for (std::size_t n = 0; n < size_; ++n) {
       const Entry& e = entry(static_cast<std::uint32_t>(n));
-      visit(std::string_view(e.id), e.state);
+      visit(e.id.view(), e.state);
     }
   }
 
