@@ -233,8 +233,8 @@ TEST_F(SnapshotFormat, RefusesCountedTimeThatDoesNotFit) {
     return out;
   };
   InstanceState state = before_.at("closing");
-  ASSERT_FALSE(state.standards.empty());
-  state.standards.back() = *StandardLife::restore(StandardLife::Saved{
+  ASSERT_FALSE(state.standards().empty());
+  state.standards().back() = *StandardLife::restore(StandardLife::Saved{
       StandardLife::kMaxCountedMs, kMonday, StandardPhase::kCancelled, false, 0});
   const std::string bytes = encode_snapshot("closing", state);
   DecodedSnapshot decoded = decode_snapshot(*b2b_pipeline(), "closing", bytes);
