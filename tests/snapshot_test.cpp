@@ -254,6 +254,36 @@ TEST_F(SnapshotFormat, RefusesCountedTimeThatDoesNotFit) {
               HasSubstr("is not possible"));
 }
 
+// Every instant a snapshot names must be one a command can carry (a calendar walks the days
+// between two of them): the extremes round-trip, one millisecond beyond is refused.
+TEST_F(SnapshotFormat, RefusesInstantsNoCommandCanCarry) {
+  EXPECT_EQ(parse_timestamp("0000-01-01T00:00:00+23:59"), kEarliestTimestamp);
+  EXPECT_EQ(parse_timestamp("9999-12-31T23:59:59.999-23:59"), kLatestTimestamp);
+  for (const Timestamp edge : {kEarliestTimestamp, kLatestTimestamp}) {
+    InstanceState state = before_.at("closing");
+    state.stage_entered_at = edge;
+    DecodedSnapshot decoded =
+        decode_snapshot(*b2b_pipeline(), "closing", encode_snapshot("closing", state));
+    ASSERT_TRUE(decoded.ok()) << decoded.error();
+    EXPECT_TRUE(decoded.state() == state);
+  }
+  const std::chrono::milliseconds one(1);
+  for (const Timestamp beyond : {kEarliestTimestamp - one, kLatestTimestamp + one}) {
+    InstanceState state = before_.at("closing");
+    state.created_at = beyond;
+    EXPECT_THAT(
+        decode_snapshot(*b2b_pipeline(), "closing", encode_snapshot("closing", state)).error(),
+        HasSubstr("outside the years 0000 to 9999"));
+    state = before_.at("closing");
+    ASSERT_FALSE(state.standards().empty());
+    const StandardLife::Saved running{0, beyond, StandardPhase::kRunning, false, 0};
+    state.standards().front() = *StandardLife::restore(running);
+    EXPECT_THAT(
+        decode_snapshot(*b2b_pipeline(), "closing", encode_snapshot("closing", state)).error(),
+        HasSubstr("outside the years 0000 to 9999"));
+  }
+}
+
 // --- Recovery in memory ------------------------------------------------------------------
 
 TEST(SnapshotRecovery, InMemoryFromSnapshotsAndTheEventsAfterThem) {

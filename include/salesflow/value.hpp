@@ -25,6 +25,13 @@ using Timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
 // an instant needs a time.
 std::optional<Timestamp> parse_timestamp(std::string_view text);
 
+// The instants parse_timestamp() can return: years 0000 to 9999, with UTC offsets of up to 23:59
+// either way. Stored data that names an instant outside them (a snapshot) is refused.
+inline constexpr Timestamp kEarliestTimestamp{
+    std::chrono::milliseconds(-62'167'219'200'000 - 86'340'000)};  // 0000-01-01T00:00+23:59
+inline constexpr Timestamp kLatestTimestamp{
+    std::chrono::milliseconds(253'402'300'799'999 + 86'340'000)};  // 9999-12-31T23:59:59.999-23:59
+
 // "2026-11-27T09:30:00Z", or "2026-11-27T09:30:00.250Z" when there are milliseconds.
 std::string format_timestamp(Timestamp t);
 

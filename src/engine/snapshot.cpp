@@ -125,7 +125,15 @@ class Reader {
     for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(byte()) << (8 * i);
     return v;
   }
-  Timestamp time() { return Timestamp(std::chrono::milliseconds(signed_varint())); }
+  // Instants outside what a command can carry are refused: a calendar walks every day between
+  // two instants, and the standards add durations to them.
+  Timestamp time() {
+    const Timestamp t{std::chrono::milliseconds(signed_varint())};
+    if (ok() && (t < kEarliestTimestamp || t > kLatestTimestamp)) {
+      fail("it names an instant outside the years 0000 to 9999");
+    }
+    return t;
+  }
 
  private:
   std::string_view bytes_;
