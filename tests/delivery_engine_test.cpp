@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,12 +28,17 @@ std::shared_ptr<const ProcessDefinition> minimal() {
   return def;
 }
 
+// The engine calls listeners from any thread (hooks.hpp): the tests with threads need the lock.
 class Recorder : public EventListener {
  public:
   void on_standard(const StandardNotice& notice) override {
+    std::lock_guard lock(mutex_);
     notices.emplace_back(notice.event->type, notice.roles);
   }
-  std::vector<std::pair<EventType, RoleSet>> notices;
+  std::vector<std::pair<EventType, RoleSet>> notices;  // read once the engine is idle
+
+ private:
+  std::mutex mutex_;
 };
 
 class DeliveryEngine : public ::testing::Test {
