@@ -154,7 +154,7 @@ TEST(InstanceIndexId, HoldsTheExactBytesInlineAndOnTheHeap) {
 // Replacing an id: inline and heap in every order, and from a view of the id itself (the
 // sanitizer builds catch a leak, a double free or a read of freed bytes).
 TEST(InstanceIndexId, AssignReplacesInEveryDirection) {
-  const std::string shorter = "short\0id";
+  const std::string shorter("short\0id", 8);
   const std::string longer(40, 'L');
   const std::string other(100, 'O');
   InstanceIndex::Id id;

@@ -210,7 +210,7 @@ TEST(StandardLifeRestore, RefusesCountedTimeThatDoesNotFit) {
   const auto with_counted = [](std::int64_t ms) {
     return StandardLife::restore(StandardLife::Saved{ms, kMonday, StandardPhase::kMet, false, 0});
   };
-  for (const std::int64_t fits : {StandardLife::kMaxCountedMs, StandardLife::kMinCountedMs}) {
+  for (const std::int64_t fits : {StandardLife::kMaxCountedMs, std::int64_t{0}}) {
     const auto life = with_counted(fits);
     ASSERT_TRUE(life) << fits;
     EXPECT_EQ(life->saved().counted_ms, fits);
@@ -218,7 +218,10 @@ TEST(StandardLifeRestore, RefusesCountedTimeThatDoesNotFit) {
   }
   EXPECT_EQ(StandardLife::kMaxCountedMs, (std::int64_t{1} << 51) - 1);
   EXPECT_FALSE(with_counted(StandardLife::kMaxCountedMs + 1));
-  EXPECT_FALSE(with_counted(StandardLife::kMinCountedMs - 1));
+  // Counted time only grows from 0: a negative one would put the next milestone ~71,000 years
+  // away, and a calendar would walk every day to it.
+  EXPECT_FALSE(with_counted(-1));
+  EXPECT_FALSE(with_counted(-(std::int64_t{1} << 51)));
   EXPECT_FALSE(with_counted(std::numeric_limits<std::int64_t>::max()));
   EXPECT_FALSE(with_counted(std::numeric_limits<std::int64_t>::min()));
 }
@@ -262,6 +265,17 @@ TEST_F(SnapshotFormat, RefusesInstantsNoCommandCanCarry) {
   for (const Timestamp edge : {kEarliestTimestamp, kLatestTimestamp}) {
     InstanceState state = before_.at("closing");
     state.stage_entered_at = edge;
+    DecodedSnapshot decoded =
+        decode_snapshot(*b2b_pipeline(), "closing", encode_snapshot("closing", state));
+    ASSERT_TRUE(decoded.ok()) << decoded.error();
+    EXPECT_TRUE(decoded.state() == state);
+  }
+  // A field's timestamp is the host's value, not an instant the engine counts from: any fits.
+  for (const Timestamp value : {Timestamp::min(), Timestamp::max()}) {
+    InstanceState state = before_.at("closing");
+    const auto field = b2b_pipeline()->find_field("contract_signed_at");
+    ASSERT_TRUE(field.has_value());
+    state.fields()[to_index(*field)] = FieldValue(value);
     DecodedSnapshot decoded =
         decode_snapshot(*b2b_pipeline(), "closing", encode_snapshot("closing", state));
     ASSERT_TRUE(decoded.ok()) << decoded.error();

@@ -191,9 +191,9 @@ TEST(StandardLife, SavedRoundTripsEveryPartAtItsExtremes) {
   using P = StandardPhase;
   const Timestamp since = at("2026-03-02T09:00:00Z");
   for (const StandardLife::Saved& saved :
-       {StandardLife::Saved{StandardLife::kMinCountedMs, since, P::kCancelled, false, 255},
+       {StandardLife::Saved{StandardLife::kMaxCountedMs, since, P::kCancelled, false, 255},
         StandardLife::Saved{StandardLife::kMaxCountedMs, since, P::kEscalated, true, 255},
-        StandardLife::Saved{-1, since, P::kAtRisk, true, 0},
+        StandardLife::Saved{1, since, P::kAtRisk, true, 0},
         StandardLife::Saved{0, since, P::kWaiting, false, 0}}) {
     const auto life = StandardLife::restore(saved);
     ASSERT_TRUE(life) << saved.counted_ms;

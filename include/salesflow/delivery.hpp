@@ -58,7 +58,6 @@ class StandardLife {
   // and hold() keep.
   static constexpr int kCountedBits = 52;
   static constexpr std::int64_t kMaxCountedMs = (std::int64_t{1} << (kCountedBits - 1)) - 1;
-  static constexpr std::int64_t kMinCountedMs = -(std::int64_t{1} << (kCountedBits - 1));
 
   StandardPhase phase() const noexcept { return static_cast<StandardPhase>(word_ & kPhaseMask); }
   bool paused() const noexcept { return (word_ & kPausedBit) != 0; }
@@ -107,7 +106,8 @@ class StandardLife {
   // The machine's whole state, as a snapshot keeps it (snapshot.hpp). restore() takes back what
   // saved() gave, and refuses parts no sequence of transitions can reach (an unknown phase,
   // escalations outside the escalated phase, a paused machine that is not pending) or that do not
-  // fit (counted_ms outside [kMinCountedMs, kMaxCountedMs]).
+  // fit (counted_ms outside [0, kMaxCountedMs]: counted time only grows from 0, and a negative one
+  // would put the next milestone tens of thousands of years away, for a calendar to walk to).
   struct Saved {
     std::int64_t counted_ms = 0;
     Timestamp since{};
@@ -132,7 +132,7 @@ class StandardLife {
   std::int64_t counted_ms() const noexcept {
     return static_cast<std::int64_t>(word_) >> kCountedShift;  // arithmetic: keeps the sign
   }
-  // REQUIRES: kMinCountedMs <= ms <= kMaxCountedMs.
+  // REQUIRES: 0 <= ms <= kMaxCountedMs.
   void set_counted_ms(std::int64_t ms) noexcept {
     word_ = (static_cast<std::uint64_t>(ms) << kCountedShift) |
             (word_ & ((std::uint64_t{1} << kCountedShift) - 1));

@@ -152,7 +152,7 @@ bool StandardLife::resume(Timestamp now) noexcept {
 
 std::optional<StandardLife> StandardLife::restore(const Saved& saved) noexcept {
   if (saved.phase > StandardPhase::kCancelled) return std::nullopt;
-  if (saved.counted_ms < kMinCountedMs || saved.counted_ms > kMaxCountedMs) return std::nullopt;
+  if (saved.counted_ms < 0 || saved.counted_ms > kMaxCountedMs) return std::nullopt;
   // Escalation steps are counted in the escalated phase and kept once met or cancelled.
   const bool may_have_steps = saved.phase == StandardPhase::kEscalated ||
                               saved.phase == StandardPhase::kMet ||

@@ -125,10 +125,13 @@ class Reader {
     for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(byte()) << (8 * i);
     return v;
   }
-  // Instants outside what a command can carry are refused: a calendar walks every day between
-  // two instants, and the standards add durations to them.
-  Timestamp time() {
-    const Timestamp t{std::chrono::milliseconds(signed_varint())};
+  Timestamp time() { return Timestamp(std::chrono::milliseconds(signed_varint())); }
+  // An instant the engine counts from (when the instance began, entered its stage, a standard's
+  // stretch began). Instants outside what a command can carry are refused: a calendar walks every
+  // day between two instants, and the standards add durations to them. (A field's timestamp
+  // value is the host's and is read with time().)
+  Timestamp instant() {
+    const Timestamp t = time();
     if (ok() && (t < kEarliestTimestamp || t > kLatestTimestamp)) {
       fail("it names an instant outside the years 0000 to 9999");
     }
@@ -292,8 +295,8 @@ DecodedSnapshot decode_snapshot(const ProcessDefinition& def, std::string_view i
   }
   state.status = static_cast<InstanceStatus>(status);
   state.closed_from = StageId(r.index(def.stages().size(), "stage"));
-  state.created_at = r.time();
-  state.stage_entered_at = r.time();
+  state.created_at = r.instant();
+  state.stage_entered_at = r.instant();
   const std::size_t fields = r.count(1, "field");
   if (r.ok() && fields != def.fields().size()) r.fail("its field count is not the definition's");
   state.resize_slots(r.ok() ? fields : 0, 0);
@@ -318,7 +321,7 @@ DecodedSnapshot decode_snapshot(const ProcessDefinition& def, std::string_view i
     const std::uint8_t paused = r.byte();
     saved.escalations = r.byte();
     saved.counted_ms = r.signed_varint();
-    saved.since = r.time();
+    saved.since = r.instant();
     saved.phase = static_cast<StandardPhase>(phase);
     saved.paused = paused == 1;
     std::optional<StandardLife> life;
