@@ -97,6 +97,14 @@ class Decider {
   }
 
  private:
+  // An accepted decision's events grow by what follows from them (standards met or cancelled, a
+  // team asked for): room for a few from the start, so that appending does not move the first.
+  static Decision accepted() {
+    Decision decision;
+    decision.events.reserve(4);
+    return decision;
+  }
+
   Decision reject(ErrorCode code, std::string message,
                   std::vector<UnmetCriterion> unmet = {}) const {
     Decision decision;
@@ -177,7 +185,7 @@ class Decider {
   Decision create() {
     const Stage& start = def_.stage(def_.start());
     if (auto no = require(working_roles(start), "create an instance")) return *no;
-    Decision decision;
+    Decision decision = accepted();
     Event created = event(EventType::kCreated);
     created.stage = def_.start();
     decision.events.push_back(std::move(created));
@@ -193,7 +201,7 @@ class Decider {
     if (auto closed = require_not_closed("change fields")) return *closed;
     if (command_.fields.empty()) return reject(ErrorCode::kBadCommand, "no fields to set");
     if (auto no = require(editing_roles(current()), "change fields in this stage")) return *no;
-    Decision decision;
+    Decision decision = accepted();
     if (auto bad = field_events(decision.events)) return *bad;
     finish(decision);
     return decision;
@@ -209,7 +217,7 @@ class Decider {
     if (auto no = require(editing_roles(current()), "change the checklist in this stage")) {
       return *no;
     }
-    Decision decision;
+    Decision decision = accepted();
     if (state_.is_checked(*item) == check) return decision;  // already so: nothing to record
     Event e = event(check ? EventType::kItemChecked : EventType::kItemUnchecked);
     e.target = as_target(to_index(*item));
@@ -239,7 +247,7 @@ class Decider {
                                    [&](const GivenApproval& a) {
                                      return a.approval == *approval && a.person == command_.actor;
                                    });
-    Decision decision;
+    Decision decision = accepted();
     if (give && given) return decision;  // approving twice counts once
     Event e = event(give ? EventType::kApprovalGiven : EventType::kApprovalRejected);
     e.target = as_target(to_index(*approval));
@@ -256,7 +264,7 @@ class Decider {
     RoleSet accountable;
     accountable.insert(current().responsibility.accountable);
     if (auto no = require(accountable, "assign people in this stage")) return *no;
-    Decision decision;
+    Decision decision = accepted();
     const RoleAssignment wanted{*role, command_.text};
     if (std::find(state_.assignments().begin(), state_.assignments().end(), wanted) !=
         state_.assignments().end()) {
@@ -314,7 +322,7 @@ class Decider {
       unmet.insert(unmet.end(), gate.begin(), gate.end());
     }
     if (!unmet.empty()) return blocked(std::move(unmet));
-    Decision decision;
+    Decision decision = accepted();
     Event e = event(EventType::kStageChanged);
     e.from_stage = state_.stage;
     e.stage = *to;
@@ -326,7 +334,7 @@ class Decider {
   Decision hold() {
     if (auto closed = require_open("put the instance on hold")) return *closed;
     if (auto no = require(working_roles(current()), "put the instance on hold")) return *no;
-    Decision decision;
+    Decision decision = accepted();
     Event e = event(EventType::kPutOnHold);
     e.text = command_.text;
     decision.events.push_back(std::move(e));
@@ -338,7 +346,7 @@ class Decider {
       return reject(ErrorCode::kInvalidTransition, "cannot resume: the instance is not on hold");
     }
     if (auto no = require(working_roles(current()), "resume the instance")) return *no;
-    Decision decision;
+    Decision decision = accepted();
     decision.events.push_back(event(EventType::kResumed));
     return decision;
   }
@@ -386,7 +394,7 @@ class Decider {
                                           : "the reason must be one of " + allowed + ", not " +
                                                 quote_text(command_.text));
     }
-    Decision decision;
+    Decision decision = accepted();
     Event e = event(EventType::kClosedLost);
     e.from_stage = state_.stage;
     e.stage = *lost;
@@ -402,7 +410,7 @@ class Decider {
     RoleSet accountable;
     accountable.insert(def_.stage(state_.closed_from).responsibility.accountable);
     if (auto no = require(accountable, "reopen the instance")) return *no;
-    Decision decision;
+    Decision decision = accepted();
     Event e = event(EventType::kReopened);
     e.from_stage = state_.stage;
     e.stage = state_.closed_from;
