@@ -163,6 +163,26 @@ TEST_F(B2bEngine, CreatingTwiceIsADuplicate) {
   EXPECT_EQ(create().rejection->code, ErrorCode::kDuplicateInstance);
 }
 
+// A command's time is what standards count from and calendars walk: outside the years 0000 to
+// 9999 it is a bad_command that changes nothing; at the edges it is accepted.
+TEST_F(B2bEngine, ACommandTimeOutsideTheYears0000To9999IsABadCommand) {
+  Command c = command(CommandType::kCreate, "maria");
+  c.definition_id = "b2b_pipeline";
+  const std::chrono::milliseconds one(1);
+  for (const Timestamp outside :
+       {Timestamp::min(), kEarliestTimestamp - one, kLatestTimestamp + one, Timestamp::max()}) {
+    const CommandResult result = engine_->execute(c, outside);
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.rejection->code, ErrorCode::kBadCommand);
+    EXPECT_THAT(result.rejection->message, ::testing::HasSubstr("outside the years 0000 to 9999"));
+  }
+  EXPECT_EQ(storage_.event_count(), 0u);
+  EXPECT_FALSE(engine_->instance("deal-1").has_value());
+  EXPECT_TRUE(engine_->execute(c, kEarliestTimestamp).ok());
+  c.instance = "deal-2";
+  EXPECT_TRUE(engine_->execute(c, kLatestTimestamp).ok());
+}
+
 TEST_F(B2bEngine, CommandsOnAMissingInstanceAreUnknown) {
   EXPECT_EQ(advance("needs_diagnosis").rejection->code, ErrorCode::kUnknownInstance);
 }

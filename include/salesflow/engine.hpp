@@ -82,9 +82,10 @@ class Engine {
   std::shared_ptr<const ProcessDefinition> definition(
       std::string_view id, std::optional<std::uint32_t> version = std::nullopt) const;
 
-  // Decides, commits and announces one command. `now` is the command's time. Deadlines that fell
-  // due before `now` are not fired by a command: call advance_to() first (the command stream
-  // does), so that they come first in the log.
+  // Decides, commits and announces one command. `now` is the command's time: a time outside
+  // [kEarliestTimestamp, kLatestTimestamp] (value.hpp: the years 0000 to 9999) is a bad_command
+  // and changes nothing. Deadlines that fell due before `now` are not fired by a command: call
+  // advance_to() first (the command stream does), so that they come first in the log.
   // A command with an idempotency key is answered once: its answer (accepted or rejected by
   // decide) is stored with its events in one transaction, and a repeat gets that answer back. A
   // key already used by another instance, op or actor is a bad_command. A conflict reported by the

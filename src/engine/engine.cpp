@@ -120,9 +120,18 @@ class Engine::Impl {
   }
 
   CommandResult execute(const Command& command, Timestamp now) {
+    CommandResult result;
+    if (now < kEarliestTimestamp || now > kLatestTimestamp) {
+      // The standards count from it and calendars walk its days: refused before anything else.
+      result.rejection =
+          Rejection{ErrorCode::kBadCommand,
+                    "the command's time (" + std::to_string(now.time_since_epoch().count()) +
+                        " ms since 1970) is outside the years 0000 to 9999",
+                    {}};
+      return result;
+    }
     const std::uint64_t hash = internal::instance_hash(command.instance);
     Stripe& stripe = stripe_of(hash);
-    CommandResult result;
     std::optional<Storage::Snapshot> snapshot;  // taken under the lock, saved after it
     // Asked before the stripe is locked: the Directory is the host's code and may take its time,
     // or call back into the engine.
