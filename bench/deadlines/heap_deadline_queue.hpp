@@ -14,25 +14,16 @@
 #include <limits>
 #include <vector>
 
+#include "deadlines/deadline_queue.hpp"
+
 namespace salesflow::bench {
 
 class HeapDeadlineQueue {
  public:
-  // Milliseconds since the Unix epoch (Timestamp's representation).
-  using Time = std::int64_t;
-
-  // Names one scheduled deadline. Value 0 is never a live handle.
-  struct Handle {
-    std::uint64_t value = 0;
-    explicit operator bool() const noexcept { return value != 0; }
-    friend bool operator==(Handle, Handle) = default;
-  };
-
-  struct Due {
-    Handle handle;
-    Time due = 0;
-    std::uint64_t payload = 0;
-  };
+  // The wheel's types, so that the benchmark rows use both alike.
+  using Time = internal::DeadlineQueue::Time;
+  using Handle = internal::DeadlineQueue::Handle;
+  using Due = internal::DeadlineQueue::Due;
 
   // Pending (not fired, not cancelled) deadlines.
   std::size_t size() const noexcept { return heap_.size() - dead_; }
@@ -80,12 +71,11 @@ class HeapDeadlineQueue {
     return true;
   }
 
-  // Moves a pending deadline to `due`, behind deadlines already scheduled at `due`; returns its
-  // new handle (the old one is stale), or a null handle when `handle` was not pending.
-  Handle reschedule(Handle handle, Time due) {
-    const Slot* s = find(handle);
-    if (s == nullptr) return Handle{};
-    const std::uint64_t payload = s->payload;
+  // Moves a pending deadline to `due`, behind deadlines already scheduled at `due`, with
+  // `payload` (the wheel's signature); returns its new handle (the old one is stale), or a null
+  // handle when `handle` was not pending.
+  Handle reschedule(Handle handle, Time due, std::uint64_t payload) {
+    if (find(handle) == nullptr) return Handle{};
     cancel(handle);
     return schedule(due, payload);
   }
