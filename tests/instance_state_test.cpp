@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "engine/instance_details.hpp"
 #include "salesflow/process.hpp"
 #include "support/definition_test_util.hpp"
 

@@ -67,6 +67,14 @@ std::string_view to_string(EventType type) noexcept;
 std::optional<EventType> event_type_from_string(std::string_view name) noexcept;
 
 struct Event {
+  Event() = default;
+  // Copies `value` with copy_of() (value.hpp): out of memory gives std::bad_alloc, not a crash.
+  Event(const Event& other) : Event() { *this = other; }
+  Event(Event&&) noexcept = default;
+  Event& operator=(const Event&) = default;
+  Event& operator=(Event&&) noexcept = default;
+  ~Event() = default;
+
   std::string instance;
   std::uint64_t version = 0;  // the instance's version once this event is applied: 1, 2, 3...
   EventType type = EventType::kCreated;
@@ -147,15 +155,9 @@ class SmallBitSet {
   std::unique_ptr<std::uint64_t[]> high_;
 };
 
-// What most live instances do not have yet: approvals, people assigned, a lost reason. Kept out
-// of line, so that an instance without them does not pay for three empty containers.
-struct InstanceDetails {
-  std::vector<GivenApproval> approvals;     // in the order given
-  std::vector<RoleAssignment> assignments;  // people assigned to roles on this instance
-  std::string lost_reason;
-  RoleSet team_required;  // roles to assign before the current stage's gate opens
-  friend bool operator==(const InstanceDetails&, const InstanceDetails&) = default;
-};
+// What most live instances do not have yet (approvals, people assigned, a lost reason), kept out
+// of line so that an instance without them does not pay for empty containers. Internal.
+struct InstanceDetails;
 
 // One instance (a deal, a lead, a ticket) as the fold of its events.
 //
@@ -163,7 +165,7 @@ struct InstanceDetails {
 // standards together (a million live deals are a million of these: see docs/PERFORMANCE.md).
 // A value type: copies are deep and independent.
 struct InstanceState {
-  InstanceState() noexcept = default;
+  InstanceState() noexcept;
   InstanceState(const InstanceState& other);
   InstanceState& operator=(const InstanceState& other);
   InstanceState(InstanceState&& other) noexcept;
@@ -199,12 +201,20 @@ struct InstanceState {
   static constexpr std::size_t kMaxFieldSlots = 0xffffffffu;
 
   bool exists() const noexcept { return version > 0; }
-  const std::vector<GivenApproval>& approvals() const noexcept { return view().approvals; }
-  const std::vector<RoleAssignment>& assignments() const noexcept { return view().assignments; }
-  const std::string& lost_reason() const noexcept { return view().lost_reason; }
-  RoleSet team_required() const noexcept { return view().team_required; }
-  // The details, for apply() to change: allocated on first use.
+  // Approvals given in the current stage, in the order given.
+  std::span<const GivenApproval> approvals() const noexcept;
+  // People assigned to roles on this instance, in the order assigned.
+  std::span<const RoleAssignment> assignments() const noexcept;
+  const std::string& lost_reason() const noexcept;  // kLost: why
+  RoleSet team_required() const noexcept;  // roles to assign before the current stage's gate opens
+  // The details, for apply() and the snapshot reader to change (allocated on first use).
+  // Internal: the type is defined in the library's sources.
   InstanceDetails& details();
+  // Asks the CPU to bring what decide() and apply() read into the cache, so that the misses
+  // overlap instead of following one another: the standards' lives and the side block, and with
+  // `field_values` every line of the field values (gates and rules read fields all over them).
+  // Changes nothing.
+  void prefetch(bool field_values) const noexcept;
   bool is_checked(ChecklistItemId item) const noexcept;
   // Distinct people who gave `approval`.
   std::uint32_t approval_count(ApprovalId approval) const noexcept;

@@ -41,6 +41,16 @@ std::string format_timestamp(Timestamp t);
 using FieldValue = std::variant<std::monostate, std::string, double, std::int64_t, bool, Timestamp,
                                 std::vector<std::string>>;
 
+// A copy of `value`, made by assignment. The library copies values this way where running out of
+// memory must give std::bad_alloc: the std::variant copy constructor of GCC 12's library (Debian
+// 12's compiler) crashes instead when copying the held string or list throws; assignment does
+// not (tests/alloc_failure_test.cpp finds it).
+inline FieldValue copy_of(const FieldValue& value) {
+  FieldValue copy;
+  copy = value;
+  return copy;
+}
+
 inline bool is_set(const FieldValue& value) noexcept {
   return !std::holds_alternative<std::monostate>(value);
 }

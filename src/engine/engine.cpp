@@ -149,12 +149,12 @@ class Engine::Impl {
       const ProcessDefinition* definition = nullptr;
       if (found != nullptr) {
         definition = found->definition;
-        // decide() reads the field values, the standards' lives (after the fields, in the same
-        // block) and (for gates, approvals) the side block, each a cold line of its own for a
-        // random instance: start the misses now, side by side.
-        __builtin_prefetch(found->fields().data());
-        __builtin_prefetch(found->standards().data());
-        __builtin_prefetch(&found->approvals());
+        // decide() reads the standards' lives and the side block, each cold for a random
+        // instance; commands that judge gates or rules also read field values all over their
+        // lines. Start the misses now, side by side.
+        found->prefetch(
+            command.type == CommandType::kSetFields || command.type == CommandType::kAdvance ||
+            command.type == CommandType::kCloseLost || command.type == CommandType::kReopen);
       } else if (command.type == CommandType::kCreate) {
         definition = this->definition(command.definition_id, command.definition_version).get();
         if (!definition) {
@@ -223,20 +223,25 @@ class Engine::Impl {
             return result;
         }
         const std::uint64_t before = state.version;
-        // The index never moves a state, so `state` (when it was found) stays valid.
-        if (found == nullptr && !decision.events.empty()) {
-          entry = &stripe.instances.insert_entry(command.instance, hash);
-          found = &entry->state;
-        }
-        for (const Event& e : decision.events) apply(*definition, *found, e);
-        if (entry != nullptr) {
-          reschedule(*entry);
-          snapshot = snapshot_due(command.instance, before, *found);
-        }
-        if (!options_.listeners.empty() && !decision.events.empty()) {
-          // Queued under the stripe's lock, so deliveries keep commit order.
-          std::lock_guard outbox_lock(stripe.outbox_mutex);
-          stripe.outbox.push_back(Delivery{definition, decision.events});
+        try {
+          // The index never moves a state, so `state` (when it was found) stays valid.
+          if (found == nullptr && !decision.events.empty()) {
+            entry = &stripe.instances.insert_entry(command.instance, hash);
+            found = &entry->state;
+          }
+          for (const Event& e : decision.events) apply(*definition, *found, e);
+          if (entry != nullptr) {
+            reschedule(*entry);
+            snapshot = snapshot_due(command.instance, before, *found);
+          }
+          if (!options_.listeners.empty() && !decision.events.empty()) {
+            // Queued under the stripe's lock, so deliveries keep commit order.
+            std::lock_guard outbox_lock(stripe.outbox_mutex);
+            stripe.outbox.push_back(Delivery{definition, decision.events});
+          }
+        } catch (...) {
+          follow_storage(stripe, command.instance, before, found);
+          throw;
         }
       }
       result.version = found == nullptr ? 0 : found->version;
@@ -571,7 +576,23 @@ class Engine::Impl {
   // After the Storage reported a conflict: takes the instance's stored log when it is newer than
   // the state held and fits its definition. Returns the version the instance is at now.
   // REQUIRES: the stripe is locked.
-  std::uint64_t reload(Stripe& stripe, const std::string& id, std::uint64_t held) {
+  // The storage holds a commit's events, but bringing memory up to them failed part way (out of
+  // memory in the index, apply(), the deadline queue or the outbox). Memory must not stay behind
+  // the log, nor beside it with a half-applied state: take the stored instance again. When that
+  // fails too, the state keeps the version it had before the commit, so that the next command's
+  // append conflicts and reloads it (a create's conflict too: reload() adds a missing entry).
+  // The commit's notification may be lost (a durable Storage's outbox redelivers it on
+  // recovery). REQUIRES: the stripe's lock is held.
+  void follow_storage(Stripe& stripe, std::string_view id, std::uint64_t before,
+                      InstanceState* state) noexcept {
+    if (state != nullptr) state->version = before;
+    try {
+      reload(stripe, id, before);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): healed by the instance's next command
+    }
+  }
+
+  std::uint64_t reload(Stripe& stripe, std::string_view id, std::uint64_t held) {
     std::vector<Event> events = options_.storage->load(id);
     if (events.size() <= held) return held;
     const auto definition =
@@ -646,10 +667,22 @@ class Engine::Impl {
     internal::InstanceIndex::Timer& timer = entry.timer;
     // Most commands do not move the next milestone: keep the entry as it is.
     if (timer.handle != 0 && timer.due == due) return;
-    // timer.handle is pending whenever it is not 0 (advance_to() clears it when it pops it).
+    // Scheduled before the old one is cancelled: when schedule() throws, the entry still names a
+    // pending handle. timer.handle is pending whenever it is not 0 (advance_to() clears it when it
+    // pops it).
+    const auto scheduled = timers_.schedule(due, reinterpret_cast<std::uintptr_t>(&entry));
     if (timer.handle != 0) timers_.cancel_pending(internal::DeadlineQueue::Handle{timer.handle});
-    timer.handle = timers_.schedule(due, reinterpret_cast<std::uintptr_t>(&entry)).value;
+    timer.handle = scheduled.value;
     timer.due = due;
+  }
+
+  // reschedule() on a path that is already failing: when it fails too, the instance's next
+  // command or reload schedules its deadline again.
+  void reschedule_or_leave(Entry& entry) noexcept {
+    try {
+      reschedule(entry);
+    } catch (...) {  // NOLINT(bugprone-empty-catch)
+    }
   }
 
   // Commits the milestones that `popped` (a deadline taken from the queue) names: those of its
@@ -665,31 +698,48 @@ class Engine::Impl {
       const std::string_view id = entry.id.view();
       InstanceState& state = entry.state;
       const ProcessDefinition& definition = *state.definition;
-      std::vector<Event> events = due_milestones(definition, state, due);
-      std::uint64_t version = state.version;
-      for (Event& e : events) {
-        e.instance = id;
-        e.version = ++version;
-        e.actor = std::string(kSystemActor);
-        e.definition_id = definition.id();
-        e.definition_version = definition.version();
+      std::vector<Event> events;
+      Storage::AppendResult appended = Storage::AppendResult::kOk;
+      try {
+        events = due_milestones(definition, state, due);
+        std::uint64_t version = state.version;
+        for (Event& e : events) {
+          e.instance = id;
+          e.version = ++version;
+          e.actor = std::string(kSystemActor);
+          e.definition_id = definition.id();
+          e.definition_version = definition.version();
+        }
+        if (!events.empty()) appended = options_.storage->append(id, state.version, events);
+      } catch (...) {
+        // Nothing was written (out of memory before or in the append): the popped deadline must
+        // not be lost with the exception.
+        reschedule_or_leave(entry);
+        throw;
       }
       if (!events.empty()) {
-        if (options_.storage->append(id, state.version, events) != Storage::AppendResult::kOk) {
+        if (appended != Storage::AppendResult::kOk) {
           // Nothing was written; the milestone stays due and fires on a later advance.
           reschedule(entry);
           return false;
         }
         const std::uint64_t before = state.version;
-        for (const Event& e : events) apply(definition, state, e);
-        snapshot = snapshot_due(id, before, state);
-        if (!options_.listeners.empty()) {
-          std::lock_guard outbox_lock(stripe.outbox_mutex);
-          stripe.outbox.push_back(Delivery{&definition, events});
+        try {
+          for (const Event& e : events) apply(definition, state, e);
+          snapshot = snapshot_due(id, before, state);
+          if (!options_.listeners.empty()) {
+            std::lock_guard outbox_lock(stripe.outbox_mutex);
+            stripe.outbox.push_back(Delivery{&definition, events});
+          }
+          reschedule(entry);
+        } catch (...) {
+          follow_storage(stripe, id, before, &state);
+          throw;
         }
         fired.insert(fired.end(), events.begin(), events.end());
+      } else {
+        reschedule(entry);
       }
-      reschedule(entry);
     }
     if (snapshot) save_snapshot(*snapshot);
     deliver(stripe);

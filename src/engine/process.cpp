@@ -9,6 +9,7 @@
 
 #include "definition/json_document.hpp"
 #include "engine/conditions.hpp"
+#include "engine/instance_details.hpp"
 #include "salesflow/process.hpp"
 
 namespace salesflow {
@@ -479,14 +480,13 @@ class Decider {
 
 // Entering a stage again starts its approvals afresh: what was approved may have changed since.
 void clear_stage_approvals(const ProcessDefinition& def, InstanceState& state, StageId stage) {
-  const auto& approvals = state.approvals();
-  if (std::none_of(approvals.begin(), approvals.end(), [&](const GivenApproval& a) {
-        return def.approval(a.approval).stage == stage;
-      })) {
-    return;
-  }
-  std::erase_if(state.details().approvals,
-                [&](const GivenApproval& a) { return def.approval(a.approval).stage == stage; });
+  const auto of_stage = [&](const GivenApproval& a) {
+    return def.approval(a.approval).stage == stage;
+  };
+  const auto approvals = state.approvals();
+  if (std::none_of(approvals.begin(), approvals.end(), of_stage)) return;
+  auto& given = state.details().approvals;
+  given.erase(std::remove_if(given.begin(), given.end(), of_stage), given.end());
 }
 
 void enter(const ProcessDefinition& def, InstanceState& state, StageId stage, Timestamp at) {
@@ -560,7 +560,7 @@ FieldValue* make_slots(std::span<const FieldValue> from_fields,
   try {
     for (; made < fields; ++made) {
       if (made < from_fields.size()) {
-        new (values + made) FieldValue(from_fields[made]);
+        new (values + made) FieldValue(copy_of(from_fields[made]));
       } else {
         new (values + made) FieldValue();
       }
@@ -656,10 +656,22 @@ void InstanceState::resize_slots(std::size_t fields, std::size_t standards) {
   standard_count_ = static_cast<std::uint16_t>(standards);
 }
 
+InstanceState::InstanceState() noexcept = default;
+
 const InstanceDetails& InstanceState::view() const noexcept {
   static const InstanceDetails kNone;
   return details_ ? *details_ : kNone;
 }
+
+std::span<const GivenApproval> InstanceState::approvals() const noexcept {
+  const auto& given = view().approvals;
+  return {given.data(), given.size()};
+}
+std::span<const RoleAssignment> InstanceState::assignments() const noexcept {
+  return view().assignments;
+}
+const std::string& InstanceState::lost_reason() const noexcept { return view().lost_reason; }
+RoleSet InstanceState::team_required() const noexcept { return view().team_required; }
 
 InstanceDetails& InstanceState::details() {
   if (!details_) details_ = std::make_unique<InstanceDetails>();
@@ -673,6 +685,19 @@ bool operator==(const InstanceState& a, const InstanceState& b) noexcept {
          a.status == b.status && a.closed_from == b.closed_from && a.created_at == b.created_at &&
          a.stage_entered_at == b.stage_entered_at && std::ranges::equal(fa, fb) &&
          a.checked_items == b.checked_items && std::ranges::equal(sa, sb) && a.view() == b.view();
+}
+
+void InstanceState::prefetch(bool field_values) const noexcept {
+  constexpr std::size_t kLine = 64, kMaxLines = 32;  // at most 2 KiB of the block
+  const auto* const fields_begin = reinterpret_cast<const char*>(slots_);
+  const auto* const lives = reinterpret_cast<const char*>(slots_ + field_count_);
+  const char* const end = lives + standard_count_ * sizeof(StandardLife);
+  const char* at = field_values ? fields_begin : lives;
+  for (std::size_t n = 0; at < end && n < kMaxLines; at += kLine, ++n) __builtin_prefetch(at);
+  if (details_) {
+    __builtin_prefetch(details_.get());
+    __builtin_prefetch(reinterpret_cast<const char*>(details_.get()) + kLine);
+  }
 }
 
 bool InstanceState::is_checked(ChecklistItemId item) const noexcept {
@@ -906,9 +931,13 @@ void apply(const ProcessDefinition& def, InstanceState& state, const Event& even
     case EventType::kApprovalGiven:
       state.details().approvals.push_back(GivenApproval{ApprovalId(event.target), event.actor});
       break;
-    case EventType::kApprovalRejected:
-      std::erase(state.details().approvals, GivenApproval{ApprovalId(event.target), event.actor});
+    case EventType::kApprovalRejected: {
+      auto& given = state.details().approvals;
+      given.erase(std::remove(given.begin(), given.end(),
+                              GivenApproval{ApprovalId(event.target), event.actor}),
+                  given.end());
       break;
+    }
     case EventType::kAssigned:
       state.details().assignments.push_back(RoleAssignment{RoleId(event.target), event.text});
       break;

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/instance_details.hpp"
+
 namespace salesflow {
 namespace {
 
@@ -352,7 +354,8 @@ DecodedSnapshot decode_snapshot(const ProcessDefinition& def, std::string_view i
   if (!r.ok()) return refuse(r.error());
   if (!given.empty() || !assigned.empty() || !lost_reason.empty() || !team.empty()) {
     InstanceDetails& details = state.details();
-    details.approvals = std::move(given);
+    details.approvals.assign(std::make_move_iterator(given.begin()),
+                             std::make_move_iterator(given.end()));
     details.assignments = std::move(assigned);
     details.lost_reason = std::move(lost_reason);
     details.team_required = team;
