@@ -12,7 +12,11 @@
 // registered definitions (shared_ptr) and keeps each for its own whole life; an instance stays on
 // the definition version it was created with.
 // [Errors] Rejections are answers (CommandResult::rejection). Exceptions only for bugs and
-// std::bad_alloc; a listener's exception is swallowed (see hooks.hpp).
+// std::bad_alloc; a listener's exception is swallowed (see hooks.hpp). A std::bad_alloc from
+// execute() or advance_to() may come after the Storage accepted the events: the engine's state then
+// still follows the Storage (it reloads the instance, at once or on its next command), no
+// deadline is lost, and only that commit's notification may be (a durable Storage's outbox hands
+// it over on recovery). Retry with an idempotency key to learn whether it was stored.
 #ifndef SALESFLOW_ENGINE_HPP_
 #define SALESFLOW_ENGINE_HPP_
 

@@ -86,7 +86,7 @@ class Storage {
   };
 
   // Appends `events` (versions expected_version+1, +2, ...) to `instance` if its stored version
-  // is expected_version (0 for a new instance). All or nothing.
+  // is expected_version (0 for a new instance). All or nothing, also when it throws.
   virtual AppendResult append(std::string_view instance, std::uint64_t expected_version,
                               std::span<const Event> events) = 0;
   // The events of `instance` in version order; empty when it has none.

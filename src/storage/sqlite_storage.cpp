@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -380,14 +381,20 @@ class SqliteStorage::Impl {
       std::vector<Pending*> batch(queue_.begin(), queue_.end());
       queue_.clear();
       lock.unlock();
+      std::exception_ptr failed;
       {
         std::lock_guard db_lock(db_mutex_);
-        commit(batch);
+        try {
+          commit(batch);
+        } catch (...) {
+          failed = std::current_exception();  // the others' appends answer kUnavailable
+        }
       }
       lock.lock();
       for (Pending* q : batch) q->done = true;
       writing_ = false;
       queue_cv_.notify_all();
+      if (failed) std::rethrow_exception(failed);
     }
     return p.result;
   }
@@ -858,7 +865,15 @@ class SqliteStorage::Impl {
         set_error("cannot write to " + quote_text(path_) + ": " + db_error());
         continue;
       }
-      p->result = append_one(*p);
+      try {
+        p->result = append_one(*p);
+      } catch (...) {
+        // Out of memory between rows: nothing of this transaction is written.
+        step_done(kRollback);
+        restore_marks();
+        for (Pending* q : batch) q->result = AppendResult::kUnavailable;
+        throw;
+      }
       if (p->result == AppendResult::kOk) {
         step_done(kRelease);
         any = true;
@@ -985,6 +1000,18 @@ class SqliteStorage::Impl {
       batch_open_ = true;
       batch_count_ = 0;
     }
+    // The instance's entry in batch_versions_ is made before any row is written (with the version
+    // stored now): once rows are written nothing may throw, or they would commit with the batch
+    // though the append failed.
+    auto version = batch_versions_.end();
+    if (!p.events.empty()) {
+      version = batch_versions_.find(p.instance);
+      if (version == batch_versions_.end()) {
+        const std::optional<std::uint64_t> stored = stored_version(p.instance);
+        if (!stored) return AppendResult::kUnavailable;
+        version = batch_versions_.emplace(std::string(p.instance), *stored).first;
+      }
+    }
     // An append that writes one row needs no savepoint: SQLite undoes a failed statement whole.
     const bool savepoint = p.events.size() + (p.key.empty() ? 0 : 1) > 1;
     if (savepoint && !step_done(kSavepoint)) {
@@ -992,17 +1019,20 @@ class SqliteStorage::Impl {
       lose_batch_if_rolled_back();
       return AppendResult::kUnavailable;
     }
-    p.result = append_one(p);
+    try {
+      p.result = append_one(p);
+    } catch (...) {
+      // Out of memory between rows (binding a value): undo the rows written so far. A single
+      // row throws before it is written.
+      if (savepoint) {
+        step_done(kRollbackTo);
+        step_done(kRelease);
+      }
+      throw;
+    }
     if (p.result == AppendResult::kOk) {
       if (savepoint) step_done(kRelease);
-      if (!p.events.empty()) {
-        const std::uint64_t now = p.expected_version + p.events.size();
-        if (const auto it = batch_versions_.find(p.instance); it != batch_versions_.end()) {
-          it->second = now;
-        } else {
-          batch_versions_.emplace(std::string(p.instance), now);
-        }
-      }
+      if (version != batch_versions_.end()) version->second = p.expected_version + p.events.size();
     } else {
       if (savepoint) {
         step_done(kRollbackTo);
