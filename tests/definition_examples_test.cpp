@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "rules/program.hpp"
 #include "salesflow/diagram.hpp"
 #include "support/definition_test_util.hpp"
 
@@ -167,6 +168,46 @@ TEST(Examples, AreDrawnInTheDocsAsTheyAreNow) {
     EXPECT_NE(docs.find("```mermaid\n" + diagram + "```"), std::string::npos)
         << file.filename() << " is not drawn in docs/examples.md as it is now; regenerate with "
         << "scripts/update-docs";
+  }
+}
+
+// find_rule_field() answers as find_field() does: for the segments of the definitions' own rules
+// (found by address), for copies of them and of every field id (found by name), for anything else.
+TEST(Examples, RuleSegmentsFindTheFieldsTheirNamesFind) {
+  for (const auto& file : example_files()) {
+    const auto def = load_example(file.filename().string());
+    ASSERT_TRUE(def);
+    std::vector<const Condition*> rules;
+    for (const Stage& stage : def->stages()) {
+      for (const Condition& c : stage.gate.conditions) rules.push_back(&c);
+      if (stage.team && stage.team->when) rules.push_back(&*stage.team->when);
+    }
+    for (const Transition& t : def->transitions()) {
+      if (t.guard) rules.push_back(t.guard.get());
+    }
+    if (def->lead_scoring()) rules.push_back(&def->lead_scoring()->score);
+    for (const AlertThreshold& a : def->alerts()) rules.push_back(&a.condition);
+    std::size_t naming_fields = 0;
+    for (const Condition* c : rules) {
+      for (const std::string_view segment : internal::RuleAccess::program(c->rule).segments) {
+        EXPECT_EQ(def->find_rule_field(segment), def->find_field(segment)) << segment;
+        const std::string copy(segment);
+        EXPECT_EQ(def->find_rule_field(copy), def->find_field(copy)) << copy;
+        // The segment's address with another length is another text.
+        if (!segment.empty()) {
+          const std::string_view shorter = segment.substr(0, segment.size() - 1);
+          EXPECT_EQ(def->find_rule_field(shorter), def->find_field(shorter)) << shorter;
+        }
+        naming_fields += def->find_field(segment).has_value();
+      }
+    }
+    for (const Field& f : def->fields()) {
+      EXPECT_EQ(def->find_rule_field(f.id), def->find_field(f.id)) << f.id;
+    }
+    EXPECT_EQ(def->find_rule_field("no such field"), std::nullopt);
+    if (file.filename() == "b2b_pipeline.json") {
+      EXPECT_GT(naming_fields, 5u);
+    }
   }
 }
 

@@ -330,6 +330,10 @@ class ProcessDefinition {
   std::optional<ApprovalId> find_approval(std::string_view id) const noexcept;
   std::optional<DeliveryStandardId> find_delivery_standard(std::string_view id) const noexcept;
   std::optional<CalendarId> find_calendar(std::string_view id) const noexcept;
+  // find_field() for a segment of a "var" path handed out while evaluating one of this
+  // definition's own rules: the same answer, found by the segment's address (bound when the
+  // definition was loaded) instead of by comparing names. Any other text: find_field().
+  std::optional<FieldId> find_rule_field(std::string_view segment) const noexcept;
 
  private:
   friend class DefinitionCompiler;
@@ -358,6 +362,14 @@ class ProcessDefinition {
   std::vector<Calendar> calendars_;
   NameIndex role_index_, module_index_, field_index_, stage_index_, item_index_, approval_index_,
       standard_index_, calendar_index_;
+  // The path segments of this definition's rules that name fields, by address: the rules keep
+  // their segments for their whole life, so an address names one segment. Sorted.
+  struct RuleField {
+    const char* data;
+    std::size_t size;
+    std::uint32_t field;
+  };
+  std::vector<RuleField> rule_fields_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -44,6 +44,18 @@ std::optional<FieldId> ProcessDefinition::find_field(std::string_view id) const 
   if (const auto i = lookup(field_index_, id)) return FieldId(*i);
   return std::nullopt;
 }
+std::optional<FieldId> ProcessDefinition::find_rule_field(std::string_view segment) const noexcept {
+  const auto it = std::lower_bound(rule_fields_.begin(), rule_fields_.end(), segment,
+                                   [](const RuleField& f, std::string_view s) {
+                                     return std::less<>()(f.data, s.data()) ||
+                                            (f.data == s.data() && f.size < s.size());
+                                   });
+  if (it != rule_fields_.end() && it->data == segment.data() && it->size == segment.size()) {
+    return FieldId(it->field);
+  }
+  return find_field(segment);
+}
+
 std::optional<StageId> ProcessDefinition::find_stage(std::string_view id) const noexcept {
   if (const auto i = lookup(stage_index_, id)) return StageId(*i);
   return std::nullopt;

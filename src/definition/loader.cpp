@@ -12,6 +12,7 @@
 #include "definition/graph_checks.hpp"
 #include "definition/json_document.hpp"
 #include "definition/reader.hpp"
+#include "rules/program.hpp"
 #include "salesflow/definition.hpp"
 
 namespace salesflow {
@@ -91,6 +92,7 @@ class DefinitionCompiler {
 
     if (out_.size() > 0) return nullptr;
     build_indexes();
+    bind_rule_fields();
     internal::check_graph(*def_, top.pointer("stages"), out_);
     if (out_.size() > 0) return nullptr;
     return std::shared_ptr<const ProcessDefinition>(def_.release());
@@ -1011,6 +1013,32 @@ class DefinitionCompiler {
     def_->approval_index_ = make_index(def_->approvals_);
     def_->standard_index_ = make_index(def_->standards_);
     def_->calendar_index_ = make_index(def_->calendars_);
+  }
+
+  // ProcessDefinition::rule_fields_: every segment of every rule of the definition that names a
+  // field (segments are interned per rule, so the first of each path is among them).
+  void bind_rule_fields() {
+    auto& bound = def_->rule_fields_;
+    const auto bind = [&](const Condition& condition) {
+      for (const std::string_view segment :
+           internal::RuleAccess::program(condition.rule).segments) {
+        if (const auto field = def_->find_field(segment)) {
+          bound.push_back({segment.data(), segment.size(), to_index(*field)});
+        }
+      }
+    };
+    for (const Stage& stage : def_->stages_) {
+      for (const Condition& c : stage.gate.conditions) bind(c);
+      if (stage.team && stage.team->when) bind(*stage.team->when);
+    }
+    for (const Transition& t : def_->transitions_) {
+      if (t.guard) bind(*t.guard);
+    }
+    if (def_->scoring_) bind(def_->scoring_->score);
+    for (const AlertThreshold& alert : def_->alerts_) bind(alert.condition);
+    std::sort(bound.begin(), bound.end(), [](const auto& a, const auto& b) {
+      return std::less<>()(a.data, b.data) || (a.data == b.data && a.size < b.size);
+    });
   }
 
   static std::uint32_t index(std::size_t i) { return static_cast<std::uint32_t>(i); }

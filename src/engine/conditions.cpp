@@ -1,6 +1,7 @@
 #include "engine/conditions.hpp"
 
 #include <deque>
+#include <optional>
 
 #include "salesflow/rules.hpp"
 
@@ -17,9 +18,10 @@ class InstanceRuleData final : public RuleData {
 
   RuleDataValue lookup(std::span<const std::string_view> path) const override {
     if (path.empty()) return RuleDataValue::missing();
-    const auto field = definition_.find_field(path.front());
+    const auto field = definition_.find_rule_field(path.front());
     if (!field) return RuleDataValue::missing();
-    return walk(value_of(projected_field(state_, pending_, *field)), path.subspan(1));
+    const RuleDataValue value = value_of(projected_field(state_, pending_, *field));
+    return path.size() == 1 ? value : walk(value, path.subspan(1));
   }
 
   std::size_t size(const void* array) const override {
@@ -46,7 +48,8 @@ class InstanceRuleData final : public RuleData {
         // Timestamps read as their ISO-8601 text ("...:00Z", or "...:00.250Z" with
         // milliseconds). Texts of the same form compare in time order; a rule comparing with a
         // literal should write it in the form the values have (docs/definition-format.md).
-        return RuleDataValue::string(self.texts_.emplace_back(format_timestamp(t)));
+        if (!self.texts_) self.texts_.emplace();
+        return RuleDataValue::string(self.texts_->emplace_back(format_timestamp(t)));
       }
       RuleDataValue operator()(const std::vector<std::string>& list) const {
         return RuleDataValue::array(&list);
@@ -58,7 +61,9 @@ class InstanceRuleData final : public RuleData {
   const ProcessDefinition& definition_;
   const InstanceState& state_;
   std::span<const Event> pending_;
-  mutable std::deque<std::string> texts_;  // strings made for this evaluation; stable addresses
+  // Strings made for this evaluation (stable addresses); made on first use: a std::deque
+  // allocates when it is constructed, and most evaluations read no timestamp.
+  mutable std::optional<std::deque<std::string>> texts_;
 };
 
 }  // namespace
