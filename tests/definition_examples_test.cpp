@@ -191,7 +191,7 @@ TEST(Examples, RuleSegmentsFindTheFieldsTheirNamesFind) {
     for (const Condition* c : rules) {
       for (const std::string_view segment : internal::RuleAccess::program(c->rule).segments) {
         EXPECT_EQ(def->find_rule_field(segment), def->find_field(segment)) << segment;
-        const std::string copy(segment);
+        const std::string copy(segment.begin(), segment.end());
         EXPECT_EQ(def->find_rule_field(copy), def->find_field(copy)) << copy;
         // The segment's address with another length is another text.
         if (!segment.empty()) {

@@ -1023,7 +1023,8 @@ class DefinitionCompiler {
       for (const std::string_view segment :
            internal::RuleAccess::program(condition.rule).segments) {
         if (const auto field = def_->find_field(segment)) {
-          bound.push_back({segment.data(), segment.size(), to_index(*field)});
+          bound.push_back(
+              {segment.data(), segment.size(), static_cast<std::uint32_t>(to_index(*field))});
         }
       }
     };
