@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "definition/json_document.hpp"
+#include "storage/list_text.hpp"
 
 namespace salesflow {
 namespace {
@@ -160,7 +161,7 @@ void encode_value(const FieldValue& value, int& type, std::string& text, bool& n
     }
     void operator()(const std::vector<std::string>& list) const {
       type = static_cast<int>(ValueType::kStringList);
-      text = nlohmann::json(list).dump();
+      text = internal::list_text(list);
     }
   };
   std::visit(Visitor{type, text, null}, value);

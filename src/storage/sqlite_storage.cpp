@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "definition/json_document.hpp"
+#include "storage/list_text.hpp"
 
 namespace salesflow {
 namespace {
@@ -163,7 +164,7 @@ void bind_value(sqlite3_stmt* s, int type_index, int value_index, const FieldVal
     }
     void operator()(const std::vector<std::string>& list) const {
       sqlite3_bind_int(s, t, static_cast<int>(ValueType::kStringList));
-      scratch = nlohmann::json(list).dump();
+      scratch = internal::list_text(list);
       bind_text(s, v, scratch);
     }
   };
