@@ -576,6 +576,20 @@ class Engine::Impl {
   // After the Storage reported a conflict: takes the instance's stored log when it is newer than
   // the state held and fits its definition. Returns the version the instance is at now.
   // REQUIRES: the stripe is locked.
+  std::uint64_t reload(Stripe& stripe, std::string_view id, std::uint64_t held) {
+    std::vector<Event> events = options_.storage->load(id);
+    if (events.size() <= held) return held;
+    const auto definition =
+        this->definition(events.front().definition_id, events.front().definition_version);
+    if (!definition || !log_fits(*definition, events)) return held;
+    const std::uint64_t hash = internal::instance_hash(id);
+    Entry* live = stripe.instances.find_entry(id, hash);
+    if (live == nullptr) live = &stripe.instances.insert_entry(id, hash);
+    live->state = replay(*definition, events);
+    reschedule(*live);
+    return events.back().version;
+  }
+
   // The storage holds a commit's events, but bringing memory up to them failed part way (out of
   // memory in the index, apply(), the deadline queue or the outbox). Memory must not stay behind
   // the log, nor beside it with a half-applied state: take the stored instance again. When that
@@ -590,20 +604,6 @@ class Engine::Impl {
       reload(stripe, id, before);
     } catch (...) {  // NOLINT(bugprone-empty-catch): healed by the instance's next command
     }
-  }
-
-  std::uint64_t reload(Stripe& stripe, std::string_view id, std::uint64_t held) {
-    std::vector<Event> events = options_.storage->load(id);
-    if (events.size() <= held) return held;
-    const auto definition =
-        this->definition(events.front().definition_id, events.front().definition_version);
-    if (!definition || !log_fits(*definition, events)) return held;
-    const std::uint64_t hash = internal::instance_hash(id);
-    Entry* live = stripe.instances.find_entry(id, hash);
-    if (live == nullptr) live = &stripe.instances.insert_entry(id, hash);
-    live->state = replay(*definition, events);
-    reschedule(*live);
-    return events.back().version;
   }
 
   // Hands the listeners what the Storage's outbox still holds, instance by instance.
