@@ -1,7 +1,6 @@
 #include "salesflow/hooks.hpp"
 
 #include <algorithm>
-#include <iterator>
 #include <map>
 
 namespace salesflow {
@@ -127,19 +126,24 @@ Storage::AppendResult InMemoryStorage::append_locked(std::string_view instance,
   const std::uint64_t stored = it == events_.end() ? 0 : it->second.size();
   if (stored != expected_version) return AppendResult::kConflict;
   if (events.empty()) return AppendResult::kOk;
-  // All or nothing, also when memory runs out: copies first, then room, then moves that cannot
-  // throw. (vector::insert of copies gives no such guarantee: when it reallocates and a copy
-  // throws, the elements it moved are lost.)
-  std::vector<Event> copies(events.begin(), events.end());
+  // All or nothing, also when memory runs out: room first, then copies, undone if one throws.
+  // (vector::insert of copies gives no such guarantee: when it reallocates and a copy throws, the
+  // elements it moved are lost.)
   if (it == events_.end()) {
-    events_.emplace(std::string(instance), std::move(copies));
+    events_.emplace(std::string(instance), std::vector<Event>(events.begin(), events.end()));
     return AppendResult::kOk;
   }
   std::vector<Event>& log = it->second;
-  if (log.capacity() - log.size() < copies.size()) {
-    log.reserve(std::max(log.size() + copies.size(), 2 * log.capacity()));  // geometric growth
+  const std::size_t before = log.size();
+  if (log.capacity() - before < events.size()) {
+    log.reserve(std::max(before + events.size(), 2 * log.capacity()));  // geometric growth
   }
-  std::move(copies.begin(), copies.end(), std::back_inserter(log));
+  try {
+    for (const Event& e : events) log.push_back(e);  // within capacity: no element moves
+  } catch (...) {
+    log.resize(before);
+    throw;
+  }
   return AppendResult::kOk;
 }
 
