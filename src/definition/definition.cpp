@@ -45,13 +45,13 @@ std::optional<FieldId> ProcessDefinition::find_field(std::string_view id) const 
   return std::nullopt;
 }
 std::optional<FieldId> ProcessDefinition::find_rule_field(std::string_view segment) const noexcept {
-  const auto it = std::lower_bound(rule_fields_.begin(), rule_fields_.end(), segment,
-                                   [](const RuleField& f, std::string_view s) {
-                                     return std::less<>()(f.data, s.data()) ||
-                                            (f.data == s.data() && f.size < s.size());
-                                   });
-  if (it != rule_fields_.end() && it->data == segment.data() && it->size == segment.size()) {
-    return FieldId(it->field);
+  if (!rule_fields_.empty()) {
+    const std::size_t mask = rule_fields_.size() - 1;
+    for (std::size_t i = rule_field_home(segment.data()) & mask;; i = (i + 1) & mask) {
+      const RuleField& f = rule_fields_[i];
+      if (f.data == nullptr) break;  // at most half full: probing ends
+      if (f.data == segment.data() && f.size == segment.size()) return FieldId(f.field);
+    }
   }
   return find_field(segment);
 }

@@ -2,6 +2,7 @@
 // modules, fields, then stages, transitions, delivery standards); stage and checklist ids are
 // declared in a first sweep so that gates may name items of any stage.
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <fstream>
 #include <limits>
@@ -1018,7 +1019,7 @@ class DefinitionCompiler {
   // ProcessDefinition::rule_fields_: every segment of every rule of the definition that names a
   // field (segments are interned per rule, so the first of each path is among them).
   void bind_rule_fields() {
-    auto& bound = def_->rule_fields_;
+    std::vector<ProcessDefinition::RuleField> bound;
     const auto bind = [&](const Condition& condition) {
       for (const std::string_view segment :
            internal::RuleAccess::program(condition.rule).segments) {
@@ -1037,9 +1038,15 @@ class DefinitionCompiler {
     }
     if (def_->scoring_) bind(def_->scoring_->score);
     for (const AlertThreshold& alert : def_->alerts_) bind(alert.condition);
-    std::sort(bound.begin(), bound.end(), [](const auto& a, const auto& b) {
-      return std::less<>()(a.data, b.data) || (a.data == b.data && a.size < b.size);
-    });
+    if (bound.empty()) return;
+    auto& table = def_->rule_fields_;
+    table.assign(std::bit_ceil(bound.size() * 2), {});
+    const std::size_t mask = table.size() - 1;
+    for (const auto& f : bound) {
+      std::size_t i = ProcessDefinition::rule_field_home(f.data) & mask;
+      while (table[i].data != nullptr) i = (i + 1) & mask;
+      table[i] = f;
+    }
   }
 
   static std::uint32_t index(std::size_t i) { return static_cast<std::uint32_t>(i); }
