@@ -21,6 +21,7 @@ TEST(InstanceIndex, EmptyFindsNothing) {
   EXPECT_EQ(index.size(), 0u);
   EXPECT_EQ(index.capacity(), 0u);
   index.prefetch_slot(instance_hash("deal-1"));  // harmless on an empty table
+  index.prefetch_entry(instance_hash("deal-1"));
 }
 
 TEST(InstanceIndex, InsertThenFindAcrossGrowth) {

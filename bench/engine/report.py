@@ -3,8 +3,10 @@
 
 Usage: report.py BENCH_BINARY [--repetitions N] [--json FILE]
 
-All figures come from the same run: the medians of N repetitions (default 5; at most 10, since
-the advance benchmarks consume one prepared deal per iteration, 100,000 per repetition). Both
+All figures come from the same run: the medians of N repetitions (default 5, which is also the
+most: the two advances through the Engine, one by one and in batches, each consume one prepared
+deal per command, 100,000 per repetition, from their own half of the 1M deals). Rows of batches
+(execute_batch) are reported per command: the time of an iteration divided by its `commands`. Both
 wall time and CPU time are shown; on a shared machine CPU time is the steadier of the two.
 --json FILE also keeps Google Benchmark's raw JSON output.
 """
@@ -41,11 +43,11 @@ def main():
     def ns(name, kind="cpu_time"):
         b = rows[name]
         scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
-        return b[kind] * scale
+        return b[kind] * scale / b.get("commands", 1)
 
     print("medians of %s repetitions (%s, %d CPUs)" %
           (reps, doc["context"]["date"], doc["context"]["num_cpus"]))
-    print("%-30s %12s %12s  %s" % ("benchmark", "wall ns", "cpu ns", "what"))
+    print("%-30s %12s %12s  %s" % ("benchmark", "wall ns", "cpu ns", "what (batches: per command)"))
     for name, b in rows.items():
         if name.startswith("BM_Memory"):
             continue
@@ -54,6 +56,7 @@ def main():
     floor = ns("BM_Floor_RandomLoad1GiB")
     print("\nrandom of 1M, in units of one dependent random load from 1 GiB (%.0f ns here)" % floor)
     for name in ("BM_Engine_SetField", "BM_Engine_CheckItem", "BM_Engine_AdvanceGate3",
+                 "BM_Engine_SetField_Batch", "BM_Engine_AdvanceGate3_Batch",
                  "BM_DecideApply_AdvanceGate3"):
         print("  %-28s %5.1f loads" % (name, ns(name) / floor))
 
@@ -87,6 +90,8 @@ def main():
     checks = [
         ("advance through a 3-criteria gate, Engine, random of 1M",
          ns("BM_Engine_AdvanceGate3"), TARGET_ADVANCE_NS, "ns"),
+        ("advance through a 3-criteria gate, Engine batches of 64, random of 1M",
+         ns("BM_Engine_AdvanceGate3_Batch"), TARGET_ADVANCE_NS, "ns"),
         ("advance through a 3-criteria gate, decide+apply, random of 1M",
          ns("BM_DecideApply_AdvanceGate3"), TARGET_ADVANCE_NS, "ns"),
         ("bare stage change, Engine / table",

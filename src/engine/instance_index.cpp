@@ -83,6 +83,22 @@ void InstanceIndex::prefetch_slot(std::uint64_t hash) const noexcept {
   __builtin_prefetch(&slots_[tag_of(hash) & (slots_.size() - 1)]);
 }
 
+void InstanceIndex::prefetch_entry(std::uint64_t hash) const noexcept {
+  if (slots_.empty()) return;
+  const std::uint32_t tag = tag_of(hash);
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = tag & mask;; i = (i + 1) & mask) {
+    const std::uint64_t slot = slots_[i];
+    if (slot == kEmpty) return;
+    if (static_cast<std::uint32_t>(slot >> 32) != tag) continue;
+    const auto* const e =
+        reinterpret_cast<const char*>(&entry(static_cast<std::uint32_t>(slot) - 1));
+    for (std::size_t at = 0; at < sizeof(Entry); at += 64) __builtin_prefetch(e + at);
+    __builtin_prefetch(e + sizeof(Entry) - 1);
+    return;
+  }
+}
+
 InstanceIndex::Entry* InstanceIndex::find_entry(std::string_view id, std::uint64_t hash) noexcept {
   const std::int64_t number = locate(id, hash);
   return number < 0 ? nullptr : &entry(static_cast<std::uint32_t>(number));

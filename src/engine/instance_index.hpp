@@ -125,8 +125,16 @@ class InstanceIndex {
     }
   }
 
-  // Hints the slot of `hash` into the cache (a batch of commands can overlap their misses).
+  // Cache hints for a batch of commands (Engine::execute_batch), which asks for a later command's
+  // memory a step at a time so that each step finds the previous one's line in cache and the
+  // misses of several commands overlap. Neither changes anything nor waits for memory beyond
+  // what it names:
+  // prefetch_slot: the home slot of `hash`;
+  // prefetch_entry: the entry of the first slot from there whose tag is the hash's (without
+  // comparing its id, which would wait for the entry); reads the slots, so call it once
+  // prefetch_slot(hash) has had time to bring them in.
   void prefetch_slot(std::uint64_t hash) const noexcept;
+  void prefetch_entry(std::uint64_t hash) const noexcept;
 
   // The store's chunks: 16, 16, 32, 64 and 128 entries (so that a small engine's 256 stripes
   // stay small), then 256 entries each.
