@@ -337,8 +337,18 @@ class ProcessDefinition {
 
  private:
   friend class DefinitionCompiler;
-  // A sorted (name, index) table; names point into the strings of this definition.
-  using NameIndex = std::vector<std::pair<std::string_view, std::uint32_t>>;
+  // Names to dense ids, looked up on every command (its stage, fields, items, the actor's
+  // roles): an open-addressing table, a power of two at least twice the names (empty when there
+  // are none), linear probing from the name's hash; a slot keeps the hash's high half so that
+  // a probe compares names only when it matches. Names point into the strings of this
+  // definition. A sorted table's binary search cost a string compare per halving.
+  struct NameSlot {
+    std::string_view name;
+    std::uint32_t tag = 0;    // the hash's high 32 bits
+    std::uint32_t index = 0;  // + 1; 0: an empty slot
+  };
+  using NameIndex = std::vector<NameSlot>;
+  static std::uint64_t name_hash(std::string_view name) noexcept;
   static std::optional<std::uint32_t> lookup(const NameIndex& index, std::string_view id) noexcept;
 
   ProcessDefinition();

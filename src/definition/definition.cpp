@@ -23,13 +23,21 @@ std::optional<TransitionId> ProcessDefinition::find_transition(StageId from,
   return std::nullopt;
 }
 
+std::uint64_t ProcessDefinition::name_hash(std::string_view name) noexcept {
+  return static_cast<std::uint64_t>(std::hash<std::string_view>{}(name));
+}
+
 std::optional<std::uint32_t> ProcessDefinition::lookup(const NameIndex& index,
                                                        std::string_view id) noexcept {
-  const auto it =
-      std::lower_bound(index.begin(), index.end(), id,
-                       [](const auto& entry, std::string_view key) { return entry.first < key; });
-  if (it == index.end() || it->first != id) return std::nullopt;
-  return it->second;
+  if (index.empty()) return std::nullopt;
+  const std::uint64_t hash = name_hash(id);
+  const auto tag = static_cast<std::uint32_t>(hash >> 32);
+  const std::size_t mask = index.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const NameSlot& slot = index[i];
+    if (slot.index == 0) return std::nullopt;  // at most half full: probing ends
+    if (slot.tag == tag && slot.name == id) return slot.index - 1;
+  }
 }
 
 std::optional<RoleId> ProcessDefinition::find_role(std::string_view id) const noexcept {

@@ -997,11 +997,16 @@ class DefinitionCompiler {
   template <class Table>
   static ProcessDefinition::NameIndex make_index(const Table& table) {
     ProcessDefinition::NameIndex result;
-    result.reserve(table.size());
-    for (std::size_t i = 0; i < table.size(); ++i) {
-      result.emplace_back(table[i].id, index(i));
+    if (table.empty()) return result;
+    result.resize(std::bit_ceil(table.size() * 2));
+    const std::size_t mask = result.size() - 1;
+    for (std::size_t n = 0; n < table.size(); ++n) {
+      // Ids are unique within a table (the compiler refused duplicates before).
+      const std::uint64_t hash = ProcessDefinition::name_hash(table[n].id);
+      std::size_t i = hash & mask;
+      while (result[i].index != 0) i = (i + 1) & mask;
+      result[i] = {table[n].id, static_cast<std::uint32_t>(hash >> 32), index(n) + 1};
     }
-    std::sort(result.begin(), result.end());
     return result;
   }
 
