@@ -703,10 +703,6 @@ class Engine::Impl {
     return out;
   }
 
-  // Puts the instance's earliest coming milestone in the deadline queue (or takes it out). The
-  // queue's payload is the address of the instance's index entry (entries never move). Called
-  // under the instance's stripe lock; takes the timers' lock (stripe, then timers: never the
-  // other way round), which guards entry.timer.
   // The standards' lives of a state before a command is applied, to tell whether it changed them
   // (for up to kMax standards; a state with more always counts as changed).
   class LivesBefore {
@@ -731,10 +727,12 @@ class Engine::Impl {
     std::size_t count_ = kNone;
   };
 
-  // Keeps the instance's deadline in the queue at its next milestone. The next milestone is a
-  // function of the standards' lives alone (next_milestone()): `lives_unchanged` says the command
-  // just applied left them as they were, so a pending deadline is still the right one and its
-  // computation (calendars) is spared.
+  // Puts the instance's earliest coming milestone in the deadline queue. The queue's payload is
+  // the address of the instance's index entry (entries never move). Called under the instance's
+  // stripe lock; takes the timers' lock (stripe, then timers: never the other way round), which
+  // guards entry.timer. The next milestone is a function of the standards' lives alone
+  // (next_milestone()): `lives_unchanged` says the command just applied left them as they were,
+  // so a pending deadline is still the right one and its computation (calendars) is spared.
   void reschedule(Entry& entry, bool lives_unchanged = false) {
     const InstanceState& state = entry.state;
     const ProcessDefinition& def = *state.definition;
