@@ -58,48 +58,59 @@ BENCHMARK(BM_Memory_PerLiveDeal)->Iterations(1);
 // ---------------------------------------------------------------------------------------------
 // Engine::execute on a random one of the 1M deals.
 
-void BM_Engine_SetField(benchmark::State& state) {
+// Sets deal_value (a number) to a new value each time (0, 1, ..., 99, 0, ...), so that every
+// command records an event.
+class DealValueSets {
+ public:
+  static Command command() {
+    Command c;
+    c.type = CommandType::kSetFields;
+    c.actor = "maria";
+    c.fields = {{"deal_value", FieldValue(0.0)}};
+    return c;
+  }
+  // Makes `c` (from command()) the next set, on `instance`.
+  void next(Command& c, const std::string& instance) {
+    c.instance = instance;
+    c.fields.front().second = value_;
+    value_ = value_ < 99 ? value_ + 1 : 0;
+  }
+
+ private:
+  double value_ = 0;
+};
+
+// Engine::execute of the set on the deal `pick()` names, one per iteration.
+template <class Pick>
+void execute_sets(benchmark::State& state, Pick pick, const char* label) {
   Fleet& f = fleet();
-  static Cursor cursor;
-  Command set;
-  set.type = CommandType::kSetFields;
-  set.actor = "maria";
-  set.fields = {{"deal_value", FieldValue(0.0)}};
-  double score = 0;
+  DealValueSets sets;
+  Command set = DealValueSets::command();
   for (auto _ : state) {
-    set.instance = f.random_ids[cursor.take()];
-    set.fields.front().second = score;
-    score = score < 99 ? score + 1 : 0;
+    sets.next(set, pick(f));
     const CommandResult result = f.engine->execute(set, f.now += milliseconds(1));
     if (!accepted_one(result, EventType::kFieldSet)) {
       state.SkipWithError("set field was not accepted");
       break;
     }
   }
-  state.SetLabel("deal_value (number), random of 1M");
+  state.SetLabel(label);
+}
+
+void BM_Engine_SetField(benchmark::State& state) {
+  static Cursor cursor;
+  execute_sets(
+      state, [](const Fleet& f) -> const std::string& { return f.random_ids[cursor.take()]; },
+      "deal_value (number), random of 1M");
 }
 BENCHMARK(BM_Engine_SetField);
 
 // The same command on one deal, again and again: everything in cache. What a command costs the
 // CPU once its memory is there (the floor a batch's look-ahead can approach).
 void BM_Engine_SetField_Hot(benchmark::State& state) {
-  Fleet& f = fleet();
-  Command set;
-  set.type = CommandType::kSetFields;
-  set.actor = "maria";
-  set.instance = f.random_ids.front();
-  set.fields = {{"deal_value", FieldValue(0.0)}};
-  double score = 0;
-  for (auto _ : state) {
-    set.fields.front().second = score;
-    score = score < 99 ? score + 1 : 0;
-    const CommandResult result = f.engine->execute(set, f.now += milliseconds(1));
-    if (!accepted_one(result, EventType::kFieldSet)) {
-      state.SkipWithError("set field was not accepted");
-      break;
-    }
-  }
-  state.SetLabel("deal_value (number), one deal in cache");
+  execute_sets(
+      state, [](const Fleet& f) -> const std::string& { return f.random_ids.front(); },
+      "deal_value (number), one deal in cache");
 }
 BENCHMARK(BM_Engine_SetField_Hot);
 
@@ -184,21 +195,12 @@ bool run_batch(Fleet& f, const std::vector<Command>& batch, EventType type,
 void BM_Engine_SetField_Batch(benchmark::State& state) {
   Fleet& f = fleet();
   static Cursor cursor;
-  std::vector<Command> batch(kBatch);
-  for (Command& c : batch) {
-    c.type = CommandType::kSetFields;
-    c.actor = "maria";
-    c.fields = {{"deal_value", FieldValue(0.0)}};
-  }
+  DealValueSets sets;
+  std::vector<Command> batch(kBatch, DealValueSets::command());
   std::vector<Timestamp> times(kBatch);
   std::vector<CommandResult> results;
-  double score = 0;
   for (auto _ : state) {
-    for (Command& c : batch) {
-      c.instance = f.random_ids[cursor.take()];
-      c.fields.front().second = score;
-      score = score < 99 ? score + 1 : 0;
-    }
+    for (Command& c : batch) sets.next(c, f.random_ids[cursor.take()]);
     if (!run_batch(f, batch, EventType::kFieldSet, times, results)) {
       state.SkipWithError("set field was not accepted");
       break;
