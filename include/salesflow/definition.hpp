@@ -345,10 +345,17 @@ class ProcessDefinition {
   struct NameSlot {
     std::string_view name;
     std::uint32_t tag = 0;    // the hash's high 32 bits
-    std::uint32_t index = 0;  // + 1; 0: an empty slot
+    std::uint32_t value = 0;  // + 1; 0: an empty slot
   };
   using NameIndex = std::vector<NameSlot>;
+  struct NameKey {
+    std::string_view name;
+    std::uint64_t hash;
+    std::uint32_t value;
+  };
+  static NameIndex make_table(std::span<const NameKey> keys);
   static std::uint64_t name_hash(std::string_view name) noexcept;
+  static std::uint64_t address_hash(const char* data) noexcept;
   static std::optional<std::uint32_t> lookup(const NameIndex& index, std::string_view id) noexcept;
 
   ProcessDefinition();
@@ -372,20 +379,10 @@ class ProcessDefinition {
   std::vector<Calendar> calendars_;
   NameIndex role_index_, module_index_, field_index_, stage_index_, item_index_, approval_index_,
       standard_index_, calendar_index_;
-  // The path segments of this definition's rules that name fields, by address: the rules keep
-  // their segments for their whole life, so an address names one segment. An open-addressing
-  // table (linear probing from the address's hash, a power of two at least twice the entries;
-  // data == nullptr: empty), so that a rule's variable costs a multiply and a compare or two.
-  struct RuleField {
-    const char* data = nullptr;
-    std::size_t size = 0;
-    std::uint32_t field = 0;
-  };
-  static std::size_t rule_field_home(const char* data) noexcept {
-    return static_cast<std::size_t>(
-        (reinterpret_cast<std::uintptr_t>(data) * 0x9E3779B97F4A7C15ull) >> 32);
-  }
-  std::vector<RuleField> rule_fields_;
+  // The path segments of this definition's rules that name fields, by address (address_hash()):
+  // the rules keep their segments for their whole life, so an address names one segment. The
+  // value is the field's id.
+  NameIndex rule_fields_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <bit>
+#include <functional>
 
 #include "salesflow/definition.hpp"
 
@@ -23,21 +25,51 @@ std::optional<TransitionId> ProcessDefinition::find_transition(StageId from,
   return std::nullopt;
 }
 
+namespace {
+
+// The value of the first slot from `hash`'s home whose tag is the hash's and whose name is `same`.
+// (Table is ProcessDefinition::NameIndex, a private type.)
+template <class Table, class Same>
+std::optional<std::uint32_t> probe(const Table& table, std::uint64_t hash, Same same) noexcept {
+  if (table.empty()) return std::nullopt;
+  const auto tag = static_cast<std::uint32_t>(hash >> 32);
+  const std::size_t mask = table.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const auto& slot = table[i];
+    if (slot.value == 0) return std::nullopt;  // at most half full: probing ends
+    if (slot.tag == tag && same(slot.name)) return slot.value - 1;
+  }
+}
+
+}  // namespace
+
+ProcessDefinition::NameIndex ProcessDefinition::make_table(std::span<const NameKey> keys) {
+  NameIndex table;
+  if (keys.empty()) return table;
+  table.resize(std::bit_ceil(keys.size() * 2));
+  const std::size_t mask = table.size() - 1;
+  for (const NameKey& key : keys) {
+    std::size_t i = key.hash & mask;
+    while (table[i].value != 0) i = (i + 1) & mask;
+    table[i] = {key.name, static_cast<std::uint32_t>(key.hash >> 32), key.value + 1};
+  }
+  return table;
+}
+
 std::uint64_t ProcessDefinition::name_hash(std::string_view name) noexcept {
   return static_cast<std::uint64_t>(std::hash<std::string_view>{}(name));
 }
 
+std::uint64_t ProcessDefinition::address_hash(const char* data) noexcept {
+  // The product's high half is well mixed, its low half is not (it depends only on the
+  // address's low bits, which alignment fixes): the high half picks the home slot.
+  return std::rotl(std::uint64_t{reinterpret_cast<std::uintptr_t>(data)} * 0x9E3779B97F4A7C15ull,
+                   32);
+}
+
 std::optional<std::uint32_t> ProcessDefinition::lookup(const NameIndex& index,
                                                        std::string_view id) noexcept {
-  if (index.empty()) return std::nullopt;
-  const std::uint64_t hash = name_hash(id);
-  const auto tag = static_cast<std::uint32_t>(hash >> 32);
-  const std::size_t mask = index.size() - 1;
-  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-    const NameSlot& slot = index[i];
-    if (slot.index == 0) return std::nullopt;  // at most half full: probing ends
-    if (slot.tag == tag && slot.name == id) return slot.index - 1;
-  }
+  return probe(index, name_hash(id), [&](std::string_view name) { return name == id; });
 }
 
 std::optional<RoleId> ProcessDefinition::find_role(std::string_view id) const noexcept {
@@ -53,13 +85,11 @@ std::optional<FieldId> ProcessDefinition::find_field(std::string_view id) const 
   return std::nullopt;
 }
 std::optional<FieldId> ProcessDefinition::find_rule_field(std::string_view segment) const noexcept {
-  if (!rule_fields_.empty()) {
-    const std::size_t mask = rule_fields_.size() - 1;
-    for (std::size_t i = rule_field_home(segment.data()) & mask;; i = (i + 1) & mask) {
-      const RuleField& f = rule_fields_[i];
-      if (f.data == nullptr) break;  // at most half full: probing ends
-      if (f.data == segment.data() && f.size == segment.size()) return FieldId(f.field);
-    }
+  if (const auto field =
+          probe(rule_fields_, address_hash(segment.data()), [&](std::string_view name) {
+            return name.data() == segment.data() && name.size() == segment.size();
+          })) {
+    return FieldId(*field);
   }
   return find_field(segment);
 }

@@ -2,7 +2,6 @@
 // modules, fields, then stages, transitions, delivery standards); stage and checklist ids are
 // declared in a first sweep so that gates may name items of any stage.
 #include <algorithm>
-#include <bit>
 #include <cerrno>
 #include <fstream>
 #include <limits>
@@ -996,18 +995,13 @@ class DefinitionCompiler {
 
   template <class Table>
   static ProcessDefinition::NameIndex make_index(const Table& table) {
-    ProcessDefinition::NameIndex result;
-    if (table.empty()) return result;
-    result.resize(std::bit_ceil(table.size() * 2));
-    const std::size_t mask = result.size() - 1;
+    // Ids are unique within a table (the compiler refused duplicates before).
+    std::vector<ProcessDefinition::NameKey> keys;
+    keys.reserve(table.size());
     for (std::size_t n = 0; n < table.size(); ++n) {
-      // Ids are unique within a table (the compiler refused duplicates before).
-      const std::uint64_t hash = ProcessDefinition::name_hash(table[n].id);
-      std::size_t i = hash & mask;
-      while (result[i].index != 0) i = (i + 1) & mask;
-      result[i] = {table[n].id, static_cast<std::uint32_t>(hash >> 32), index(n) + 1};
+      keys.push_back({table[n].id, ProcessDefinition::name_hash(table[n].id), index(n)});
     }
-    return result;
+    return ProcessDefinition::make_table(keys);
   }
 
   void build_indexes() {
@@ -1024,13 +1018,13 @@ class DefinitionCompiler {
   // ProcessDefinition::rule_fields_: every segment of every rule of the definition that names a
   // field (segments are interned per rule, so the first of each path is among them).
   void bind_rule_fields() {
-    std::vector<ProcessDefinition::RuleField> bound;
+    std::vector<ProcessDefinition::NameKey> bound;
     const auto bind = [&](const Condition& condition) {
       for (const std::string_view segment :
            internal::RuleAccess::program(condition.rule).segments) {
         if (const auto field = def_->find_field(segment)) {
-          bound.push_back(
-              {segment.data(), segment.size(), static_cast<std::uint32_t>(to_index(*field))});
+          bound.push_back({segment, ProcessDefinition::address_hash(segment.data()),
+                           static_cast<std::uint32_t>(to_index(*field))});
         }
       }
     };
@@ -1043,15 +1037,7 @@ class DefinitionCompiler {
     }
     if (def_->scoring_) bind(def_->scoring_->score);
     for (const AlertThreshold& alert : def_->alerts_) bind(alert.condition);
-    if (bound.empty()) return;
-    auto& table = def_->rule_fields_;
-    table.assign(std::bit_ceil(bound.size() * 2), {});
-    const std::size_t mask = table.size() - 1;
-    for (const auto& f : bound) {
-      std::size_t i = ProcessDefinition::rule_field_home(f.data) & mask;
-      while (table[i].data != nullptr) i = (i + 1) & mask;
-      table[i] = f;
-    }
+    def_->rule_fields_ = ProcessDefinition::make_table(bound);
   }
 
   static std::uint32_t index(std::size_t i) { return static_cast<std::uint32_t>(i); }
