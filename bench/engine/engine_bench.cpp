@@ -51,6 +51,7 @@ void BM_Memory_PerLiveDeal(benchmark::State& state) {
   state.counters["sizeof_Event"] = sizeof(Event);
   state.counters["create_ns"] = f.create_ns_per_deal;
   state.counters["prepare_cmd_ns"] = f.prepare_ns_per_command;
+  state.counters["huge_page_MiB"] = f.huge_page_bytes / (1024.0 * 1024.0);
   state.SetLabel("b2b, 1M deals, no field values, discarding storage");
 }
 BENCHMARK(BM_Memory_PerLiveDeal)->Iterations(1);
@@ -349,6 +350,7 @@ BENCHMARK(BM_Decide_AdvanceGate3_Hot);
 // ---------------------------------------------------------------------------------------------
 // The machine's floor for "a random one of 1M": one dependent load from a random cache line of
 // 1 GiB (about the fleet's working set). A command on a random deal costs a few of these.
+// On whatever pages the heap has: 4 KiB, or 2 MiB under report.py --huge-pages.
 void BM_Floor_RandomLoad1GiB(benchmark::State& state) {
   struct alignas(64) Line {
     std::uint32_t next;
@@ -367,7 +369,7 @@ void BM_Floor_RandomLoad1GiB(benchmark::State& state) {
     at = (*lines)[at].next;
     benchmark::DoNotOptimize(at);
   }
-  state.SetLabel("pointer chase, 64-byte lines, 4 KiB pages");
+  state.SetLabel("pointer chase, 64-byte lines");
 }
 BENCHMARK(BM_Floor_RandomLoad1GiB);
 

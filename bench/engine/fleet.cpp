@@ -11,6 +11,7 @@
 #include <fstream>
 #include <numeric>
 #include <random>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +28,17 @@ std::size_t resident_bytes() {
   std::size_t size = 0, resident = 0;
   statm >> size >> resident;
   return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Anonymous memory backed by transparent huge pages, in bytes (0 where the kernel does not say).
+std::size_t huge_page_bytes() {
+  std::ifstream rollup("/proc/self/smaps_rollup");
+  constexpr std::string_view kKey = "AnonHugePages:";
+  for (std::string line; std::getline(rollup, line);) {
+    if (line.starts_with(kKey))
+      return std::strtoull(line.c_str() + kKey.size(), nullptr, 10) * 1024;
+  }
+  return 0;
 }
 
 [[noreturn]] void fail(const std::string& what) {
@@ -144,6 +156,7 @@ Fleet& fleet() {
     f->prepare_ns_per_command =
         std::chrono::duration<double, std::nano>(t3 - t2).count() / (3.0 * kDeals);
     f->prepared_heap_bytes_per_deal = static_cast<double>(heap_in_use() - heap0) / kDeals;
+    f->huge_page_bytes = static_cast<double>(huge_page_bytes());
     if (f->engine->instance_count() != kDeals) fail("instance_count");
     const auto missing = f->engine->missing_to_leave(f->ids[kDeals - 1]);
     if (!missing || !missing->empty()) fail("the lead_incubation gate is not open");

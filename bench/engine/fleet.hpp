@@ -65,6 +65,9 @@ struct Fleet {
   double prepared_heap_bytes_per_deal = 0;  // after the three preparing commands as well
   double create_ns_per_deal = 0;            // wall time of one create command, mean
   double prepare_ns_per_command = 0;        // wall time of one preparing command, mean
+  // The process's anonymous memory on transparent huge pages once built (smaps_rollup): about 0
+  // unless the heap asks for them (report.py --huge-pages).
+  double huge_page_bytes = 0;
 };
 
 Fleet& fleet();

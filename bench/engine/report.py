@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs salesflow_bench_engine once and prints the medians, the ratios and the targets.
 
-Usage: report.py BENCH_BINARY [--repetitions N] [--json FILE]
+Usage: report.py BENCH_BINARY [--repetitions N] [--json FILE] [--huge-pages]
 
 All figures come from the same run: the medians of N repetitions (default 5, which is also the
 most: the two advances through the Engine, one by one and in batches, each consume one prepared
@@ -9,7 +9,14 @@ deal per command, 100,000 per repetition, from their own half of the 1M deals). 
 (execute_batch) are reported per command: the time of an iteration divided by its `commands`. Both
 wall time and CPU time are shown; on a shared machine CPU time is the steadier of the two.
 --json FILE also keeps Google Benchmark's raw JSON output.
+
+--huge-pages runs the binary with glibc's malloc asking the kernel for transparent huge pages
+(GLIBC_TUNABLES=glibc.malloc.hugetlb=1, glibc 2.35 and later; it takes effect where
+/sys/kernel/mm/transparent_hugepage/enabled is "madvise" or "always"). Every heap block then sits
+on 2 MiB pages: the engine's states and index, and the floor's 1 GiB alike. The report says how
+much of the heap the kernel actually gave huge pages.
 """
+import os
 import json
 import subprocess
 import sys
@@ -26,9 +33,13 @@ def arg(name, default):
 def main():
     binary = sys.argv[1]
     reps = arg("--repetitions", "5")
+    env = dict(os.environ)
+    if "--huge-pages" in sys.argv:
+        env["GLIBC_TUNABLES"] = ":".join(
+            t for t in (env.get("GLIBC_TUNABLES"), "glibc.malloc.hugetlb=1") if t)
     out = subprocess.run([binary, "--benchmark_format=json", "--benchmark_repetitions=" + reps,
                           "--benchmark_report_aggregates_only=true"],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True, env=env).stdout
     if "--json" in sys.argv:
         with open(arg("--json", ""), "w") as f:
             f.write(out)
@@ -45,8 +56,9 @@ def main():
         scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
         return b[kind] * scale / b.get("commands", 1)
 
-    print("medians of %s repetitions (%s, %d CPUs)" %
-          (reps, doc["context"]["date"], doc["context"]["num_cpus"]))
+    huge_mib = rows["BM_Memory_PerLiveDeal"].get("huge_page_MiB", 0)
+    print("medians of %s repetitions (%s, %d CPUs); %.0f MiB of the heap on huge pages" %
+          (reps, doc["context"]["date"], doc["context"]["num_cpus"], huge_mib))
     print("%-30s %12s %12s  %s" % ("benchmark", "wall ns", "cpu ns", "what (batches: per command)"))
     for name, b in rows.items():
         if name.startswith("BM_Memory"):
