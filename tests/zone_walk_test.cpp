@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace salesflow::internal {
@@ -98,6 +100,40 @@ TEST_P(ZoneWalkTest, AgreesWithTheZoneWalkingBackwardsAndAtRandom) {
     expect_exact(walk, date::local_time<Ms>(Ms(t)), date::sys_time<Ms>(Ms(t)));
     if (HasFatalFailure()) return;
   }
+}
+
+// Each walk starts from the period the thread's previous walk ended in. A walk per conversion,
+// alternating with walks of another zone (whose period must not be taken for this one's), near
+// the previous instant and anywhere, in two threads at once.
+TEST_P(ZoneWalkTest, AgreesWithTheZoneWalkAfterWalkAndZoneAfterZone) {
+  const date::time_zone* other = date::locate_zone(
+      std::string(GetParam()) == "Asia/Kathmandu" ? "America/St_Johns" : "Asia/Kathmandu");
+  const auto run = [&](std::uint64_t seed, std::vector<std::string>& failures) {
+    std::mt19937_64 random(seed);
+    const std::int64_t begin =
+        Ms(date::sys_days(date::year(1900) / 1 / 1).time_since_epoch()).count();
+    const std::int64_t end =
+        Ms(date::sys_days(date::year(2100) / 1 / 1).time_since_epoch()).count();
+    std::uniform_int_distribution<std::int64_t> anywhere(begin, end);
+    std::uniform_int_distribution<std::int64_t> nearby(-3 * 86'400'000, 3 * 86'400'000);
+    std::int64_t t = anywhere(random);
+    for (int i = 0; i < 50'000 && failures.empty(); ++i) {
+      t = (i % 8 == 0) ? anywhere(random) : std::clamp(t + nearby(random), begin, end);
+      const date::time_zone* zone = (i % 3 == 0) ? other : zone_;
+      const date::local_time<Ms> local{Ms(t)};
+      const date::sys_time<Ms> instant{Ms(t)};
+      if (ZoneWalk(zone).to_utc(local) != zone->to_sys(local, date::choose::earliest) ||
+          ZoneWalk(zone).to_local(instant) != zone->to_local(instant)) {
+        failures.push_back(zone->name() + " at " + std::to_string(t) + " ms");
+      }
+    }
+  };
+  std::vector<std::string> here, there;
+  std::thread second(run, 2, std::ref(there));
+  run(1, here);
+  second.join();
+  EXPECT_EQ(here, std::vector<std::string>());
+  EXPECT_EQ(there, std::vector<std::string>());
 }
 
 INSTANTIATE_TEST_SUITE_P(Zones, ZoneWalkTest, ::testing::ValuesIn(kZones),

@@ -15,6 +15,11 @@
 // where it is the same instant. Anywhere nearer a change it asks the zone, with the same
 // date::choose::earliest the calendar always used.
 //
+// Between walks, each thread remembers the last period it used (one per thread, for the zone it
+// was of): a deal's deadlines and counted times fall in the current period, so most walks start
+// without a lookup as well. The period is the zone's answer, so where it comes from changes no
+// conversion.
+//
 // [Thread safety] A value for one thread and one walk; the zone itself is immutable.
 #ifndef SALESFLOW_CALENDAR_ZONE_WALK_HPP_
 #define SALESFLOW_CALENDAR_ZONE_WALK_HPP_
@@ -26,23 +31,39 @@
 
 namespace salesflow::internal {
 
+// One offset period of `zone` (null: none known yet).
+struct ZonePeriod {
+  const date::time_zone* zone = nullptr;
+  date::sys_seconds begin{}, end{}, safe_begin{}, safe_end{};
+  std::chrono::seconds offset{};
+};
+
 class ZoneWalk {
  public:
   using Ms = std::chrono::milliseconds;
   // More than any offset change in the tz database (the largest is Samoa's 24 hours in 2011).
   static constexpr std::chrono::seconds kMargin = std::chrono::hours(48);
 
-  explicit ZoneWalk(const date::time_zone* zone) noexcept : zone_(zone) {}
+  explicit ZoneWalk(const date::time_zone* zone) noexcept : zone_(zone) {
+    if (last_.zone == zone) period_ = last_;
+  }
+  ~ZoneWalk() {
+    if (period_.zone != nullptr) last_ = period_;
+  }
+  ZoneWalk(const ZoneWalk&) = delete;
+  ZoneWalk& operator=(const ZoneWalk&) = delete;
 
   date::local_time<Ms> to_local(date::sys_time<Ms> t) {
-    if (!(has_period_ && begin_ <= t && t < end_)) remember(zone_->get_info(t));
-    return date::local_time<Ms>((t + offset_).time_since_epoch());
+    if (!(period_.zone != nullptr && period_.begin <= t && t < period_.end)) {
+      remember(zone_->get_info(t));
+    }
+    return date::local_time<Ms>((t + period_.offset).time_since_epoch());
   }
 
   date::sys_time<Ms> to_utc(date::local_time<Ms> local) {
-    if (has_period_) {
-      const date::sys_time<Ms> guess((local - offset_).time_since_epoch());
-      if (safe_begin_ <= guess && guess < safe_end_) return guess;
+    if (period_.zone != nullptr) {
+      const date::sys_time<Ms> guess((local - period_.offset).time_since_epoch());
+      if (period_.safe_begin <= guess && guess < period_.safe_end) return guess;
     }
     const date::sys_time<Ms> exact = zone_->to_sys(local, date::choose::earliest);
     remember(zone_->get_info(exact));
@@ -51,20 +72,22 @@ class ZoneWalk {
 
  private:
   void remember(const date::sys_info& info) {
-    begin_ = info.begin;
-    end_ = info.end;
-    offset_ = info.offset;
+    period_.zone = zone_;
+    period_.begin = info.begin;
+    period_.end = info.end;
+    period_.offset = info.offset;
     // The tz library's first and last periods reach to the ends of its range: keep the margins
     // from overflowing there.
-    safe_begin_ = begin_ < date::sys_seconds::max() - kMargin ? begin_ + kMargin : end_;
-    safe_end_ = end_ > date::sys_seconds::min() + kMargin ? end_ - kMargin : begin_;
-    has_period_ = true;
+    period_.safe_begin =
+        info.begin < date::sys_seconds::max() - kMargin ? info.begin + kMargin : info.end;
+    period_.safe_end =
+        info.end > date::sys_seconds::min() + kMargin ? info.end - kMargin : info.begin;
   }
 
   const date::time_zone* zone_;
-  bool has_period_ = false;
-  date::sys_seconds begin_{}, end_{}, safe_begin_{}, safe_end_{};
-  std::chrono::seconds offset_{};
+  ZonePeriod period_;
+  // This thread's last walk's period.
+  static inline thread_local ZonePeriod last_;
 };
 
 }  // namespace salesflow::internal
