@@ -1,6 +1,14 @@
 // The JSON text helpers every hand-written JSON writer and every message uses.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <istream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <streambuf>
+#include <string>
 
 #include "definition/json_document.hpp"
 
@@ -43,6 +51,57 @@ TEST(JsonText, QuoteTextShortensLongTextWithoutSplittingCharacters) {
   // 'é' is two bytes: a cut through it drops the whole character.
   EXPECT_EQ(quote_text("abc\xC3\xA9", 4), "\"abc...\"");
   EXPECT_EQ(quote_text("\xff"), "\"\xEF\xBF\xBD\"");
+}
+
+// An endless stream of 'z' (as /dev/zero is of NULs), counting what was asked of it; or one
+// that fails after `fail_after` bytes.
+class EndlessBuffer : public std::streambuf {
+ public:
+  explicit EndlessBuffer(std::size_t fail_after = SIZE_MAX) : fail_after_(fail_after) {}
+  std::size_t served() const { return served_; }
+
+ protected:
+  int_type underflow() override {
+    if (served_ >= fail_after_) throw std::runtime_error("device error");  // istream: badbit
+    const std::size_t n = std::min(sizeof block_, fail_after_ - served_);
+    std::fill_n(block_, n, 'z');
+    served_ += n;
+    setg(block_, block_, block_ + n);
+    return traits_type::to_int_type(block_[0]);
+  }
+
+ private:
+  char block_[4096];
+  std::size_t served_ = 0;
+  std::size_t fail_after_;
+};
+
+TEST(ReadBounded, ReadsAStreamWholeAndReplacesWhatTheTextHeld) {
+  const std::string content(200'000, 'q');
+  std::istringstream in(content + "end");
+  std::string text = "left over";
+  ASSERT_TRUE(read_bounded(in, content.size() + 3, text));
+  EXPECT_EQ(text, content + "end");
+  std::istringstream empty("");
+  ASSERT_TRUE(read_bounded(empty, 10, text));
+  EXPECT_EQ(text, "");
+}
+
+TEST(ReadBounded, StopsSoonAfterTheLimitOfAnEndlessStream) {
+  EndlessBuffer endless;
+  std::istream in(&endless);
+  std::string text;
+  ASSERT_TRUE(read_bounded(in, 1'000'000, text));
+  EXPECT_GT(text.size(), 1'000'000u);  // the caller can tell: over the limit
+  EXPECT_LE(endless.served(), 1'000'000u + 128 * 1024);
+  EXPECT_EQ(text.find_first_not_of('z'), std::string::npos);
+}
+
+TEST(ReadBounded, AFailingStreamIsReportedNotTakenForItsEnd) {
+  EndlessBuffer failing(10'000);
+  std::istream in(&failing);
+  std::string text;
+  EXPECT_FALSE(read_bounded(in, 1'000'000, text));
 }
 
 }  // namespace

@@ -1,5 +1,4 @@
 // salesflow rule RULE_JSON [DATA_JSON]
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -7,6 +6,7 @@
 #include <variant>
 
 #include "cli/commands.hpp"
+#include "cli/files.hpp"
 #include "definition/json_document.hpp"
 #include "salesflow/rules.hpp"
 
@@ -18,14 +18,8 @@ struct RuleOptions {
   std::string data = "{}";
 };
 
-std::string printable_pointer(const std::string& pointer) {
-  if (pointer.empty()) return "(document)";
-  const std::string q = internal::quote_text(pointer, SIZE_MAX);
-  return q.substr(1, q.size() - 2);
-}
-
-// The text of an argument: inline JSON, or the contents of the file named after '@'. Files are
-// read up to one byte past `max_bytes`, so that the parser reports the limit, not the reader.
+// The text of an argument: inline JSON, or the contents of the file named after '@' (when it holds
+// at most `max_bytes`).
 bool read_argument(const std::string& argument, std::size_t max_bytes, std::string& text,
                    const char* what) {
   if (argument.empty() || argument[0] != '@') {
@@ -33,16 +27,9 @@ bool read_argument(const std::string& argument, std::size_t max_bytes, std::stri
     return true;
   }
   const std::string path = argument.substr(1);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::cerr << path << ": cannot read the " << what << " file\n";
-    return false;
-  }
-  text.assign(max_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (in.bad()) {
-    std::cerr << path << ": cannot read the " << what << " file\n";
+  std::string error;
+  if (!read_text_file(path, max_bytes, text, error)) {
+    std::cerr << path << ": the " << what << " file: " << error << "\n";
     return false;
   }
   return true;

@@ -25,6 +25,7 @@
 
 #include "cli/command_json.hpp"
 #include "cli/commands.hpp"
+#include "cli/files.hpp"
 #include "definition/json_document.hpp"
 #include "salesflow/engine.hpp"
 #include "salesflow/figures.hpp"
@@ -145,12 +146,6 @@ class PhaseTimer {
   std::array<Clock::duration, kPhases> spent_{};
 };
 
-std::string printable_pointer(const std::string& pointer) {
-  if (pointer.empty()) return "(document)";
-  const std::string q = quote_text(pointer, SIZE_MAX);
-  return q.substr(1, q.size() - 2);
-}
-
 // Text from the input, for a terminal: as it is unless it holds control characters (which could
 // drive the terminal), then quoted and escaped.
 std::string printable(std::string_view text) {
@@ -235,28 +230,6 @@ class LineReader {
   bool eof_ = false;
 };
 
-// Reads a whole file of at most 64 MiB.
-bool read_text_file(const std::string& path, std::string& text, std::string& error) {
-  constexpr std::size_t kMax = 64 << 20;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = std::string("cannot open the file: ") + std::strerror(errno);
-    return false;
-  }
-  text.assign(kMax + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (in.bad()) {
-    error = "cannot read the file";
-    return false;
-  }
-  if (text.size() > kMax) {
-    error = "the file is larger than 64 MiB";
-    return false;
-  }
-  return true;
-}
-
 // Loads the directory file: {"person": ["role", ...], ...}. Problems print as FILE: POINTER:
 // message on stderr.
 bool load_directory(const std::string& path, InMemoryDirectory& directory) {
@@ -264,17 +237,9 @@ bool load_directory(const std::string& path, InMemoryDirectory& directory) {
                                          .max_depth = 4,
                                          .max_string_bytes = 4096,
                                          .max_values = 1'000'000};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::cerr << path << ": (document): cannot open the file: " << std::strerror(errno) << "\n";
-    return false;
-  }
-  // One byte past the limit, so that the parser reports the limit rather than a truncation.
-  std::string text(kLimits.max_document_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (in.bad()) {
-    std::cerr << path << ": (document): cannot read the file\n";
+  std::string text, error;
+  if (!read_text_file(path, kLimits.max_document_bytes, text, error)) {
+    std::cerr << path << ": (document): " << error << "\n";
     return false;
   }
   auto parsed = internal::parse_json(text, kLimits);
@@ -669,10 +634,10 @@ int run(const RunOptions& options) {
     std::string text;
     std::string error;
     std::error_code ec;
-    LoadResult result =
-        !std::filesystem::is_directory(file, ec) && read_text_file(file, text, error)
-            ? load_definition(text)
-            : load_definition_file(file);
+    LoadResult result = !std::filesystem::is_directory(file, ec) &&
+                                read_text_file(file, LoadLimits{}.max_document_bytes, text, error)
+                            ? load_definition(text)
+                            : load_definition_file(file);
     for (const Diagnostic& d : result.diagnostics) {
       std::cerr << file << ": " << printable_pointer(d.pointer) << ": " << d.message << "\n";
     }

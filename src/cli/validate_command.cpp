@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/files.hpp"
 #include "definition/json_document.hpp"
 #include "salesflow/definition.hpp"
 
@@ -16,14 +17,6 @@ struct ValidateOptions {
   std::vector<std::string> files;
   bool json = false;
 };
-
-// A pointer for the text output: "" (the whole document) would print as nothing, so name it; and
-// quote nothing else, but keep the line free of control characters and invalid UTF-8.
-std::string printable_pointer(const std::string& pointer) {
-  if (pointer.empty()) return "(document)";
-  const std::string q = internal::quote_text(pointer, SIZE_MAX);
-  return q.substr(1, q.size() - 2);
-}
 
 int run_validate(const ValidateOptions& options) {
   nlohmann::json report = nlohmann::json::array();

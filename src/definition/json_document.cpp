@@ -418,4 +418,14 @@ std::string quote_text(std::string_view text, std::size_t max_bytes) {
   return result;
 }
 
+bool read_bounded(std::istream& in, std::size_t max_bytes, std::string& text) {
+  text.clear();
+  char chunk[64 * 1024];
+  while (in && text.size() <= max_bytes) {
+    in.read(chunk, sizeof chunk);
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+  }
+  return !in.bad();
+}
+
 }  // namespace salesflow::internal

@@ -14,6 +14,7 @@
 #define SALESFLOW_DEFINITION_JSON_DOCUMENT_HPP_
 
 #include <cstddef>
+#include <istream>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -43,6 +44,12 @@ std::variant<nlohmann::json, Diagnostic> parse_json(std::string_view text,
 std::variant<simdjson::dom::element, Diagnostic> parse_json_fast(std::string_view text,
                                                                  const JsonLimits& limits,
                                                                  simdjson::dom::parser& parser);
+
+// Reads `in` to its end into `text` (replacing what it held), in chunks, and stops once `text`
+// holds more than `max_bytes`: a caller tells a document over its limit by text.size() >
+// max_bytes, without reading a huge or endless input (/dev/zero) whole and without setting aside
+// the limit's worth of memory up front. Returns false when reading failed (the stream went bad).
+bool read_bounded(std::istream& in, std::size_t max_bytes, std::string& text);
 
 // Appends one reference token to a JSON Pointer, escaping '~' and '/' as RFC 6901 requires.
 void append_pointer_token(std::string& pointer, std::string_view token);

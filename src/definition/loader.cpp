@@ -1087,15 +1087,10 @@ LoadResult load_definition_file(const std::filesystem::path& path, const LoadLim
   if (std::filesystem::is_directory(path, ec)) return io_error("is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return io_error("cannot open the file: " + std::generic_category().message(errno));
-  // Read in chunks and stop one chunk past the limit: enough to know that the file is too large
-  // without reading a huge (or endless, like /dev/zero) file whole.
   std::string text;
-  char chunk[64 * 1024];
-  while (in && text.size() <= limits.max_document_bytes) {
-    in.read(chunk, sizeof chunk);
-    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+  if (!internal::read_bounded(in, limits.max_document_bytes, text)) {
+    return io_error("cannot read the file");
   }
-  if (in.bad()) return io_error("cannot read the file");
   if (text.size() > limits.max_document_bytes) {
     result.diagnostics.push_back(Diagnostic{DiagnosticCode::kLimit, "",
                                             "the file is larger than the limit of " +

@@ -736,6 +736,25 @@ class FilesAndUsage(support.TempDirTestCase):
         result = run("run", broken, stdin=b"")
         self.assertIn(b"/stages/0/responsibility/accountable", result.stderr)
 
+    def test_files_over_their_limit_are_refused_by_name_without_being_read_whole(self):
+        # A definition may hold 8 MiB, a directory 16 MiB; /dev/zero never ends.
+        over = self.write("over.json", b" " * ((16 << 20) + 1))
+        for definitions, directory, message in (
+                (["/dev/zero"], people(), b"/dev/zero: (document): the file is larger than the "
+                                          b"limit of 8388608 bytes\n"),
+                ([definition("b2b_pipeline")], "/dev/zero",
+                 b"/dev/zero: (document): the file is larger than the limit of 16777216 bytes\n"),
+                ([definition("b2b_pipeline")], over,
+                 over.encode() + b": (document): the file is larger than the limit of 16777216 "
+                                 b"bytes\n")):
+            if not os.path.exists("/dev/zero") and "/dev/zero" in (definitions + [directory]):
+                continue
+            result = run("run", *definitions, "--directory", directory, stdin=stream(create()),
+                         timeout=60)
+            self.assertEqual(result.returncode, 1, definitions)
+            self.assertEqual(result.stdout, b"")
+            self.assertEqual(result.stderr, message)
+
     def test_usage_errors_exit_2(self):
         for args in (["run"], ["run", "--bogus", definition("b2b_pipeline")],
                      ["run", definition("b2b_pipeline"), "--directory"]):

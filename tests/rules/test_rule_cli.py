@@ -64,7 +64,27 @@ p = run('{"if":[true,{"missing_some":[1,null]}]}')
 check("evaluation error", p.returncode == 1 and p.stderr.startswith("/if/1: "), p)
 
 p = run("@" + os.path.join(WORK_DIR, "no-such-file.json"))
-check("unreadable file", p.returncode == 1 and "cannot read" in p.stderr, p)
+check("unreadable file", p.returncode == 1
+      and "no-such-file.json: the rule file: cannot open the file: " in p.stderr, p)
+
+# Files are read up to their limit (1 MiB for a rule, 8 MiB for data): a file of exactly the
+# limit is read, one byte more is refused by name, and an endless one ends the same way.
+limit_file = os.path.join(WORK_DIR, "limit.json")
+with open(limit_file, "w", encoding="utf-8") as f:
+    f.write(" " * ((1 << 20) - 1) + "7")
+p = run("@" + limit_file)
+check("a rule file of exactly the limit", p.returncode == 0 and p.stdout == "7\n", p)
+with open(limit_file, "w", encoding="utf-8") as f:
+    f.write(" " * (1 << 20) + "7")
+p = run("@" + limit_file)
+check("a rule file one byte over the limit", p.returncode == 1 and p.stderr ==
+      limit_file + ": the rule file: the file is larger than the limit of 1048576 bytes\n", p)
+if os.path.exists("/dev/zero"):
+    p = run("@/dev/zero")
+    check("an endless rule file", p.returncode == 1 and "larger than the limit" in p.stderr, p)
+    p = run('{"var":"a"}', "@/dev/zero")
+    check("an endless data file", p.returncode == 1 and p.stderr ==
+          "/dev/zero: the data file: the file is larger than the limit of 8388608 bytes\n", p)
 
 # Usage errors: exit 2.
 p = run()
