@@ -1,11 +1,15 @@
 #include "cli/command_json.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,6 +19,8 @@ namespace {
 using internal::append_json_string;
 using internal::quote_text;
 using nlohmann::json;
+using simdjson::dom::element;
+using simdjson::dom::element_type;
 
 // Where an op's string argument goes in the Command.
 enum class Slot : std::uint8_t { kTarget, kText, kDefinition };
@@ -71,45 +77,184 @@ LineError bad(std::string message, std::string pointer = "") {
   return LineError{ErrorCode::kBadCommand, std::move(message), std::move(pointer), "", ""};
 }
 
+// The few questions the decoder asks of a JSON value, over simdjson's tape (nearly every line)
+// and nlohmann's tree (a line simdjson cannot read: an integer beyond 64 bits). One decoder, a
+// template over the two, answers both alike.
+enum class Kind : std::uint8_t {
+  kNull,
+  kBoolean,
+  kInteger,   // a negative integer within int64, or (simdjson) any integer within int64
+  kUnsigned,  // a non-negative integer within uint64 (nlohmann: every non-negative integer)
+  kFloat,     // a number with a fraction or an exponent (nlohmann: also integers beyond 64 bits)
+  kString,
+  kArray,
+  kObject,
+};
+
+Kind kind_of(element v) {
+  switch (v.type()) {
+    case element_type::NULL_VALUE:
+      return Kind::kNull;
+    case element_type::BOOL:
+      return Kind::kBoolean;
+    case element_type::INT64:
+      return Kind::kInteger;
+    case element_type::UINT64:
+      return Kind::kUnsigned;
+    case element_type::DOUBLE:
+      return Kind::kFloat;
+    case element_type::STRING:
+      return Kind::kString;
+    case element_type::ARRAY:
+      return Kind::kArray;
+    case element_type::OBJECT:
+      return Kind::kObject;
+  }
+  return Kind::kNull;
+}
+
+Kind kind_of(const json& v) {
+  switch (v.type()) {
+    case json::value_t::boolean:
+      return Kind::kBoolean;
+    case json::value_t::number_integer:
+      return Kind::kInteger;
+    case json::value_t::number_unsigned:
+      return Kind::kUnsigned;
+    case json::value_t::number_float:
+      return Kind::kFloat;
+    case json::value_t::string:
+      return Kind::kString;
+    case json::value_t::array:
+      return Kind::kArray;
+    case json::value_t::object:
+      return Kind::kObject;
+    default:  // null; the parser makes no binary or discarded values
+      return Kind::kNull;
+  }
+}
+
+bool is_number(Kind k) { return k == Kind::kInteger || k == Kind::kUnsigned || k == Kind::kFloat; }
+
+// REQUIRES: the kind the name says.
+std::string_view text_of(element v) { return v.get_string().value_unsafe(); }
+std::string_view text_of(const json& v) { return v.get_ref<const json::string_t&>(); }
+bool bool_of(element v) { return v.get_bool().value_unsafe(); }
+bool bool_of(const json& v) { return v.get<bool>(); }
+std::int64_t int_of(element v) { return v.get_int64().value_unsafe(); }
+std::int64_t int_of(const json& v) { return v.get<std::int64_t>(); }
+std::uint64_t uint_of(element v) { return v.get_uint64().value_unsafe(); }
+std::uint64_t uint_of(const json& v) { return v.get<std::uint64_t>(); }
+double number_of(element v) { return v.get_double().value_unsafe(); }  // any number kind
+double number_of(const json& v) { return v.get<double>(); }
+
+// The value as JSON text, for messages.
+std::string dump(element v) { return simdjson::minify(v); }
+std::string dump(const json& v) { return v.dump(); }
+
+// The member `key` of an object: empty when absent.
+std::optional<element> member(element object, std::string_view key) {
+  element value;
+  const simdjson::dom::object members = object.get_object().value_unsafe();
+  if (members.at_key(key).get(value) != simdjson::SUCCESS) return {};
+  return value;
+}
+const json* member(const json& object, std::string_view key) {
+  const auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+// visit(key, value) for every member of an object, in the document's order (simdjson) or the
+// keys' (nlohmann).
+template <class Visit>
+void for_each_member(element object, Visit&& visit) {
+  const simdjson::dom::object members = object.get_object().value_unsafe();
+  for (const auto m : members) visit(m.key, m.value);
+}
+template <class Visit>
+void for_each_member(const json& object, Visit&& visit) {
+  for (const auto& m : object.items()) visit(std::string_view(m.key()), m.value());
+}
+
+// visit(index, item) for every item of an array, in order, while it returns true.
+template <class Visit>
+bool each_item(element array, Visit&& visit) {
+  std::size_t i = 0;
+  const simdjson::dom::array items = array.get_array().value_unsafe();
+  for (const element item : items) {
+    if (!visit(i++, item)) return false;
+  }
+  return true;
+}
+template <class Visit>
+bool each_item(const json& array, Visit&& visit) {
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    if (!visit(i, array[i])) return false;
+  }
+  return true;
+}
+std::size_t array_size(element array) {
+  const simdjson::dom::array items = array.get_array().value_unsafe();
+  return items.size();
+}
+std::size_t array_size(const json& array) { return array.size(); }
+
 // "a string", "an object", ...: the JSON type of `value`, for messages.
-std::string a_type(const json& value) {
-  const std::string name = value.type_name();
-  const bool vowel = name[0] == 'a' || name[0] == 'o';
-  return (vowel ? "an " : "a ") + name;
+template <class V>
+std::string a_type(const V& value) {
+  switch (kind_of(value)) {
+    case Kind::kNull:
+      return "a null";
+    case Kind::kBoolean:
+      return "a boolean";
+    case Kind::kString:
+      return "a string";
+    case Kind::kArray:
+      return "an array";
+    case Kind::kObject:
+      return "an object";
+    default:
+      return "a number";
+  }
 }
 
 // A JSON number with an integral value within int64 (1 and 1.0 alike: JSON does not tell them
 // apart, and JSON Schema's "integer" accepts both).
-std::optional<std::int64_t> as_int64(const json& value) {
-  if (value.is_number_integer() && !value.is_number_unsigned()) {
-    return value.get<std::int64_t>();
-  }
-  if (value.is_number_unsigned()) {
-    const auto u = value.get<std::uint64_t>();
-    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return {};
-    return static_cast<std::int64_t>(u);
-  }
-  if (value.is_number_float()) {
-    const double d = value.get<double>();
-    // 2^63 is exactly representable; every double below it in magnitude converts safely.
-    if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0 &&
-        d < 9223372036854775808.0) {
-      return static_cast<std::int64_t>(d);
+template <class V>
+std::optional<std::int64_t> as_int64(const V& value) {
+  switch (kind_of(value)) {
+    case Kind::kInteger:
+      return int_of(value);
+    case Kind::kUnsigned: {
+      const std::uint64_t u = uint_of(value);
+      if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return {};
+      return static_cast<std::int64_t>(u);
     }
+    case Kind::kFloat: {
+      const double d = number_of(value);
+      // 2^63 is exactly representable; every double below it in magnitude converts safely.
+      if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0 &&
+          d < 9223372036854775808.0) {
+        return static_cast<std::int64_t>(d);
+      }
+      return {};
+    }
+    default:
+      return {};
   }
-  return {};
 }
 
 // A required or optional non-negative integer member, checked against [min, max].
-std::optional<LineError> read_count(const json& line, std::string_view key, std::uint64_t min,
+template <class V>
+std::optional<LineError> read_count(const V& line, std::string_view key, std::uint64_t min,
                                     std::uint64_t max, std::optional<std::uint64_t>& out) {
-  const auto it = line.find(key);
-  if (it == line.end()) return std::nullopt;
-  const auto n = as_int64(*it);
+  const auto found = member(line, key);
+  if (!found) return std::nullopt;
+  const auto n = as_int64(*found);
   if (!n || *n < 0 || static_cast<std::uint64_t>(*n) < min ||
       static_cast<std::uint64_t>(*n) > max) {
     return bad(quote_text(key) + " must be an integer from " + std::to_string(min) + " to " +
-                   std::to_string(max) + ", not " + quote_text(it->dump(), 40),
+                   std::to_string(max) + ", not " + quote_text(dump(*found), 40),
                pointer_to(key));
   }
   out = static_cast<std::uint64_t>(*n);
@@ -118,17 +263,18 @@ std::optional<LineError> read_count(const json& line, std::string_view key, std:
 
 // A string member: absent is an error when `required`; present must be a string, and non-empty
 // when `non_empty`.
-std::optional<LineError> read_string(const json& line, std::string_view key, std::string_view op,
+template <class V>
+std::optional<LineError> read_string(const V& line, std::string_view key, std::string_view op,
                                      bool required, bool non_empty, std::string& out) {
-  const auto it = line.find(key);
-  if (it == line.end()) {
+  const auto found = member(line, key);
+  if (!found) {
     if (!required) return std::nullopt;
     return bad(std::string(op) + " needs " + quote_text(key) + " (a string)");
   }
-  if (!it->is_string()) {
-    return bad(quote_text(key) + " must be a string, not " + a_type(*it), pointer_to(key));
+  if (kind_of(*found) != Kind::kString) {
+    return bad(quote_text(key) + " must be a string, not " + a_type(*found), pointer_to(key));
   }
-  out = it->get_ref<const json::string_t&>();
+  out = text_of(*found);
   if (non_empty && out.empty()) {
     return bad(quote_text(key) + " must not be empty", pointer_to(key));
   }
@@ -180,9 +326,11 @@ LineError invalid_field(std::string_view name, std::string what, std::string poi
 }
 
 // One field value from JSON, by the field's declared type. null clears the field.
-std::variant<FieldValue, LineError> field_value(const Field& field, const json& value,
+template <class V>
+std::variant<FieldValue, LineError> field_value(const Field& field, const V& value,
                                                 const std::string& pointer) {
-  if (value.is_null()) return FieldValue{};
+  const Kind kind = kind_of(value);
+  if (kind == Kind::kNull) return FieldValue{};
   const auto wrong = [&](std::string_view expected) {
     return invalid_field(field.id, "must be " + std::string(expected) + ", not " + a_type(value),
                          pointer);
@@ -190,44 +338,48 @@ std::variant<FieldValue, LineError> field_value(const Field& field, const json& 
   switch (field.type) {
     case FieldType::kString:
     case FieldType::kEnum:
-      if (!value.is_string()) return wrong("a string");
-      return FieldValue{value.get<std::string>()};
+      if (kind != Kind::kString) return wrong("a string");
+      return FieldValue{std::string(text_of(value))};
     case FieldType::kNumber:
-      if (!value.is_number()) return wrong("a number");
-      return FieldValue{value.get<double>()};
+      if (!is_number(kind)) return wrong("a number");
+      return FieldValue{number_of(value)};
     case FieldType::kInteger: {
-      if (!value.is_number()) return wrong("an integer");
+      if (!is_number(kind)) return wrong("an integer");
       if (const auto n = as_int64(value)) return FieldValue{*n};
-      const double d = value.get<double>();
+      const double d = number_of(value);
       return invalid_field(field.id,
                            std::trunc(d) == d ? "is outside the range of a 64-bit integer"
-                                              : "must be a whole number, not " + value.dump(),
+                                              : "must be a whole number, not " + dump(value),
                            pointer);
     }
     case FieldType::kBoolean:
-      if (!value.is_boolean()) return wrong("true or false");
-      return FieldValue{value.get<bool>()};
+      if (kind != Kind::kBoolean) return wrong("true or false");
+      return FieldValue{bool_of(value)};
     case FieldType::kTimestamp: {
       const auto example = "an ISO-8601 UTC timestamp string such as \"2026-11-27T09:30:00Z\"";
-      if (!value.is_string()) return wrong(example);
-      const auto& text = value.get_ref<const json::string_t&>();
+      if (kind != Kind::kString) return wrong(example);
+      const std::string_view text = text_of(value);
       if (const auto t = parse_timestamp(text)) return FieldValue{*t};
       return invalid_field(
           field.id, "must be " + std::string(example) + ", not " + quote_text(text), pointer);
     }
     case FieldType::kStringList: {
-      if (!value.is_array()) return wrong("a list of strings");
+      if (kind != Kind::kArray) return wrong("a list of strings");
       std::vector<std::string> list;
-      list.reserve(value.size());
-      for (std::size_t i = 0; i < value.size(); ++i) {
-        if (!value[i].is_string()) {
-          return invalid_field(
+      list.reserve(array_size(value));
+      std::optional<LineError> problem;
+      each_item(value, [&](std::size_t i, const auto& item) {
+        if (kind_of(item) != Kind::kString) {
+          problem = invalid_field(
               field.id,
-              "must be a list of strings; item " + std::to_string(i) + " is " + a_type(value[i]),
+              "must be a list of strings; item " + std::to_string(i) + " is " + a_type(item),
               internal::child_pointer(pointer, i));
+          return false;
         }
-        list.push_back(value[i].get<std::string>());
-      }
+        list.emplace_back(text_of(item));
+        return true;
+      });
+      if (problem) return std::move(*problem);
       return FieldValue{std::move(list)};
     }
   }
@@ -332,41 +484,29 @@ void append_member(std::string& out, std::string_view key, std::string_view text
   append_json_string(out, text);
 }
 
-}  // namespace
-
-std::variant<CommandLine, LineError> decode_command_line(std::string_view text) {
-  auto parsed = internal::parse_json(text, kCommandLimits);
-  if (auto* d = std::get_if<Diagnostic>(&parsed)) {
-    // The parser counts lines within the document; a command is one line, and "line 1" would
-    // read as the stream's first line.
-    std::string message = std::move(d->message);
-    if (constexpr std::string_view kLine1 = "at line 1, column "; message.find(kLine1) < 40) {
-      message.replace(message.find(kLine1), kLine1.size(), "at column ");
-    }
-    return bad("the line is not a JSON command: " + message, d->pointer);
-  }
-  json& line = std::get<json>(parsed);
-  if (!line.is_object()) {
+// The decoder proper, over either tree (see Kind).
+template <class V>
+std::variant<CommandLine, LineError> decode(const V& line) {
+  if (kind_of(line) != Kind::kObject) {
     return bad("a command must be a JSON object, not " + a_type(line));
   }
 
   // The instance first, so that even a malformed line counts against its instance in --summary.
   std::string instance;
-  if (const auto it = line.find("instance"); it != line.end() && it->is_string()) {
-    instance = it->get<std::string>();
+  if (const auto found = member(line, "instance"); found && kind_of(*found) == Kind::kString) {
+    instance = text_of(*found);
   }
   const auto fail = [&](LineError error) -> std::variant<CommandLine, LineError> {
     error.instance = instance;
     return error;
   };
 
-  const auto op_it = line.find("op");
-  if (op_it == line.end())
-    return fail(bad("the command has no \"op\"; expected one of " + op_names()));
-  if (!op_it->is_string()) {
-    return fail(bad("\"op\" must be a string, not " + a_type(*op_it), "/op"));
+  const auto op_found = member(line, "op");
+  if (!op_found) return fail(bad("the command has no \"op\"; expected one of " + op_names()));
+  if (kind_of(*op_found) != Kind::kString) {
+    return fail(bad("\"op\" must be a string, not " + a_type(*op_found), "/op"));
   }
-  const auto& op_name = op_it->get_ref<const json::string_t&>();
+  const std::string_view op_name = text_of(*op_found);
   const Op* op = nullptr;
   for (const Op& candidate : kOps) {
     if (candidate.name == op_name) op = &candidate;
@@ -376,12 +516,15 @@ std::variant<CommandLine, LineError> decode_command_line(std::string_view text) 
     return fail(
         bad("unknown op " + quote_text(op_name) + "; expected one of " + op_names(), "/op"));
   }
-  for (const auto& [key, value] : line.items()) {
-    if (!is_allowed_key(op, key)) {
-      return fail(
-          bad("unknown key " + quote_text(key) + ": " + op_name + " takes " + allowed_keys(op),
-              pointer_to(key)));
-    }
+  // The first unknown key in the order nlohmann/json keeps them (by name), whichever tree.
+  std::optional<std::string_view> unknown;
+  for_each_member(line, [&](std::string_view key, const auto&) {
+    if (!is_allowed_key(op, key) && (!unknown || key < *unknown)) unknown = key;
+  });
+  if (unknown) {
+    return fail(bad("unknown key " + quote_text(*unknown) + ": " + std::string(op_name) +
+                        " takes " + allowed_keys(op),
+                    pointer_to(*unknown)));
   }
 
   CommandLine result;
@@ -436,38 +579,76 @@ std::variant<CommandLine, LineError> decode_command_line(std::string_view text) 
     if (version) command.definition_version = static_cast<std::uint32_t>(*version);
   }
   if (op->takes_fields) {
-    const auto it = line.find("fields");
-    if (it == line.end() && op->type == CommandType::kSetFields) {
+    const auto fields = member(line, "fields");
+    if (!fields && op->type == CommandType::kSetFields) {
       return fail(bad("set needs \"fields\" (an object of field values)"));
     }
-    if (it != line.end()) {
-      if (!it->is_object()) {
-        return fail(bad("\"fields\" must be an object, not " + a_type(*it), "/fields"));
+    if (fields) {
+      if (kind_of(*fields) != Kind::kObject) {
+        return fail(bad("\"fields\" must be an object, not " + a_type(*fields), "/fields"));
       }
-      result.fields = std::move(*it);
+      result.fields = V(*fields);
     }
   }
   return result;
 }
 
-std::optional<LineError> convert_fields(CommandLine& line, const ProcessDefinition* definition) {
-  if (definition == nullptr || !line.fields.is_object()) return std::nullopt;
+// convert_fields() over either tree.
+template <class V>
+std::optional<LineError> convert(const V& object, CommandLine& line,
+                                 const ProcessDefinition& definition) {
+  // By name, as nlohmann/json keeps an object's members (and as this has always set them).
+  // simdjson's elements are handles; a tree of nlohmann's is copied (only lines simdjson cannot
+  // read come here with one).
+  std::vector<std::pair<std::string_view, V>> members;
+  for_each_member(
+      object, [&](std::string_view name, const V& value) { members.emplace_back(name, value); });
+  std::sort(members.begin(), members.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   auto& fields = line.command.fields;
-  fields.reserve(line.fields.size());
-  // nlohmann keeps object members sorted by key: fields are set in the order of their names.
-  for (auto& [name, value] : line.fields.items()) {
-    const auto id = definition->find_field(name);
+  fields.reserve(members.size());
+  for (const auto& [name, value] : members) {
+    const auto id = definition.find_field(name);
     if (!id) {
       fields.emplace_back(name, FieldValue{});  // the engine answers "unknown field"
       continue;
     }
     auto converted =
-        field_value(definition->field(*id), value, internal::child_pointer("/fields", name));
+        field_value(definition.field(*id), value, internal::child_pointer("/fields", name));
     if (auto* error = std::get_if<LineError>(&converted)) {
       error->instance = line.command.instance;
       return std::move(*error);
     }
     fields.emplace_back(name, std::move(std::get<FieldValue>(converted)));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<CommandLine, LineError> decode_command_line(std::string_view text,
+                                                         simdjson::dom::parser& parser) {
+  auto parsed = internal::parse_json_any(text, kCommandLimits, parser);
+  if (auto* d = std::get_if<Diagnostic>(&parsed)) {
+    // The parser counts lines within the document; a command is one line, and "line 1" would
+    // read as the stream's first line.
+    std::string message = std::move(d->message);
+    if (constexpr std::string_view kLine1 = "at line 1, column "; message.find(kLine1) < 40) {
+      message.replace(message.find(kLine1), kLine1.size(), "at column ");
+    }
+    return bad("the line is not a JSON command: " + message, d->pointer);
+  }
+  if (const auto* root = std::get_if<element>(&parsed)) return decode(*root);
+  return decode(std::get<json>(parsed));
+}
+
+std::optional<LineError> convert_fields(CommandLine& line, const ProcessDefinition* definition) {
+  if (definition == nullptr) return std::nullopt;
+  if (const auto* object = std::get_if<element>(&line.fields)) {
+    return convert(*object, line, *definition);
+  }
+  if (const auto* object = std::get_if<json>(&line.fields)) {
+    return convert(*object, line, *definition);
   }
   return std::nullopt;
 }

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <variant>
 
+#include <simdjson.h>
 #include <nlohmann/json.hpp>
 
 #include "definition/json_document.hpp"
@@ -50,16 +51,23 @@ struct CommandLine {
   bool tick = false;  // tick: only `at` is meaningful
   Timestamp at{};
   Command command;  // `fields` is still empty: see convert_fields()
-  // The line's "fields" object (null when absent). Field values are typed by the definition,
-  // which is known only once the line is decoded, so they are converted in a second step.
-  nlohmann::json fields;
+  // The line's "fields" object (std::monostate when absent). Field values are typed by the
+  // definition, which is known only once the line is decoded, so they are converted in a second
+  // step. Most lines are read by simdjson: their object lives in the parser given to
+  // decode_command_line() and is valid until that parser parses again. A line simdjson cannot
+  // read (an integer beyond 64 bits) is read by nlohmann/json and holds its own tree.
+  std::variant<std::monostate, simdjson::dom::element, nlohmann::json> fields;
 };
 
-// Decodes one line (without its '\n'). Checks the shape only: whether the instance exists,
-// the actor may act, or the time goes backwards is for the caller and the engine.
-std::variant<CommandLine, LineError> decode_command_line(std::string_view line);
+// Decodes one line (without its '\n'), parsing it with `parser` (reused from line to line, so
+// that parsing allocates nothing). Checks the shape only: whether the instance exists, the actor
+// may act, or the time goes backwards is for the caller and the engine.
+std::variant<CommandLine, LineError> decode_command_line(std::string_view line,
+                                                         simdjson::dom::parser& parser);
 
-// Converts `line.fields` into `line.command.fields` by the types `definition` declares.
+// Converts `line.fields` into `line.command.fields` by the types `definition` declares, in the
+// order of the field names (bytewise). REQUIRES: the parser that decoded `line` has not parsed
+// since.
 // Names `definition` does not declare are passed on as unset values, for the engine to reject as
 // unknown fields. With no definition (unknown instance or definition) nothing is converted: the
 // engine rejects the command before it looks at fields. Returns an invalid_field error for a

@@ -341,7 +341,7 @@ class Runner {
 
  private:
   void process(std::string_view text) {
-    auto decoded = decode_command_line(text);
+    auto decoded = decode_command_line(text, parser_);
     timer_.mark(PhaseTimer::kDecode);
     if (auto* error = std::get_if<LineError>(&decoded)) return line_error(*error);
     CommandLine& line = std::get<CommandLine>(decoded);
@@ -386,7 +386,7 @@ class Runner {
       definition = state->definition;  // recovered from the store
       definition_of_.emplace(command.instance, definition);
     }
-    if (!line.fields.is_null()) {
+    if (!std::holds_alternative<std::monostate>(line.fields)) {
       if (auto error = convert_fields(line, definition)) {
         line_error(*error);
         return attach_deadlines();
@@ -615,6 +615,8 @@ class Runner {
   Timestamp clock_ = Timestamp::min();
   std::string deadlines_;  // the milestones the current line's `at` fired, as JSON
   std::string out_;
+  // Parses every line; a line's "fields" live in it until the next line is parsed.
+  simdjson::dom::parser parser_;
   bool write_ok_ = true;
   std::unordered_map<std::string, const ProcessDefinition*> definition_of_;
   std::size_t lines_ = 0, accepted_ = 0, rejected_ = 0;

@@ -1,5 +1,7 @@
 #include "definition/json_document.hpp"
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -194,7 +196,8 @@ std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimi
     simdjson::dom::element value;
     Place place;
   };
-  std::vector<Place> containers;
+  // Inline room for what a command line or a small document needs: no allocation for them.
+  boost::container::small_vector<Place, 16> containers;
   const auto pointer_of = [&](Place place) {
     std::vector<Place> chain;
     for (; place.parent != kNone; place = containers[place.parent]) chain.push_back(place);
@@ -210,8 +213,8 @@ std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimi
                           " bytes is longer than the limit of " +
                           std::to_string(limits.max_string_bytes)};
   };
-  std::vector<Pending> stack{{root, Place{}}};
-  std::vector<std::string_view> keys;
+  boost::container::small_vector<Pending, 32> stack{{root, Place{}}};
+  boost::container::small_vector<std::string_view, 32> keys;
   std::size_t values = 0;
   while (!stack.empty()) {
     const Pending current = stack.back();
@@ -288,9 +291,8 @@ std::variant<json, Diagnostic> parse_json(std::string_view text, const JsonLimit
   return builder.take_root();
 }
 
-std::variant<simdjson::dom::element, Diagnostic> parse_json_fast(std::string_view text,
-                                                                 const JsonLimits& limits,
-                                                                 simdjson::dom::parser& parser) {
+std::variant<simdjson::dom::element, json, Diagnostic> parse_json_any(
+    std::string_view text, const JsonLimits& limits, simdjson::dom::parser& parser) {
   if (auto problem = check_text(text, limits)) return std::move(*problem);
   // simdjson counts the root as one level, nlohmann does not: allow one more.
   if (parser.capacity() < text.size() || parser.max_depth() != limits.max_depth + 1) {
@@ -302,15 +304,25 @@ std::variant<simdjson::dom::element, Diagnostic> parse_json_fast(std::string_vie
   }
   simdjson::dom::element root;
   if (const auto error = parser.parse(text.data(), text.size()).get(root); error) {
-    // simdjson says what, not where: the nlohmann parser finds the same problem and locates it.
-    auto located = parse_json(text, limits);
-    if (auto* diagnostic = std::get_if<Diagnostic>(&located)) return std::move(*diagnostic);
-    return Diagnostic{
-        DiagnosticCode::kSyntax, "",
-        std::string("the document is not valid JSON: ") + simdjson::error_message(error)};
+    // simdjson says what, not where: the nlohmann parser finds the same problem and locates it,
+    // or reads what simdjson cannot.
+    auto slow = parse_json(text, limits);
+    if (auto* diagnostic = std::get_if<Diagnostic>(&slow)) return std::move(*diagnostic);
+    return std::move(std::get<json>(slow));
   }
   if (auto problem = check_tape(root, limits)) return std::move(*problem);
   return root;
+}
+
+std::variant<simdjson::dom::element, Diagnostic> parse_json_fast(std::string_view text,
+                                                                 const JsonLimits& limits,
+                                                                 simdjson::dom::parser& parser) {
+  auto parsed = parse_json_any(text, limits, parser);
+  if (auto* root = std::get_if<simdjson::dom::element>(&parsed)) return *root;
+  if (auto* diagnostic = std::get_if<Diagnostic>(&parsed)) return std::move(*diagnostic);
+  return Diagnostic{DiagnosticCode::kSyntax, "",
+                    "the document holds an integer beyond 64 bits, which this reader cannot take "
+                    "exactly; write such a number with an exponent, such as 1e20"};
 }
 
 void append_pointer_token(std::string& pointer, std::string_view token) {

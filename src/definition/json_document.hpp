@@ -40,10 +40,18 @@ std::variant<nlohmann::json, Diagnostic> parse_json(std::string_view text,
                                                     const JsonLimits& limits);
 
 // As parse_json(), into a simdjson tape owned by `parser`: the element is valid until the parser
-// parses again or is destroyed.
+// parses again or is destroyed. simdjson (3.0) reads no integer beyond 64 bits, such as
+// 100000000000000000000, which parse_json() reads as a double: such a document is refused
+// (kSyntax) here.
 std::variant<simdjson::dom::element, Diagnostic> parse_json_fast(std::string_view text,
                                                                  const JsonLimits& limits,
                                                                  simdjson::dom::parser& parser);
+
+// As parse_json_fast(), for readers that can take either tree: a document that simdjson refuses
+// and parse_json() accepts (an integer beyond 64 bits) comes back as parse_json()'s tree, so that
+// every document parse_json() accepts is read, and read the same.
+std::variant<simdjson::dom::element, nlohmann::json, Diagnostic> parse_json_any(
+    std::string_view text, const JsonLimits& limits, simdjson::dom::parser& parser);
 
 // Reads `in` to its end into `text` (replacing what it held), in chunks, and stops once `text`
 // holds more than `max_bytes`: a caller tells a document over its limit by text.size() >

@@ -613,6 +613,36 @@ class HostileStreams(unittest.TestCase):
                          [("field_cleared", "company")])
         self.assertIn("above the maximum", answers[4]["error"]["message"])
 
+    def test_fields_are_set_in_the_order_of_their_names_whatever_the_line_says(self):
+        result, answers = run_stream(stream(
+            create(), cmd("set", 1, fields={"seats": 4, "deal_value": 10, "company": "Z"}),
+            cmd("set", 2, fields={"zzz": 1, "seats": 5, "aaa": 2})))
+        self.assert_codes(answers, ["ok", "ok", "invalid_field"])
+        self.assertEqual([e["field"] for e in answers[1]["events"] if e["type"] == "field_set"
+                          and e["field"] not in ("lead_score", "grade")],
+                         ["company", "deal_value", "seats"])
+        # The engine names the first unknown field it is given: "aaa".
+        self.assertIn('unknown field "aaa"', answers[2]["error"]["message"])
+
+    def test_integers_beyond_64_bits_are_read_as_json_reads_them(self):
+        big = "100000000000000000000"  # 1e20: valid JSON, beyond int64 and uint64
+        lines = [create()]
+        for i, (key, body) in enumerate([
+                ("fields", '{"deal_value": %s}' % big), ("fields", '{"seats": %s}' % big),
+                ("fields", '{"seats": -%s}' % big), ("expected_version", big)]):
+            lines.append(('{"op": "set", "instance": "d1", "actor": "maria", "at": "%s", "%s": %s'
+                          % (at(i + 1), key, body)) +
+                         (', "fields": {"seats": 2}}' if key != "fields" else "}"))
+        result, answers = run_stream(stream(*lines))
+        self.assert_codes(answers, ["ok", "ok", "invalid_field", "invalid_field", "bad_command"])
+        self.assertEqual([e["value"] for e in answers[1]["events"] if e.get("field") == "deal_value"],
+                         [1e20])
+        for a in answers[2:4]:
+            self.assertEqual(a["error"]["message"],
+                             'field "seats" is outside the range of a 64-bit integer')
+        self.assertEqual(answers[4]["error"]["pointer"], "/expected_version")
+        self.assertIn("not \"1e+20\"", answers[4]["error"]["message"])
+
     def test_times_keep_their_milliseconds_in_utc(self):
         c = create(fields={"contract_signed_at": "2026-05-04T11:00:00.5+02:00"})
         c["at"] = "2026-05-04T09:00:00.250Z"
