@@ -207,6 +207,19 @@ TEST(HostileInput, NaNAndInfinityAreNotJson) {
   }
 }
 
+// Valid JSON that the fast parser cannot read exactly: refused with a message that says what to
+// write instead, not as "invalid JSON".
+TEST(HostileInput, AnIntegerBeyond64BitsIsRefusedWithWhatToWriteInstead) {
+  for (const char* value : {"100000000000000000000", "-9223372036854775809"}) {
+    std::string text = minimal_definition();
+    text.replace(text.find("\"min\": 0"), 8, std::string("\"min\": ") + value);
+    const Diagnostic d = single_diagnostic(text);
+    EXPECT_EQ(d.code, DiagnosticCode::kSyntax) << value;
+    EXPECT_THAT(d.message, ::testing::HasSubstr("integer beyond 64 bits")) << value;
+    EXPECT_THAT(d.message, ::testing::HasSubstr("1e20")) << value;
+  }
+}
+
 TEST(HostileInput, InvalidUtf8IsRefusedAndNeverEchoedRaw) {
   for (const std::string& bad :
        {std::string("\xff"), std::string("\xc3\x28"), std::string("\xe2\x82"),
