@@ -113,8 +113,12 @@ class Decider {
     return decision;
   }
 
-  Event event(EventType type) const {
-    Event e;
+  // Appends an event of `type` at the command's time, in the current stage, and returns it to be
+  // filled in place (an Event is 200-odd bytes of strings and a variant: moving one into the
+  // vector cost more than the rest of a bare stage change's decision). The reference is valid
+  // until the next event is added.
+  Event& add(std::vector<Event>& events, EventType type) const {
+    Event& e = events.emplace_back();
     e.type = type;
     e.at = context_.now;
     e.stage = state_.stage;
@@ -170,7 +174,7 @@ class Decider {
       if (auto problem = validate_field_value(def_.field(*field), value)) {
         return reject(ErrorCode::kInvalidField, "field " + quote_text(name) + " " + *problem);
       }
-      Event e = event(is_set(value) ? EventType::kFieldSet : EventType::kFieldCleared);
+      Event& e = add(events, is_set(value) ? EventType::kFieldSet : EventType::kFieldCleared);
       e.target = as_target(to_index(*field));
       e.value = value;
       // A number field always holds a double, however the caller wrote the value.
@@ -178,7 +182,6 @@ class Decider {
           i != nullptr && def_.field(*field).type == FieldType::kNumber) {
         e.value = static_cast<double>(*i);
       }
-      events.push_back(std::move(e));
     }
     return std::nullopt;
   }
@@ -187,9 +190,8 @@ class Decider {
     const Stage& start = def_.stage(def_.start());
     if (auto no = require(working_roles(start), "create an instance")) return *no;
     Decision decision = accepted();
-    Event created = event(EventType::kCreated);
+    Event& created = add(decision.events, EventType::kCreated);
     created.stage = def_.start();
-    decision.events.push_back(std::move(created));
     if (auto bad = field_events(decision.events)) return *bad;
     // A new instance has no values to clear.
     std::erase_if(decision.events,
@@ -220,9 +222,8 @@ class Decider {
     }
     Decision decision = accepted();
     if (state_.is_checked(*item) == check) return decision;  // already so: nothing to record
-    Event e = event(check ? EventType::kItemChecked : EventType::kItemUnchecked);
+    Event& e = add(decision.events, check ? EventType::kItemChecked : EventType::kItemUnchecked);
     e.target = as_target(to_index(*item));
-    decision.events.push_back(std::move(e));
     return decision;
   }
 
@@ -250,10 +251,10 @@ class Decider {
                                    });
     Decision decision = accepted();
     if (give && given) return decision;  // approving twice counts once
-    Event e = event(give ? EventType::kApprovalGiven : EventType::kApprovalRejected);
+    Event& e =
+        add(decision.events, give ? EventType::kApprovalGiven : EventType::kApprovalRejected);
     e.target = as_target(to_index(*approval));
     if (!give) e.text = command_.text;
-    decision.events.push_back(std::move(e));
     return decision;
   }
 
@@ -271,10 +272,9 @@ class Decider {
         state_.assignments().end()) {
       return decision;
     }
-    Event e = event(EventType::kAssigned);
+    Event& e = add(decision.events, EventType::kAssigned);
     e.target = as_target(to_index(*role));
     e.text = command_.text;
-    decision.events.push_back(std::move(e));
     return decision;
   }
 
@@ -324,10 +324,9 @@ class Decider {
     }
     if (!unmet.empty()) return blocked(std::move(unmet));
     Decision decision = accepted();
-    Event e = event(EventType::kStageChanged);
+    Event& e = add(decision.events, EventType::kStageChanged);
     e.from_stage = state_.stage;
     e.stage = *to;
-    decision.events.push_back(std::move(e));
     finish(decision);
     return decision;
   }
@@ -336,9 +335,8 @@ class Decider {
     if (auto closed = require_open("put the instance on hold")) return *closed;
     if (auto no = require(working_roles(current()), "put the instance on hold")) return *no;
     Decision decision = accepted();
-    Event e = event(EventType::kPutOnHold);
+    Event& e = add(decision.events, EventType::kPutOnHold);
     e.text = command_.text;
-    decision.events.push_back(std::move(e));
     return decision;
   }
 
@@ -348,7 +346,7 @@ class Decider {
     }
     if (auto no = require(working_roles(current()), "resume the instance")) return *no;
     Decision decision = accepted();
-    decision.events.push_back(event(EventType::kResumed));
+    add(decision.events, EventType::kResumed);
     return decision;
   }
 
@@ -396,11 +394,10 @@ class Decider {
                                                 quote_text(command_.text));
     }
     Decision decision = accepted();
-    Event e = event(EventType::kClosedLost);
+    Event& e = add(decision.events, EventType::kClosedLost);
     e.from_stage = state_.stage;
     e.stage = *lost;
     e.text = command_.text;
-    decision.events.push_back(std::move(e));
     return decision;
   }
 
@@ -412,10 +409,9 @@ class Decider {
     accountable.insert(def_.stage(state_.closed_from).responsibility.accountable);
     if (auto no = require(accountable, "reopen the instance")) return *no;
     Decision decision = accepted();
-    Event e = event(EventType::kReopened);
+    Event& e = add(decision.events, EventType::kReopened);
     e.from_stage = state_.stage;
     e.stage = state_.closed_from;
-    decision.events.push_back(std::move(e));
     finish(decision);
     return decision;
   }
@@ -440,10 +436,9 @@ class Decider {
     const auto& team = def_.stage(*entered).team;
     if (team &&
         (!team->when || internal::condition_holds(def_, state_, *team->when, decision.events))) {
-      Event e = event(EventType::kTeamRequired);
+      Event& e = add(decision.events, EventType::kTeamRequired);
       e.stage = *entered;
       e.value = team_value(team->roles);
-      decision.events.push_back(std::move(e));
     }
   }
 
@@ -465,10 +460,9 @@ class Decider {
     for (const auto& [field, value] : {std::pair{scoring.score_field, &score_value},
                                        std::pair{scoring.grade_field, &grade_value}}) {
       if (internal::projected_field(state_, events, field) == *value) continue;
-      Event e = event(is_set(*value) ? EventType::kFieldSet : EventType::kFieldCleared);
+      Event& e = add(events, is_set(*value) ? EventType::kFieldSet : EventType::kFieldCleared);
       e.target = as_target(to_index(field));
       e.value = *value;
-      events.push_back(std::move(e));
     }
   }
 
@@ -771,14 +765,13 @@ void finish_standards(const ProcessDefinition& def, const InstanceState& state, 
     const bool left = closed || (standard.anchor.kind == TriggerKind::kStageEntered &&
                                  to_index(stage) != standard.anchor.target);
     if (!met && !left) continue;
-    Event e;
+    const auto elapsed = life.elapsed(standard, calendar_of(def, standard), now);
+    Event& e = decision.events.emplace_back();  // filled in place, as Decider::add() does
     e.type = met ? EventType::kStandardMet : EventType::kStandardCancelled;
     e.at = now;
     e.stage = stage;
     e.target = static_cast<std::uint32_t>(i);
-    e.value =
-        static_cast<std::int64_t>(life.elapsed(standard, calendar_of(def, standard), now).count());
-    decision.events.push_back(std::move(e));
+    e.value = static_cast<std::int64_t>(elapsed.count());
   }
 }
 
