@@ -104,5 +104,63 @@ TEST(ReadBounded, AFailingStreamIsReportedNotTakenForItsEnd) {
   EXPECT_FALSE(read_bounded(in, 1'000'000, text));
 }
 
+// parse_json_any() answers as parse_json() does, whichever reader read the text.
+TEST(ParseJsonAny, ReadsWithSimdjsonAndWithNlohmannWhatSimdjsonCannot) {
+  simdjson::dom::parser parser;
+  const JsonLimits limits;
+  auto fast = parse_json_any(R"({"a": [1, "x"]})", limits, parser);
+  ASSERT_TRUE(std::holds_alternative<simdjson::dom::element>(fast));
+  EXPECT_EQ(simdjson::minify(std::get<simdjson::dom::element>(fast)), R"({"a":[1,"x"]})");
+
+  auto slow = parse_json_any(R"({"a": 100000000000000000000})", limits, parser);
+  ASSERT_TRUE(std::holds_alternative<nlohmann::json>(slow));
+  EXPECT_EQ(std::get<nlohmann::json>(slow)["a"].get<double>(), 1e20);
+
+  auto bad = parse_json_any(R"({"a": 1,})", limits, parser);
+  ASSERT_TRUE(std::holds_alternative<Diagnostic>(bad));
+  EXPECT_EQ(std::get<Diagnostic>(bad).code, DiagnosticCode::kSyntax);
+  // The fast reader refuses such a document, with what to write instead.
+  auto refused = parse_json_fast(R"({"a": 100000000000000000000})", limits, parser);
+  ASSERT_TRUE(std::holds_alternative<Diagnostic>(refused));
+  EXPECT_NE(std::get<Diagnostic>(refused).message.find("integer beyond 64 bits"),
+            std::string::npos);
+}
+
+// simdjson does not count an empty array or object towards its depth limit: the tape's check
+// does, as nlohmann's reader does.
+TEST(ParseJsonAny, AnEmptyContainerPastTheDepthLimitIsRefusedAsNlohmannRefusesIt) {
+  const JsonLimits limits{.max_depth = 4};
+  simdjson::dom::parser parser;
+  for (const std::string text : {"[[[[]]]]", "[[[{}]]]", "{\"a\":[[[]]]}"}) {
+    auto ok = parse_json_any(text, limits, parser);
+    EXPECT_FALSE(std::holds_alternative<Diagnostic>(ok)) << text;
+  }
+  for (const std::string text : {"[[[[[]]]]]", "[[[[{}]]]]", "{\"a\":[[[{}]]]}"}) {
+    auto any = parse_json_any(text, limits, parser);
+    auto fast = parse_json_fast(text, limits, parser);
+    auto slow = parse_json(text, limits);
+    ASSERT_TRUE(std::holds_alternative<Diagnostic>(any)) << text;
+    ASSERT_TRUE(std::holds_alternative<Diagnostic>(fast)) << text;
+    ASSERT_TRUE(std::holds_alternative<Diagnostic>(slow)) << text;
+    EXPECT_EQ(std::get<Diagnostic>(any), std::get<Diagnostic>(slow)) << text;
+    EXPECT_EQ(std::get<Diagnostic>(fast), std::get<Diagnostic>(slow)) << text;
+    EXPECT_EQ(std::get<Diagnostic>(any).code, DiagnosticCode::kLimit) << text;
+  }
+}
+
+// The first problem in document order, as parse_json() finds it: here too many values inside
+// the first of two equal keys.
+TEST(ParseJsonAny, ReportsTheFirstProblemInDocumentOrder) {
+  const JsonLimits limits{.max_values = 10};
+  simdjson::dom::parser parser;
+  const std::string text = R"({"k": [0,0,0,0,0,0,0,0,0,0,0,0], "k": 1})";
+  auto any = parse_json_any(text, limits, parser);
+  auto slow = parse_json(text, limits);
+  ASSERT_TRUE(std::holds_alternative<Diagnostic>(any));
+  ASSERT_TRUE(std::holds_alternative<Diagnostic>(slow));
+  EXPECT_EQ(std::get<Diagnostic>(any), std::get<Diagnostic>(slow));
+  EXPECT_EQ(std::get<Diagnostic>(any).code, DiagnosticCode::kLimit);
+}
+
 }  // namespace
 }  // namespace salesflow::internal

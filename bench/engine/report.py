@@ -57,8 +57,12 @@ def main():
         return b[kind] * scale / b.get("commands", 1)
 
     huge_mib = rows["BM_Memory_PerLiveDeal"].get("huge_page_MiB", 0)
-    print("medians of %s repetitions (%s, %d CPUs); %.0f MiB of the heap on huge pages" %
-          (reps, doc["context"]["date"], doc["context"]["num_cpus"], huge_mib))
+    print("medians of %s repetitions (%s, %d CPUs)" %
+          (reps, doc["context"]["date"], doc["context"]["num_cpus"]))
+    print("heap: %s; once the fleet was built, %.0f MiB of the process's anonymous memory was "
+          "on huge pages (the floor's 1 GiB comes later, on the same kind of pages)" %
+          ("malloc asked for transparent huge pages (--huge-pages)" if "--huge-pages" in sys.argv
+           else "default pages", huge_mib))
     print("%-30s %12s %12s  %s" % ("benchmark", "wall ns", "cpu ns", "what (batches: per command)"))
     for name, b in rows.items():
         if name.startswith("BM_Memory"):

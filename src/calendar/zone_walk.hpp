@@ -20,7 +20,9 @@
 // without a lookup as well. The period is the zone's answer, so where it comes from changes no
 // conversion.
 //
-// [Thread safety] A value for one thread and one walk; the zone itself is immutable.
+// [Thread safety] A value for one thread and one walk; the zone itself is immutable. The period
+// remembered between walks is thread_local: each thread has its own, and a walk only ever stores
+// a period the zone answered.
 #ifndef SALESFLOW_CALENDAR_ZONE_WALK_HPP_
 #define SALESFLOW_CALENDAR_ZONE_WALK_HPP_
 

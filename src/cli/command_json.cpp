@@ -148,8 +148,13 @@ std::uint64_t uint_of(const json& v) { return v.get<std::uint64_t>(); }
 double number_of(element v) { return v.get_double().value_unsafe(); }  // any number kind
 double number_of(const json& v) { return v.get<double>(); }
 
-// The value as JSON text, for messages.
-std::string dump(element v) { return simdjson::minify(v); }
+// The value as JSON text, for messages. Objects are written with their keys sorted, as nlohmann
+// keeps them, so that a message does not depend on which tree read the line.
+std::string dump(element v) {
+  const element_type type = v.type();
+  if (type != element_type::OBJECT && type != element_type::ARRAY) return simdjson::minify(v);
+  return json::parse(simdjson::minify(v)).dump();  // an error path: the copy does not matter
+}
 std::string dump(const json& v) { return v.dump(); }
 
 // The member `key` of an object: empty when absent.

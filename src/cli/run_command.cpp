@@ -631,15 +631,21 @@ int run(const RunOptions& options) {
   std::vector<std::string> sources;
   bool valid = true;
   for (const std::string& file : options.definitions) {
-    // The text is kept in the store; a file that cannot be read whole is loaded by
-    // load_definition_file() for its precise diagnostics.
+    // The text is kept in the store. The file is read once (it may be a pipe): a file that
+    // cannot be read whole is refused with what went wrong, as load_definition_file() would.
     std::string text;
     std::string error;
     std::error_code ec;
-    LoadResult result = !std::filesystem::is_directory(file, ec) &&
-                                read_text_file(file, LoadLimits{}.max_document_bytes, text, error)
-                            ? load_definition(text)
-                            : load_definition_file(file);
+    LoadResult result;
+    if (std::filesystem::is_directory(file, ec)) {
+      result = load_definition_file(file);
+    } else if (read_text_file(file, LoadLimits{}.max_document_bytes, text, error)) {
+      result = load_definition(text);
+    } else {
+      const bool too_large = text.size() > LoadLimits{}.max_document_bytes;
+      result.diagnostics.push_back(
+          Diagnostic{too_large ? DiagnosticCode::kLimit : DiagnosticCode::kIo, "", error});
+    }
     for (const Diagnostic& d : result.diagnostics) {
       std::cerr << file << ": " << printable_pointer(d.pointer) << ": " << d.message << "\n";
     }

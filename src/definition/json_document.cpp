@@ -198,6 +198,16 @@ std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimi
   };
   // Inline room for what a command line or a small document needs: no allocation for them.
   boost::container::small_vector<Place, 16> containers;
+  boost::container::small_vector<std::size_t, 16> depths;  // of each container: the root's is 1
+  // Registers the container at `place`; false when it is nested deeper than the limit (simdjson
+  // does not count an empty array or object towards its own depth limit).
+  const auto enter = [&](const Place& place, std::size_t& self) {
+    self = containers.size();
+    const std::size_t depth = place.parent == kNone ? 1 : depths[place.parent] + 1;
+    containers.push_back(place);
+    depths.push_back(depth);
+    return depth <= limits.max_depth;
+  };
   const auto pointer_of = [&](Place place) {
     std::vector<Place> chain;
     for (; place.parent != kNone; place = containers[place.parent]) chain.push_back(place);
@@ -212,6 +222,11 @@ std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimi
                       "a string of " + std::to_string(size) +
                           " bytes is longer than the limit of " +
                           std::to_string(limits.max_string_bytes)};
+  };
+  const auto too_deep = [&](Place place) {
+    return Diagnostic{
+        DiagnosticCode::kLimit, pointer_of(place),
+        "nesting deeper than " + std::to_string(limits.max_depth) + " arrays and objects"};
   };
   boost::container::small_vector<Pending, 32> stack{{root, Place{}}};
   boost::container::small_vector<std::string_view, 32> keys;
@@ -232,8 +247,8 @@ std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimi
         }
         break;
       case element_type::ARRAY: {
-        const std::size_t self = containers.size();
-        containers.push_back(current.place);
+        std::size_t self = 0;
+        if (!enter(current.place, self)) return too_deep(current.place);
         // Pushed in reverse, so that elements are visited in document order.
         const std::size_t first = stack.size();
         std::size_t index = 0;
@@ -245,8 +260,8 @@ std::optional<Diagnostic> check_tape(simdjson::dom::element root, const JsonLimi
         break;
       }
       case element_type::OBJECT: {
-        const std::size_t self = containers.size();
-        containers.push_back(current.place);
+        std::size_t self = 0;
+        if (!enter(current.place, self)) return too_deep(current.place);
         const std::size_t first = stack.size();
         const auto object = current.value.get_object().value_unsafe();
         // Small objects (nearly all) compare keys pairwise; a large one gets a hash set of its
@@ -291,38 +306,61 @@ std::variant<json, Diagnostic> parse_json(std::string_view text, const JsonLimit
   return builder.take_root();
 }
 
-std::variant<simdjson::dom::element, json, Diagnostic> parse_json_any(
-    std::string_view text, const JsonLimits& limits, simdjson::dom::parser& parser) {
+namespace {
+
+// simdjson's parse of `text` with its tape checked. Where simdjson or the check refuses the text,
+// parse_json()'s answer instead: its diagnostic (located, and the same as parse_json() gives, in
+// the same order of problems), or its tree where it reads what simdjson cannot. `refused` is
+// simdjson's own error then (SUCCESS when only the check refused).
+std::variant<simdjson::dom::element, json, Diagnostic> parse_checked(
+    std::string_view text, const JsonLimits& limits, simdjson::dom::parser& parser,
+    simdjson::error_code& refused) {
+  refused = simdjson::SUCCESS;
   if (auto problem = check_text(text, limits)) return std::move(*problem);
-  // simdjson counts the root as one level, nlohmann does not: allow one more.
+  // simdjson counts the root as one level, nlohmann does not: allow one more. A parser that is
+  // reused (one per stream of command lines) grows by doubling, not to each longer line.
   if (parser.capacity() < text.size() || parser.max_depth() != limits.max_depth + 1) {
-    if (const auto error = parser.allocate(text.size(), limits.max_depth + 1); error) {
+    const std::size_t capacity =
+        std::max(text.size(), std::min(2 * parser.capacity(), limits.max_document_bytes));
+    if (const auto error = parser.allocate(capacity, limits.max_depth + 1); error) {
       return Diagnostic{
           DiagnosticCode::kLimit, "",
           std::string("cannot allocate the parser: ") + simdjson::error_message(error)};
     }
   }
   simdjson::dom::element root;
-  if (const auto error = parser.parse(text.data(), text.size()).get(root); error) {
-    // simdjson says what, not where: the nlohmann parser finds the same problem and locates it,
-    // or reads what simdjson cannot.
-    auto slow = parse_json(text, limits);
-    if (auto* diagnostic = std::get_if<Diagnostic>(&slow)) return std::move(*diagnostic);
-    return std::move(std::get<json>(slow));
-  }
-  if (auto problem = check_tape(root, limits)) return std::move(*problem);
-  return root;
+  refused = parser.parse(text.data(), text.size()).get(root);
+  if (refused == simdjson::SUCCESS && !check_tape(root, limits)) return root;
+  // Rare (every such text but an integer beyond 64 bits is refused): nlohmann says where.
+  auto slow = parse_json(text, limits);
+  if (auto* diagnostic = std::get_if<Diagnostic>(&slow)) return std::move(*diagnostic);
+  return std::move(std::get<json>(slow));
+}
+
+}  // namespace
+
+std::variant<simdjson::dom::element, json, Diagnostic> parse_json_any(
+    std::string_view text, const JsonLimits& limits, simdjson::dom::parser& parser) {
+  simdjson::error_code refused;
+  return parse_checked(text, limits, parser, refused);
 }
 
 std::variant<simdjson::dom::element, Diagnostic> parse_json_fast(std::string_view text,
                                                                  const JsonLimits& limits,
                                                                  simdjson::dom::parser& parser) {
-  auto parsed = parse_json_any(text, limits, parser);
+  simdjson::error_code refused;
+  auto parsed = parse_checked(text, limits, parser, refused);
   if (auto* root = std::get_if<simdjson::dom::element>(&parsed)) return *root;
   if (auto* diagnostic = std::get_if<Diagnostic>(&parsed)) return std::move(*diagnostic);
-  return Diagnostic{DiagnosticCode::kSyntax, "",
-                    "the document holds an integer beyond 64 bits, which this reader cannot take "
-                    "exactly; write such a number with an exponent, such as 1e20"};
+  // nlohmann read what simdjson did not.
+  if (refused == simdjson::NUMBER_ERROR) {
+    return Diagnostic{DiagnosticCode::kSyntax, "",
+                      "the document holds an integer beyond 64 bits, which this reader cannot "
+                      "take exactly; write such a number with an exponent, such as 1e20"};
+  }
+  return Diagnostic{
+      DiagnosticCode::kSyntax, "",
+      std::string("the document is not valid JSON: ") + simdjson::error_message(refused)};
 }
 
 void append_pointer_token(std::string& pointer, std::string_view token) {

@@ -20,6 +20,12 @@
 #include <variant>
 
 #include <simdjson.h>
+// simdjson's parser has another layout without SIMDJSON_THREADS_ENABLED, which simdjson's CMake
+// package defines for whatever links simdjson::simdjson: a target that includes this header
+// without linking it would disagree with the library on dom::parser and crash.
+#ifndef SIMDJSON_THREADS_ENABLED
+#error "link simdjson::simdjson (for SIMDJSON_THREADS_ENABLED), as the salesflow library does"
+#endif
 #include <nlohmann/json.hpp>
 
 #include "salesflow/definition.hpp"

@@ -11,6 +11,7 @@ import os
 import select
 import subprocess
 import sys
+import threading
 import unittest
 
 import support
@@ -643,6 +644,39 @@ class HostileStreams(unittest.TestCase):
         self.assertEqual(answers[4]["error"]["pointer"], "/expected_version")
         self.assertIn("not \"1e+20\"", answers[4]["error"]["message"])
 
+    def test_lines_read_by_either_json_reader_get_the_same_answers(self):
+        # An integer beyond 64 bits anywhere makes the tool read the line with nlohmann/json
+        # instead of simdjson. "zzz" (an unknown field, converted last) changes no answer here.
+        big = ', "zzz": 100000000000000000000'
+        bodies = [
+            '"op": "set", "zeta": 1, "alpha": 2, "fields": {"seats": 2%s}',
+            '"op": "set", "fields": {"solution_modules": ["a", 3]%s}',
+            '"op": "set", "fields": {"solution_modules": "a"%s}',
+            '"op": "set", "fields": {"contract_signed_at": "yesterday"%s}',
+            '"op": "set", "fields": {"seats": 1.5%s}',
+            '"op": "set", "fields": {"seats": 18446744073709551615%s}',
+            '"op": "set", "fields": {"industry": {"b": 1, "a": [true, null]}%s}',
+            '"op": "set", "fields": {"existing_customer": "yes", "company": 7%s}',
+            '"op": "set", "expected_version": {"b": 1, "a": [2]}, "fields": {"seats": 2%s}',
+            '"op": "set", "expected_version": -1, "fields": {"seats": 2%s}',
+            '"op": "set", "actor": "", "fields": {"seats": 2%s}',
+        ]
+        lines = [create()]
+        for i, body in enumerate(bodies):
+            for extra in ("", big):
+                text = body % extra
+                if '"actor"' not in text:
+                    text = '"actor": "maria", ' + text
+                lines.append('{"instance": "d1", "at": "%s", %s}' % (at(1 + 2 * i), text))
+        result, answers = run_stream(stream(*lines))
+        self.assertEqual(len(answers), 1 + 2 * len(bodies))
+        for i, body in enumerate(bodies):
+            fast, slow = answers[1 + 2 * i], answers[2 + 2 * i]
+            self.assertFalse(fast["ok"], body)
+            self.assertEqual(fast, slow, body)
+        # Objects in messages are written with their keys sorted, whichever reader read them.
+        self.assertIn('not \"{\\\"a\\\":[2],\\\"b\\\":1}\"', answers[17]["error"]["message"])
+
     def test_times_keep_their_milliseconds_in_utc(self):
         c = create(fields={"contract_signed_at": "2026-05-04T11:00:00.5+02:00"})
         c["at"] = "2026-05-04T09:00:00.250Z"
@@ -784,6 +818,29 @@ class FilesAndUsage(support.TempDirTestCase):
             self.assertEqual(result.returncode, 1, definitions)
             self.assertEqual(result.stdout, b"")
             self.assertEqual(result.stderr, message)
+
+    def test_a_definition_over_its_limit_through_a_pipe_is_refused_not_read_from_its_tail(self):
+        # A pipe can be read once: the part after the limit must not be taken for the file.
+        fifo = os.path.join(self.tmp, "definition.fifo")
+        os.mkfifo(fifo)
+        with open(definition("b2b_pipeline"), "rb") as f:
+            tail = f.read()
+
+        def feed():
+            try:
+                with open(fifo, "wb") as w:
+                    w.write(b" " * ((8 << 20) + (200 << 10)) + tail)
+            except BrokenPipeError:
+                pass  # the reader stopped past the limit, as it should
+
+        writer = threading.Thread(target=feed)
+        writer.start()
+        result = run("run", fifo, "--directory", people(), stdin=stream(create()), timeout=60)
+        writer.join(timeout=60)
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stdout, b"")
+        self.assertEqual(result.stderr, fifo.encode() + b": (document): the file is larger than "
+                                                        b"the limit of 8388608 bytes\n")
 
     def test_usage_errors_exit_2(self):
         for args in (["run"], ["run", "--bogus", definition("b2b_pipeline")],
