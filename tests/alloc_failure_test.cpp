@@ -21,7 +21,10 @@
 
 #include <gtest/gtest.h>
 
+#include <libpq-fe.h>
+
 #include "salesflow/engine.hpp"
+#include "salesflow/postgres_storage.hpp"
 #include "salesflow/sqlite_storage.hpp"
 #include "support/snapshot_scenario.hpp"
 #include "support/store_dir.hpp"
@@ -340,6 +343,45 @@ TEST_P(SqliteAllocationFailure, AppendIsAllOrNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(PerAppendAndBatched, SqliteAllocationFailure, ::testing::Values(0, 100));
+
+// On a real PostgreSQL server (the CTest fixture "postgres" starts one and names it in
+// SALESFLOW_TEST_POSTGRES): building the statement's parameters may throw, and the transaction
+// must then leave the log as it was. libpq allocates with malloc, which this program leaves alone.
+TEST(AllocationFailure, PostgresStorageAppendIsAllOrNothing) {
+  const char* base = std::getenv("SALESFLOW_TEST_POSTGRES");
+  if (base == nullptr) {
+    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") {
+      FAIL() << "SALESFLOW_TEST_POSTGRES is not set under CI (run through ctest)";
+    }
+    GTEST_SKIP() << "SALESFLOW_TEST_POSTGRES is not set: no PostgreSQL server to test against";
+  }
+  const std::string conninfo = std::string(base) + " dbname=postgres";
+  const auto sql = [&](const char* text) {
+    PGconn* conn = PQconnectdb(conninfo.c_str());
+    ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+    PGresult* r = PQexec(conn, text);
+    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(conn);
+  };
+  sql("DROP DATABASE IF EXISTS alloc_failure");
+  sql("CREATE DATABASE alloc_failure");
+  const std::string database = std::string(base) + " dbname=alloc_failure";
+  expect_appends_all_or_nothing(
+      [&] {
+        // A store of its own for every attempt: an empty schema, made anew.
+        PGconn* conn = PQconnectdb(database.c_str());
+        EXPECT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+        PGresult* r = PQexec(conn, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+        EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+        PQclear(r);
+        PQfinish(conn);
+        auto result = PostgresStorage::open(database);
+        EXPECT_TRUE(result.storage) << result.error;
+        return std::unique_ptr<Storage>(std::move(result.storage));
+      },
+      [](Storage&) {});
+}
 
 }  // namespace
 }  // namespace salesflow::testing

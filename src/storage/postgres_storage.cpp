@@ -317,7 +317,16 @@ class PostgresStorage::Impl {
       return AppendResult::kUnavailable;
     }
     if (!exec("BEGIN").ok()) return fail("cannot begin a transaction");
-    const AppendResult result = append_in_transaction(instance, expected, events, key, record);
+    AppendResult result;
+    try {
+      result = append_in_transaction(instance, expected, events, key, record);
+    } catch (...) {
+      // Out of memory while building a row: the rows written so far must not wait in an open
+      // transaction for the next COMMIT.
+      exec("ROLLBACK");
+      restore_marks();
+      throw;
+    }
     if (result != AppendResult::kOk) {
       exec("ROLLBACK");
       restore_marks();
@@ -408,7 +417,15 @@ class PostgresStorage::Impl {
     std::lock_guard lock(mutex_);
     if (options_.read_only || marks_.empty()) return true;
     if (!exec("BEGIN").ok()) return fail("cannot begin a transaction") == AppendResult::kOk;
-    if (!write_marks()) {
+    bool written = false;
+    try {
+      written = write_marks();
+    } catch (...) {  // as in append()
+      exec("ROLLBACK");
+      restore_marks();
+      throw;
+    }
+    if (!written) {
       exec("ROLLBACK");
       restore_marks();
       return false;
@@ -483,6 +500,24 @@ class PostgresStorage::Impl {
       fail("cannot begin a transaction");
       return false;
     }
+    try {
+      if (!write_snapshots(snapshots)) return false;
+    } catch (...) {  // as in append()
+      exec("ROLLBACK");
+      throw;
+    }
+    Result commit = exec("COMMIT");
+    if (!commit.ok()) {
+      set_error("cannot commit snapshots: " + commit.message());
+      if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+      return false;
+    }
+    return true;
+  }
+
+  // The snapshots' rows, in the open transaction; rolls it back and returns false when a row
+  // cannot be written.
+  bool write_snapshots(std::span<const Snapshot> snapshots) {
     for (const Snapshot& snapshot : snapshots) {
       const std::string version = std::to_string(snapshot.version),
                         def_version = std::to_string(snapshot.definition_version);
@@ -499,12 +534,6 @@ class PostgresStorage::Impl {
         if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
         return false;
       }
-    }
-    Result commit = exec("COMMIT");
-    if (!commit.ok()) {
-      set_error("cannot commit snapshots: " + commit.message());
-      if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
-      return false;
     }
     return true;
   }
