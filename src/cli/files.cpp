@@ -1,9 +1,6 @@
 #include "cli/files.hpp"
 
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
-#include <fstream>
 
 #include "definition/json_document.hpp"
 
@@ -17,20 +14,9 @@ std::string printable_pointer(const std::string& pointer) {
 
 bool read_text_file(const std::string& path, std::size_t max_bytes, std::string& text,
                     std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = std::string("cannot open the file: ") + std::strerror(errno);
-    return false;
-  }
-  if (!internal::read_bounded(in, max_bytes, text)) {
-    error = "cannot read the file";
-    return false;
-  }
-  if (text.size() > max_bytes) {
-    error = "the file is larger than the limit of " + std::to_string(max_bytes) + " bytes";
-    return false;
-  }
-  return true;
+  auto problem = internal::read_document_file(path, max_bytes, text);
+  if (problem) error = std::move(problem->message);
+  return !problem;
 }
 
 }  // namespace salesflow::cli

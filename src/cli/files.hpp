@@ -16,8 +16,9 @@ std::string printable_pointer(const std::string& pointer);
 // Reads the file at `path` whole into `text` when it holds at most `max_bytes`. Reads in chunks,
 // never more than one chunk past the limit, so that a huge or endless file (/dev/zero) is refused
 // without being read whole and no memory is set aside for the limit up front. Otherwise returns
-// false and says why in `error`: "cannot open the file: REASON", "cannot read the file" or "the
-// file is larger than the limit of N bytes".
+// false and says why in `error` (internal::read_document_file()'s messages: "is a directory, not
+// a file", "cannot open the file: REASON", "cannot read the file", "the file is larger than the
+// limit of N bytes").
 bool read_text_file(const std::string& path, std::size_t max_bytes, std::string& text,
                     std::string& error);
 

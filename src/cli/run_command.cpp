@@ -631,20 +631,13 @@ int run(const RunOptions& options) {
   std::vector<std::string> sources;
   bool valid = true;
   for (const std::string& file : options.definitions) {
-    // The text is kept in the store. The file is read once (it may be a pipe): a file that
-    // cannot be read whole is refused with what went wrong, as load_definition_file() would.
+    // The text is kept in the store. The file is read once (it may be a pipe).
     std::string text;
-    std::string error;
-    std::error_code ec;
     LoadResult result;
-    if (std::filesystem::is_directory(file, ec)) {
-      result = load_definition_file(file);
-    } else if (read_text_file(file, LoadLimits{}.max_document_bytes, text, error)) {
-      result = load_definition(text);
+    if (auto problem = internal::read_document_file(file, LoadLimits{}.max_document_bytes, text)) {
+      result.diagnostics.push_back(std::move(*problem));
     } else {
-      const bool too_large = text.size() > LoadLimits{}.max_document_bytes;
-      result.diagnostics.push_back(
-          Diagnostic{too_large ? DiagnosticCode::kLimit : DiagnosticCode::kIo, "", error});
+      result = load_definition(text);
     }
     for (const Diagnostic& d : result.diagnostics) {
       std::cerr << file << ": " << printable_pointer(d.pointer) << ": " << d.message << "\n";

@@ -3,8 +3,11 @@
 #include <boost/container/small_vector.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <fstream>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -476,6 +479,25 @@ bool read_bounded(std::istream& in, std::size_t max_bytes, std::string& text) {
     text.append(chunk, static_cast<std::size_t>(in.gcount()));
   }
   return !in.bad();
+}
+
+std::optional<Diagnostic> read_document_file(const std::filesystem::path& path,
+                                             std::size_t max_bytes, std::string& text) {
+  text.clear();
+  const auto io_error = [](std::string what) {
+    return Diagnostic{DiagnosticCode::kIo, "", std::move(what)};
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return io_error("is a directory, not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return io_error("cannot open the file: " + std::generic_category().message(errno));
+  if (!read_bounded(in, max_bytes, text)) return io_error("cannot read the file");
+  if (text.size() > max_bytes) {
+    return Diagnostic{
+        DiagnosticCode::kLimit, "",
+        "the file is larger than the limit of " + std::to_string(max_bytes) + " bytes"};
+  }
+  return std::nullopt;
 }
 
 }  // namespace salesflow::internal

@@ -14,7 +14,9 @@
 #define SALESFLOW_DEFINITION_JSON_DOCUMENT_HPP_
 
 #include <cstddef>
+#include <filesystem>
 #include <istream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -64,6 +66,13 @@ std::variant<simdjson::dom::element, nlohmann::json, Diagnostic> parse_json_any(
 // max_bytes, without reading a huge or endless input (/dev/zero) whole and without setting aside
 // the limit's worth of memory up front. Returns false when reading failed (the stream went bad).
 bool read_bounded(std::istream& in, std::size_t max_bytes, std::string& text);
+
+// Reads the file at `path` whole into `text`, once (a pipe too), when it holds at most
+// `max_bytes`. Otherwise returns why: kIo "is a directory, not a file", "cannot open the file:
+// REASON" or "cannot read the file"; kLimit "the file is larger than the limit of N bytes"
+// (`text` then holds what was read).
+std::optional<Diagnostic> read_document_file(const std::filesystem::path& path,
+                                             std::size_t max_bytes, std::string& text);
 
 // Appends one reference token to a JSON Pointer, escaping '~' and '/' as RFC 6901 requires.
 void append_pointer_token(std::string& pointer, std::string_view token);

@@ -1078,24 +1078,10 @@ LoadResult load_definition(std::string_view json_text, const LoadLimits& limits,
 
 LoadResult load_definition_file(const std::filesystem::path& path, const LoadLimits& limits,
                                 const OperatorRegistry* operators) {
-  LoadResult result;
-  const auto io_error = [&](const std::string& what) {
-    result.diagnostics.push_back(Diagnostic{DiagnosticCode::kIo, "", what});
-    return result;
-  };
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return io_error("is a directory, not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return io_error("cannot open the file: " + std::generic_category().message(errno));
   std::string text;
-  if (!internal::read_bounded(in, limits.max_document_bytes, text)) {
-    return io_error("cannot read the file");
-  }
-  if (text.size() > limits.max_document_bytes) {
-    result.diagnostics.push_back(Diagnostic{DiagnosticCode::kLimit, "",
-                                            "the file is larger than the limit of " +
-                                                std::to_string(limits.max_document_bytes) +
-                                                " bytes"});
+  if (auto problem = internal::read_document_file(path, limits.max_document_bytes, text)) {
+    LoadResult result;
+    result.diagnostics.push_back(std::move(*problem));
     return result;
   }
   return load_definition(text, limits, operators);
