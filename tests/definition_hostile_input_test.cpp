@@ -163,14 +163,14 @@ TEST(HostileInput, ASharedGuardIsNotCopiedPerExpandedSource) {
   json doc = minimal_json();
   json from = json::array();
   for (int i = 0; i < 2000; ++i) {
-    const std::string id = "s" + std::to_string(i);
+    const std::string id = std::string("s").append(std::to_string(i));
     doc["stages"].push_back({{"id", id},
                              {"name", id},
                              {"module", "main"},
                              {"responsibility", {{"accountable", "manager"}}}});
     from.push_back(id);
     doc["transitions"].push_back(
-        {{"from", i == 0 ? "open" : "s" + std::to_string(i - 1)}, {"to", id}});
+        {{"from", i == 0 ? "open" : std::string("s").append(std::to_string(i - 1))}, {"to", id}});
   }
   json list = json::array();
   for (int i = 0; i < 8; ++i) list.push_back(std::string(60'000, 'a' + i));

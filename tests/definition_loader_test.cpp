@@ -629,7 +629,8 @@ const BrokenCase kBrokenCases[] = {
     // Limits.
     {"MoreThan64Roles",
      [](json& d) {
-       for (int i = 0; i < 63; ++i) d["roles"].push_back({{"id", "r" + std::to_string(i)}});
+       for (int i = 0; i < 63; ++i)
+         d["roles"].push_back({{"id", std::string("r").append(std::to_string(i))}});
      },
      C::kLimit, "/roles"},
     {"TooManyEscalationSteps",

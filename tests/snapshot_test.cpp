@@ -507,7 +507,8 @@ TEST_F(SqliteSnapshots, SnapshotsTakenWhileCommandsRunFromManyThreadsRecoverExac
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
         for (int d = 0; d < 10; ++d) {
-          const std::string id = "t" + std::to_string(t) + "-" + std::to_string(d);
+          const std::string id =
+              std::string("t").append(std::to_string(t)).append("-").append(std::to_string(d));
           Command c;
           c.type = CommandType::kCreate;
           c.instance = id;
@@ -532,7 +533,8 @@ TEST_F(SqliteSnapshots, SnapshotsTakenWhileCommandsRunFromManyThreadsRecoverExac
     snapshots.join();
     for (int t = 0; t < 4; ++t) {
       for (int d = 0; d < 10; ++d) {
-        const std::string id = "t" + std::to_string(t) + "-" + std::to_string(d);
+        const std::string id =
+            std::string("t").append(std::to_string(t)).append("-").append(std::to_string(d));
         before.emplace(id, *host.engine->instance(id));
       }
     }

@@ -169,7 +169,10 @@ void BM_SqliteConcurrentAppends(benchmark::State& state) {
   // Google Benchmark starts the threads' loops together, after thread 0's setup.
   std::vector<std::string> ids;
   for (int i = 0; i < 1000; ++i) {
-    ids.push_back("t" + std::to_string(state.thread_index()) + "-deal-" + std::to_string(i));
+    ids.push_back(std::string("t")
+                      .append(std::to_string(state.thread_index()))
+                      .append("-deal-")
+                      .append(std::to_string(i)));
   }
   std::vector<std::uint64_t> versions(ids.size(), 0);
   std::size_t n = 0;
@@ -204,7 +207,7 @@ void BM_PostgresAppendPerCommand(benchmark::State& state) {
   if (!opened.storage) return state.SkipWithError(opened.error.c_str());
   PostgresStorage& store = *opened.storage;
   static std::atomic<int> run{0};
-  const std::string prefix = "r" + std::to_string(run++) + "-";
+  const std::string prefix = std::string("r").append(std::to_string(run++)).append("-");
   std::vector<std::string> ids;
   for (int i = 0; i < 1000; ++i) ids.push_back(prefix + "deal-" + std::to_string(i));
   std::vector<std::uint64_t> versions(ids.size(), 0);

@@ -42,7 +42,7 @@ std::vector<std::string> stage_label_lines(const ProcessDefinition& def, const S
 
 std::string edge_label(const Transition& t) {
   std::string label = t.label;
-  if (t.guard) label += (label.empty() ? "" : " ") + std::string("[") + t.guard->description + "]";
+  if (t.guard) label.append(label.empty() ? "[" : " [").append(t.guard->description).append("]");
   return label;
 }
 
@@ -173,7 +173,8 @@ std::string mermaid_label(const std::vector<std::string>& lines) {
 }
 
 // Mermaid node ids must be plain words; stage ids may hold '.' and '-', so number them.
-std::string mermaid_id(std::size_t stage) { return "s" + std::to_string(stage); }
+// (Appended, not `"s" + ...`: GCC 12 warns falsely about prepending to a temporary, -Wrestrict.)
+std::string mermaid_id(std::size_t stage) { return std::string("s").append(std::to_string(stage)); }
 
 void mermaid_node(std::string& out, const ProcessDefinition& def, std::size_t s,
                   const char* indent) {
@@ -207,8 +208,8 @@ std::string render_mermaid(const ProcessDefinition& def) {
   for (const Transition& t : def.transitions()) {
     const std::string label = edge_label(t);
     out += "  " + mermaid_id(to_index(t.from)) + (drawn_dashed(t) ? " -.->" : " -->");
-    if (!label.empty()) out += "|\"" + mermaid_text(label) + "\"|";
-    out += " " + mermaid_id(to_index(t.to)) + "\n";
+    if (!label.empty()) out.append("|\"").append(mermaid_text(label)).append("\"|");
+    out.append(" ").append(mermaid_id(to_index(t.to))).append("\n");
   }
   return out;
 }

@@ -83,7 +83,7 @@ TEST(RulesHostile, EndlesslyNestedDataStopsAtTheValueDepthLimit) {
 }
 
 TEST(RulesHostile, ValuesThatGrowExponentiallyStopAtALimit) {
-  const std::string forty = "[" + nested("0,", "0", "", 39) + "]";
+  const std::string forty = std::string("[").append(nested("0,", "0", "", 39)).append("]");
   const JsonRuleData data = std::get<JsonRuleData>(JsonRuleData::parse("{}"));
   // Arrays that share their halves: 2^40 leaves in little memory; walking them is the cost.
   const Rule doubling_array = compile_ok(
