@@ -41,6 +41,9 @@ class Recorder : public EventListener {
   std::mutex mutex_;
 };
 
+// "d<i>" (appended: GCC 12 warns falsely, -Wrestrict, about `"d" + std::to_string(i)`).
+std::string deal_id(int i) { return std::string("d").append(std::to_string(i)); }
+
 class DeliveryEngine : public ::testing::Test {
  protected:
   DeliveryEngine() {
@@ -149,6 +152,27 @@ TEST_F(DeliveryEngine, LeavingTheScopeCancelsWithElapsedTimeAndNothingFiresAfter
   EXPECT_THAT(engine->advance_to(kStart + 100h), IsEmpty());
 }
 
+TEST_F(DeliveryEngine, ApplyKeepsTheElapsedTimeTheEventRecords) {
+  // The log is the truth: replay takes the figure a StandardCancelled event records, and counts
+  // the time itself only for an event without one.
+  auto engine = make_engine();
+  run(*engine, CommandType::kCreate, "a", kStart);
+  const CommandResult lost = run(*engine, CommandType::kAdvance, "a", kStart + 2h, "lost");
+  ASSERT_TRUE(lost.ok()) << lost.rejection->message;
+  std::vector<Event> log = storage_.load("a");
+  ASSERT_EQ(log.back().type, EventType::kStandardCancelled);
+  const auto elapsed_after = [&](FieldValue recorded) {
+    log.back().value = std::move(recorded);
+    return replay(*minimal(), log)
+        .standards()[0]
+        .elapsed(minimal()->delivery_standards()[0], nullptr, kStart + 100h);
+  };
+  EXPECT_EQ(elapsed_after(std::int64_t{2 * 3600 * 1000}), 2h) << "as decided";
+  EXPECT_EQ(elapsed_after(std::int64_t{90 * 60 * 1000}), 90min) << "as recorded";
+  EXPECT_EQ(elapsed_after(FieldValue{}), 2h) << "counted from anchor to the event's time";
+  EXPECT_EQ(elapsed_after(std::int64_t{-5}), 0ms) << "clamped";
+}
+
 TEST_F(DeliveryEngine, HoldPausesAndResumeKeepsTheHistory) {
   auto engine = make_engine();
   run(*engine, CommandType::kCreate, "a", kStart);
@@ -176,7 +200,7 @@ TEST_F(DeliveryEngine, ClockAdvancesBesideCommandsFromOtherThreadsFireEachMilest
   auto engine = make_engine();
   constexpr int kDeals = 150, kWorkers = 3, kRounds = 30;
   for (int i = 0; i < kDeals; ++i) {
-    ASSERT_TRUE(run(*engine, CommandType::kCreate, "d" + std::to_string(i), kStart).ok());
+    ASSERT_TRUE(run(*engine, CommandType::kCreate, deal_id(i), kStart).ok());
   }
   std::vector<std::thread> threads;
   for (int t = 0; t < kWorkers; ++t) {
@@ -184,7 +208,7 @@ TEST_F(DeliveryEngine, ClockAdvancesBesideCommandsFromOtherThreadsFireEachMilest
       for (int round = 0; round < kRounds; ++round) {
         const Timestamp at = kStart + round * 2h;
         for (int i = t; i < kDeals; i += kWorkers) {
-          const std::string id = "d" + std::to_string(i);
+          const std::string id = deal_id(i);
           run(*engine, CommandType::kHold, id, at);
           run(*engine, CommandType::kResume, id, at + 1h);
         }

@@ -100,6 +100,29 @@ TEST(StandardLife, NonPausableStandardsKeepCounting) {
   EXPECT_FALSE(life.paused());
 }
 
+TEST(StandardLife, MeetAndCancelTakeAnElapsedTimeCountedBefore) {
+  const DeliveryStandard s = standard_24h();
+  StandardLife waiting;
+  EXPECT_FALSE(waiting.meet(Ms{5}));
+  StandardLife life;
+  life.anchor(at("2026-03-02T09:00:00Z"));
+  ASSERT_TRUE(life.meet(Ms{7'000}));
+  EXPECT_EQ(life.phase(), StandardPhase::kMet);
+  EXPECT_EQ(life.elapsed(s, nullptr, at("2026-03-09T00:00:00Z")), Ms{7'000}) << "what was given";
+  EXPECT_FALSE(life.meet(Ms{9'000})) << "met once";
+  EXPECT_FALSE(life.cancel(Ms{9'000}));
+
+  StandardLife negative, huge, never_anchored;
+  negative.anchor(at("2026-03-02T09:00:00Z"));
+  huge.anchor(at("2026-03-02T09:00:00Z"));
+  ASSERT_TRUE(negative.cancel(Ms{-1}));
+  ASSERT_TRUE(huge.meet(Ms{std::numeric_limits<std::int64_t>::max()}));
+  EXPECT_EQ(negative.saved().counted_ms, 0) << "clamped to the counted range";
+  EXPECT_EQ(huge.saved().counted_ms, StandardLife::kMaxCountedMs);
+  ASSERT_TRUE(never_anchored.cancel(Ms{5'000}));
+  EXPECT_EQ(never_anchored.saved().counted_ms, 0) << "nothing was counted before the anchor";
+}
+
 TEST(StandardLife, LeavingTheScopeCancels) {
   const DeliveryStandard s = standard_24h();
   StandardLife life;

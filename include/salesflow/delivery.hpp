@@ -98,6 +98,12 @@ class StandardLife {
   bool reach(Milestone milestone) noexcept;  // the milestone next() announced fell due
   bool meet(const DeliveryStandard& standard, const BusinessCalendar* calendar, Timestamp now);
   bool cancel(const DeliveryStandard& standard, const BusinessCalendar* calendar, Timestamp now);
+  // meet() and cancel() with the elapsed time already counted: what elapsed(standard, calendar,
+  // now) gives, as a StandardMet or StandardCancelled event records it (apply() takes it from
+  // there instead of walking the calendar again). Clamped to [0, kMaxCountedMs]. cancel() keeps
+  // it only when the standard was pending, as the other cancel() counts only then.
+  bool meet(Ms elapsed) noexcept;
+  bool cancel(Ms elapsed) noexcept;
   bool hold(const DeliveryStandard& standard, const BusinessCalendar* calendar, Timestamp now);
   bool resume(Timestamp now) noexcept;
 

@@ -56,8 +56,11 @@ enum class EventType : std::uint8_t {
   kStandardAtRisk,
   kStandardBreached,
   kStandardEscalated,  // value: the escalation step's index (int64); the step names the role
-  kStandardMet,        // value: the counted time from anchor to goal, in milliseconds (int64)
-  kStandardCancelled,  // value: the counted time until the scope was left, in milliseconds
+  // The next two record the counted time, in milliseconds (int64): from anchor to goal, or until
+  // the scope was left. apply() keeps that figure (clamped to the range StandardLife counts) as
+  // the standard's final elapsed time; without an int64 value it counts the time itself.
+  kStandardMet,
+  kStandardCancelled,
 };
 
 // The last event type: stores check that what they read is at most this.

@@ -118,9 +118,13 @@ bool StandardLife::reach(Milestone milestone) noexcept {
 
 bool StandardLife::meet(const DeliveryStandard& standard, const BusinessCalendar* calendar,
                         Timestamp now) {
+  // Counted only when it applies: elapsed() may walk a calendar.
+  return pending() && meet(elapsed(standard, calendar, now));
+}
+
+bool StandardLife::meet(Ms elapsed) noexcept {
   if (!pending()) return false;
-  // elapsed() saturates at kMaxCountedMs, here and in cancel() and hold(): it always fits.
-  set_counted_ms(elapsed(standard, calendar, now).count());
+  set_counted_ms(std::clamp<std::int64_t>(elapsed.count(), 0, kMaxCountedMs));
   set_phase(StandardPhase::kMet);
   set_paused(false);
   return true;
@@ -128,8 +132,12 @@ bool StandardLife::meet(const DeliveryStandard& standard, const BusinessCalendar
 
 bool StandardLife::cancel(const DeliveryStandard& standard, const BusinessCalendar* calendar,
                           Timestamp now) {
+  return cancel(pending() ? elapsed(standard, calendar, now) : Ms{counted_ms()});
+}
+
+bool StandardLife::cancel(Ms elapsed) noexcept {
   if (phase() == StandardPhase::kMet || phase() == StandardPhase::kCancelled) return false;
-  if (pending()) set_counted_ms(elapsed(standard, calendar, now).count());
+  if (pending()) set_counted_ms(std::clamp<std::int64_t>(elapsed.count(), 0, kMaxCountedMs));
   set_phase(StandardPhase::kCancelled);
   set_paused(false);
   return true;

@@ -164,7 +164,7 @@ class Engine::Impl {
       }
       if (i >= kSteps) {
         const std::size_t k = i - kSteps;
-        results.push_back(execute(commands[k], times[k], hash_of(k)));
+        results.push_back(execute(commands[k], times[k], hash_of(k), /*prefetched=*/true));
       }
     }
   }
@@ -175,7 +175,9 @@ class Engine::Impl {
            type == CommandType::kCloseLost || type == CommandType::kReopen;
   }
 
-  CommandResult execute(const Command& command, Timestamp now, std::uint64_t hash) {
+  // `prefetched`: execute_batch() has already asked for the state's memory.
+  CommandResult execute(const Command& command, Timestamp now, std::uint64_t hash,
+                        bool prefetched = false) {
     CommandResult result;
     if (now < kEarliestTimestamp || now > kLatestTimestamp) {
       // The standards count from it and calendars walk its days: refused before anything else.
@@ -207,7 +209,7 @@ class Engine::Impl {
         // decide() reads the standards' lives and the side block, each cold for a random
         // instance; commands that judge gates or rules also read field values all over their
         // lines. Start the misses now, side by side.
-        found->prefetch(reads_field_values(command.type));
+        if (!prefetched) found->prefetch(reads_field_values(command.type));
       } else if (command.type == CommandType::kCreate) {
         definition = this->definition(command.definition_id, command.definition_version).get();
         if (!definition) {

@@ -889,11 +889,17 @@ void apply(const ProcessDefinition& def, InstanceState& state, const Event& even
     case EventType::kStandardMet:
     case EventType::kStandardCancelled:
       if (auto* life = standard_life()) {
-        const DeliveryStandard& standard = def.delivery_standards()[event.target];
-        if (event.type == EventType::kStandardMet) {
-          life->meet(standard, calendar_of(def, standard), event.at);
+        const bool met = event.type == EventType::kStandardMet;
+        // The event records the elapsed time decide() counted on the same life at the same
+        // instant: taking it spares a second calendar walk. An event without it (written by a
+        // host) is counted here.
+        if (const auto* elapsed = std::get_if<std::int64_t>(&event.value)) {
+          met ? life->meet(StandardLife::Ms{*elapsed}) : life->cancel(StandardLife::Ms{*elapsed});
         } else {
-          life->cancel(standard, calendar_of(def, standard), event.at);
+          const DeliveryStandard& standard = def.delivery_standards()[event.target];
+          const BusinessCalendar* calendar = calendar_of(def, standard);
+          met ? life->meet(standard, calendar, event.at)
+              : life->cancel(standard, calendar, event.at);
         }
       }
       return;
