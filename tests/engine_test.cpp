@@ -1,6 +1,8 @@
 // The engine as a host uses it: commands in, events or structured rejections out.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -597,6 +599,116 @@ TEST(EngineDirectory, InMemoryVisitMatchesRolesOf) {
   visited.clear();
   directory.visit_roles("nobody", [&](std::string_view role) { visited.emplace_back(role); });
   EXPECT_THAT(visited, IsEmpty());
+}
+
+// A host's Directory that counts how often the engine asks it, with a revision() of the test's
+// choosing (0: none).
+class CountingDirectory final : public Directory {
+ public:
+  std::vector<std::string> roles_of(std::string_view person) const override {
+    ++asked;
+    const auto it = roles.find(std::string(person));
+    return it == roles.end() ? std::vector<std::string>{} : it->second;
+  }
+  std::uint64_t revision() const noexcept override { return number; }
+
+  std::map<std::string, std::vector<std::string>> roles;
+  std::uint64_t number = 0;
+  mutable int asked = 0;
+};
+
+// Whether `actor` may create `instance` of `definition`: only sales_rep may (the start stage's
+// responsible role); anyone else is forbidden.
+bool may_create(Engine& engine, const std::string& instance, const std::string& actor,
+                const std::string& definition = "b2b_pipeline") {
+  Command create;
+  create.type = CommandType::kCreate;
+  create.instance = instance;
+  create.actor = actor;
+  create.definition_id = definition;
+  const CommandResult result = engine.execute(create, kMonday);
+  EXPECT_TRUE(result.ok() || result.rejection->code == ErrorCode::kForbidden)
+      << result.rejection->message;
+  return result.ok();
+}
+
+std::unique_ptr<Engine> engine_asking(Directory& directory) {
+  EngineOptions options;
+  options.directory = &directory;
+  auto engine = std::make_unique<Engine>(options);
+  EXPECT_TRUE(engine->register_definition(b2b()));
+  return engine;
+}
+
+TEST(EngineDirectory, ADirectoryWithoutARevisionIsAskedForEveryCommand) {
+  CountingDirectory directory;
+  directory.roles["olga"] = {"sales_rep"};
+  const auto engine = engine_asking(directory);
+  EXPECT_TRUE(may_create(*engine, "deal-1", "olga"));
+  EXPECT_TRUE(may_create(*engine, "deal-2", "olga"));
+  EXPECT_TRUE(may_create(*engine, "deal-3", "olga"));
+  EXPECT_EQ(directory.asked, 3);
+}
+
+TEST(EngineDirectory, ARevisionSparesAskingAgainUntilItOrTheActorChanges) {
+  CountingDirectory directory;
+  directory.roles["olga"] = {"sales_rep"};
+  directory.number = 7;
+  const auto engine = engine_asking(directory);
+  EXPECT_TRUE(may_create(*engine, "deal-1", "olga"));
+  EXPECT_TRUE(may_create(*engine, "deal-2", "olga"));
+  EXPECT_EQ(directory.asked, 1);
+  directory.roles["olga"].clear();  // taken away, and the directory says so
+  directory.number = 8;
+  EXPECT_FALSE(may_create(*engine, "deal-3", "olga"));
+  EXPECT_EQ(directory.asked, 2);
+  directory.roles["otto"] = {"sales_rep"};
+  EXPECT_TRUE(may_create(*engine, "deal-4", "otto"));
+  EXPECT_FALSE(may_create(*engine, "deal-5", "olga")) << "otto's answer is not olga's";
+  EXPECT_EQ(directory.asked, 4);
+}
+
+TEST(EngineDirectory, AnInMemoryGrantCountsFromTheNextCommand) {
+  InMemoryDirectory directory;
+  directory.grant("max", "sales_manager");
+  const auto engine = engine_asking(directory);
+  EXPECT_FALSE(may_create(*engine, "deal-1", "zoe"));
+  directory.grant("zoe", "sales_rep");
+  EXPECT_TRUE(may_create(*engine, "deal-2", "zoe"));
+  EXPECT_GT(directory.revision(), 0u);
+  InMemoryDirectory other;
+  EXPECT_NE(other.revision(), directory.revision()) << "never the same in two directories";
+}
+
+TEST(EngineDirectory, AnswersAreNotSharedBetweenEngines) {
+  CountingDirectory grants, refuses;
+  grants.roles["olga"] = {"sales_rep"};
+  grants.number = refuses.number = 7;  // the same revision: only the engine tells them apart
+  const auto first = engine_asking(grants);
+  const auto second = engine_asking(refuses);
+  EXPECT_TRUE(may_create(*first, "deal-1", "olga"));
+  EXPECT_FALSE(may_create(*second, "deal-1", "olga"));
+  EXPECT_TRUE(may_create(*first, "deal-2", "olga"));
+}
+
+TEST(EngineDirectory, AKeptAnswerIsMappedInEachDefinitionItMeets) {
+  // The same roles in the opposite order: sales_rep is role 1 of one and role 6 of the other.
+  nlohmann::json reversed = b2b_core_json();
+  reversed["id"] = "b2b_reversed";
+  std::reverse(reversed["roles"].begin(), reversed["roles"].end());
+  const auto other = load_definition(reversed.dump()).definition;
+  ASSERT_TRUE(other);
+  CountingDirectory directory;
+  directory.roles["olga"] = {"sales_rep"};
+  directory.roles["sven"] = {"service"};  // role 1 of the reversed definition
+  directory.number = 7;
+  const auto engine = engine_asking(directory);
+  ASSERT_TRUE(engine->register_definition(other));
+  EXPECT_TRUE(may_create(*engine, "deal-1", "olga"));
+  EXPECT_TRUE(may_create(*engine, "deal-2", "olga", "b2b_reversed"));
+  EXPECT_TRUE(may_create(*engine, "deal-3", "olga"));
+  EXPECT_FALSE(may_create(*engine, "deal-4", "sven", "b2b_reversed"));
+  EXPECT_EQ(directory.asked, 2);
 }
 
 // Enough instances to grow every stripe's index several times: each keeps its own state.

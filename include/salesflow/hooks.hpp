@@ -5,6 +5,7 @@
 #ifndef SALESFLOW_HOOKS_HPP_
 #define SALESFLOW_HOOKS_HPP_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -27,10 +28,14 @@ namespace salesflow {
 // given on one instance (the assign command) come on top.
 //
 // [Threading] The engine calls visit_roles() (whose default calls roles_of()) from its calling
-// threads, concurrently, once per execute() or open_transitions(), before it locks anything for
-// that call: both must be thread-safe, and may call back into the engine.
+// threads, concurrently, at most once per execute() or open_transitions() (see [Caching]), before
+// it locks anything for that call: both must be thread-safe, and may call back into the engine.
 // [Errors] An exception from the Directory leaves the engine's call that asked, which has changed
 // nothing by then.
+// [Caching] A Directory that can tell when its answers change says so through revision(): the
+// engine then asks it again only when the number has changed since it last asked, or when it
+// asks about another person (it keeps, per calling thread, the last person's roles). The
+// default, 0, means "cannot tell": asked every time. InMemoryDirectory has a revision.
 class Directory {
  public:
   Directory() = default;
@@ -46,6 +51,10 @@ class Directory {
   // let it pass.
   virtual void visit_roles(std::string_view person,
                            const std::function<void(std::string_view role)>& visit) const;
+  // A number that changes whenever any answer may have changed, or 0: see [Caching]. It must
+  // never come back to a value it had while the answers were different (a counter increased on
+  // every change does). Thread-safe, cheap and non-blocking: asked once per command.
+  virtual std::uint64_t revision() const noexcept { return 0; }
 };
 
 // A Directory kept in memory. Thread-safe: grant() may run concurrently with lookups.
@@ -57,8 +66,15 @@ class InMemoryDirectory final : public Directory {
   // grant()).
   void visit_roles(std::string_view person,
                    const std::function<void(std::string_view role)>& visit) const override;
+  // Changes with every grant(); never 0, and never the same in two directories of one process.
+  std::uint64_t revision() const noexcept override {
+    return revision_.load(std::memory_order_acquire);
+  }
 
  private:
+  static std::uint64_t next_revision() noexcept;
+
+  std::atomic<std::uint64_t> revision_{next_revision()};
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::vector<std::string>, std::less<>> roles_;
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -50,6 +51,18 @@ class DirectoryRoles {
   std::size_t count_ = 0;
   std::vector<std::string> more_;
 };
+
+// A thread's last answer from a Directory that has a revision(): the actor's role names, and
+// those mapped in the definition of the last command that used them.
+struct LastAnswer {
+  std::uint64_t engine = 0;  // the serial of the engine that asked; 0: nothing kept
+  std::uint64_t revision = 0;
+  std::string actor;
+  DirectoryRoles names;
+  const ProcessDefinition* definition = nullptr;  // one of that engine's (they live as long)
+  RoleSet roles;
+};
+thread_local LastAnswer last_answer;
 
 // What listeners are told about one committed command. Registered definitions live as long as
 // the engine, so a plain pointer is enough.
@@ -192,7 +205,7 @@ class Engine::Impl {
     std::optional<Storage::Snapshot> snapshot;  // taken under the lock, saved after it
     // Asked before the stripe is locked: the Directory is the host's code and may take its time,
     // or call back into the engine.
-    const DirectoryRoles directory_roles = this->directory_roles(command.actor);
+    DirectoryAnswer directory_answer = ask_directory(command.actor);
     {
       std::unique_lock lock(stripe.mutex);
       const bool keyed = !command.idempotency_key.empty();
@@ -232,7 +245,7 @@ class Engine::Impl {
         return remember(command, std::move(result), 0);
       }
       const DecisionContext context{now,
-                                    roles_of(*definition, state, command.actor, directory_roles)};
+                                    roles_of(*definition, state, command.actor, directory_answer)};
       Decision decision = decide(*definition, state, command, context);
       if (!decision.ok()) {
         result.rejection = std::move(decision.rejection);
@@ -330,7 +343,7 @@ class Engine::Impl {
   std::optional<std::vector<OpenTransition>> open_transitions(std::string_view id,
                                                               std::string_view actor) const {
     // Asked before the stripe is locked, as in execute().
-    const DirectoryRoles roles = directory_roles(actor);
+    DirectoryAnswer answer = ask_directory(actor);
     const std::uint64_t hash = internal::instance_hash(id);
     const Stripe& stripe = stripe_of(hash);
     std::lock_guard lock(stripe.mutex);
@@ -339,7 +352,7 @@ class Engine::Impl {
     const ProcessDefinition& def = *found->definition;
     const InstanceState& state = *found;
     std::vector<OpenTransition> open;
-    const DecisionContext context{Timestamp{}, roles_of(def, state, actor, roles)};
+    const DecisionContext context{Timestamp{}, roles_of(def, state, actor, answer)};
     for (const Transition& t : def.outgoing(state.stage)) {
       // Ask decide() itself, so that this answer can never disagree with a real command.
       Command probe;
@@ -842,22 +855,72 @@ class Engine::Impl {
     return true;
   }
 
-  DirectoryRoles directory_roles(std::string_view actor) const {
-    DirectoryRoles roles;
-    if (options_.directory != nullptr) {
-      options_.directory->visit_roles(actor, [&roles](std::string_view role) { roles.add(role); });
+  // What the Directory says of an actor, asked before the stripe is locked (it is the host's code
+  // and may take its time, or call back into the engine): the role names it gives now, or, when
+  // the thread's last answer (last_answer) is for this engine, actor and revision(), nothing:
+  // roles_of() then reads that one.
+  struct DirectoryAnswer {
+    bool cached = false;
+    std::uint64_t revision = 0;  // 0: not to be kept
+    DirectoryRoles names;
+  };
+  DirectoryAnswer ask_directory(std::string_view actor) const {
+    DirectoryAnswer answer;
+    const Directory* directory = options_.directory;
+    if (directory == nullptr) return answer;
+    answer.revision = directory->revision();
+    const LastAnswer& last = last_answer;
+    if (answer.revision != 0 && last.engine == serial_ && last.revision == answer.revision &&
+        last.actor == actor) {
+      answer.cached = true;
+      return answer;
     }
+    directory->visit_roles(actor, [&answer](std::string_view role) { answer.names.add(role); });
+    return answer;
+  }
+
+  // The actor's roles in `def` on this instance: the Directory's (`answer`, from ask_directory()
+  // on this thread) plus the instance's assignments. Nothing between the two calls runs code that
+  // may call back into the engine (the Storage must not), so a cached answer is still there.
+  RoleSet roles_of(const ProcessDefinition& def, const InstanceState& state, std::string_view actor,
+                   DirectoryAnswer& answer) const {
+    LastAnswer& last = last_answer;
+    if (answer.cached) {
+      if (last.definition != &def) {
+        last.roles = roles_in(def, last.names);
+        last.definition = &def;
+      }
+      return effective_roles(state, actor, last.roles);
+    }
+    const RoleSet roles = roles_in(def, answer.names);
+    if (answer.revision != 0) keep(answer, actor, def, roles);
+    return effective_roles(state, actor, roles);
+  }
+
+  static RoleSet roles_in(const ProcessDefinition& def, const DirectoryRoles& names) {
+    RoleSet roles;
+    names.for_each([&](std::string_view role) {
+      if (const auto r = def.find_role(role)) roles.insert(*r);
+    });
     return roles;
   }
 
-  // The actor's roles in `def` on this instance: the Directory's plus the instance's assignments.
-  static RoleSet roles_of(const ProcessDefinition& def, const InstanceState& state,
-                          std::string_view actor, const DirectoryRoles& directory) {
-    RoleSet roles;
-    directory.for_each([&](std::string_view role) {
-      if (const auto r = def.find_role(role)) roles.insert(*r);
-    });
-    return effective_roles(state, actor, roles);
+  // Makes `answer` the thread's last one. Keeping it is an optimisation: when that fails (out of
+  // memory for a long actor id), the thread has no last answer, and the command goes on.
+  void keep(DirectoryAnswer& answer, std::string_view actor, const ProcessDefinition& def,
+            RoleSet roles) const noexcept {
+    LastAnswer& last = last_answer;
+    last.engine = 0;
+    try {
+      last.actor.assign(actor);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): nothing kept
+      return;
+    }
+    last.names = std::move(answer.names);
+    last.revision = answer.revision;
+    last.definition = &def;
+    last.roles = roles;
+    last.engine = serial_;
   }
 
   // Hands queued deliveries to the listeners, one thread per stripe at a time, in commit order,
@@ -942,6 +1005,13 @@ class Engine::Impl {
     }
   }
 
+  // Tells this engine's entries in last_answer from those of engines gone before it.
+  static std::uint64_t next_serial() noexcept {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  const std::uint64_t serial_ = next_serial();
   EngineOptions options_;
   std::unique_ptr<InMemoryStorage> owned_storage_;
   mutable std::shared_mutex definitions_mutex_;

@@ -9,10 +9,18 @@ Directory::~Directory() = default;
 Storage::~Storage() = default;
 EventListener::~EventListener() = default;
 
+std::uint64_t InMemoryDirectory::next_revision() noexcept {
+  // Process-wide, so that a directory made where another one was never repeats its numbers.
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 void InMemoryDirectory::grant(std::string person, std::string role) {
   std::unique_lock lock(mutex_);
   auto& roles = roles_[std::move(person)];
   if (std::find(roles.begin(), roles.end(), role) == roles.end()) roles.push_back(std::move(role));
+  // Under the lock, after the change: a reader that sees the new number sees the new roles.
+  revision_.store(next_revision(), std::memory_order_release);
 }
 
 std::vector<std::string> InMemoryDirectory::roles_of(std::string_view person) const {
