@@ -214,8 +214,8 @@ class Engine::Impl {
       }
       Entry* entry = stripe.instances.find_entry(command.instance, hash);
       InstanceState* found = entry == nullptr ? nullptr : &entry->state;
-      const InstanceState empty;
-      const InstanceState& state = found == nullptr ? empty : *found;
+      static const InstanceState kNone;  // what decide() sees of an instance that does not exist
+      const InstanceState& state = found == nullptr ? kNone : *found;
       const ProcessDefinition* definition = nullptr;
       if (found != nullptr) {
         definition = found->definition;

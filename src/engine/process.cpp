@@ -689,8 +689,13 @@ void InstanceState::prefetch(bool field_values) const noexcept {
   const char* at = field_values ? fields_begin : lives;
   for (std::size_t n = 0; at < end && n < kMaxLines; at += kLine, ++n) __builtin_prefetch(at);
   if (details_) {
-    __builtin_prefetch(details_.get());
-    __builtin_prefetch(reinterpret_cast<const char*>(details_.get()) + kLine);
+    // Every line of the side block (168 bytes: three or four lines as malloc places it), as
+    // decide() reads its last members too: the assignments (roles) and the team required (gates).
+    const auto* const details = reinterpret_cast<const char*>(details_.get());
+    for (std::size_t offset = 0; offset < sizeof(InstanceDetails); offset += kLine) {
+      __builtin_prefetch(details + offset);
+    }
+    __builtin_prefetch(details + sizeof(InstanceDetails) - 1);
   }
 }
 
