@@ -171,6 +171,7 @@ TEST_F(DeliveryEngine, ApplyKeepsTheElapsedTimeTheEventRecords) {
   EXPECT_EQ(elapsed_after(std::int64_t{90 * 60 * 1000}), 90min) << "as recorded";
   EXPECT_EQ(elapsed_after(FieldValue{}), 2h) << "counted from anchor to the event's time";
   EXPECT_EQ(elapsed_after(std::int64_t{-5}), 0ms) << "clamped";
+  EXPECT_EQ(replay(*minimal(), log).standards()[0].phase(), StandardPhase::kCancelled);
 }
 
 TEST_F(DeliveryEngine, HoldPausesAndResumeKeepsTheHistory) {
@@ -280,6 +281,37 @@ TEST_F(DeliveryEngine, RecoverySkipsLogsWithHostileStandardEvents) {
   auto engine = make_engine();
   EXPECT_GT(engine->recover(), 0u);
   EXPECT_FALSE(engine->instance("a").has_value());
+}
+
+TEST_F(DeliveryEngine, RecoverySkipsLogsWhoseMetOrCancelledTimeIsNotACountedTime) {
+  // apply() keeps the figure: one it could not keep (negative, beyond the counted range, not a
+  // whole number of milliseconds) makes the log unfit, as an out-of-range snapshot life does.
+  const std::vector<FieldValue> hostile = {std::int64_t{-1},
+                                           std::int64_t{StandardLife::kMaxCountedMs} + 1,
+                                           FieldValue(2.5), FieldValue(std::string("1h"))};
+  for (const FieldValue& value : hostile) {
+    InMemoryStorage storage;
+    {
+      EngineOptions options;
+      options.storage = &storage;
+      options.directory = &directory_;
+      Engine engine(options);
+      engine.register_definition(minimal());
+      ASSERT_TRUE(run(engine, CommandType::kCreate, "a", kStart).ok());
+      ASSERT_TRUE(run(engine, CommandType::kAdvance, "a", kStart + 2h, "lost").ok());
+    }
+    std::vector<Event> log = storage.load("a");
+    ASSERT_EQ(log.back().type, EventType::kStandardCancelled);
+    log.back().value = value;
+    InMemoryStorage edited;
+    ASSERT_EQ(edited.append("a", 0, log), Storage::AppendResult::kOk);
+    EngineOptions options;
+    options.storage = &edited;
+    Engine engine(options);
+    engine.register_definition(minimal());
+    EXPECT_EQ(engine.recover(), log.size()) << "value index " << value.index();
+    EXPECT_FALSE(engine.instance("a").has_value());
+  }
 }
 
 TEST_F(DeliveryEngine, StandardsInTroubleAreOrderedByDeadline) {

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <stdexcept>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -495,6 +497,48 @@ TEST_F(B2bEngine, RecoveringFromStorageRebuildsEveryInstance) {
   EXPECT_EQ(*restarted.instance("deal-2"), *engine_->instance("deal-2"));
 }
 
+TEST_F(B2bEngine, AGoalMetInWorkingTimeRecoversExactlyFromEventsOrFromASnapshot) {
+  // "Lead graded within 3 working days" counts Berlin office hours: Friday 15:00-17:00 and
+  // Monday 09:00-11:00. apply() keeps the figure the met event records; recovery, from the
+  // events alone or from a snapshot taken before the goal, must give the live state exactly.
+  now_ = *parse_timestamp("2026-11-27T13:59:00Z");  // Friday; create runs at 14:00Z (15:00)
+  ASSERT_TRUE(create({{"company", std::string("Acme")},
+                      {"industry", std::string("retail")},
+                      {"company_size", std::string("large")},
+                      {"urgency", std::string("high")},
+                      {"grade", std::string("B")}})
+                  .ok());
+  ASSERT_TRUE(check("lead_cleaned").ok());
+  ASSERT_TRUE(check("grade_verified").ok());
+  ASSERT_EQ(engine_->snapshot_all(), 1u);  // before the goal: recovery applies the met event
+  now_ = *parse_timestamp("2026-11-30T09:59:00Z");  // Monday; the advance runs at 11:00 local
+  const CommandResult moved = advance("needs_diagnosis");
+  ASSERT_TRUE(moved.ok()) << moved.rejection->message;
+  const auto met = std::find_if(moved.events.begin(), moved.events.end(),
+                                [](const Event& e) { return e.type == EventType::kStandardMet; });
+  ASSERT_NE(met, moved.events.end());
+  EXPECT_EQ(std::get<std::int64_t>(met->value), std::chrono::milliseconds(4h).count());
+  const InstanceState live = *engine_->instance("deal-1");
+
+  Engine from_snapshot(options_);
+  from_snapshot.register_definition(b2b());
+  EXPECT_EQ(from_snapshot.recover(), 0u);
+  EXPECT_EQ(*from_snapshot.instance("deal-1"), live);
+
+  InMemoryStorage events_only;
+  ASSERT_EQ(events_only.append("deal-1", 0, storage_.load("deal-1")), Storage::AppendResult::kOk);
+  EngineOptions options;
+  options.storage = &events_only;
+  Engine from_events(options);
+  from_events.register_definition(b2b());
+  EXPECT_EQ(from_events.recover(), 0u);
+  EXPECT_EQ(*from_events.instance("deal-1"), live);
+  const auto standards = from_events.standards("deal-1", now_ + 100h);
+  ASSERT_TRUE(standards);
+  EXPECT_EQ((*standards)[0].phase, StandardPhase::kMet);
+  EXPECT_EQ((*standards)[0].elapsed, 4h);
+}
+
 TEST_F(B2bEngine, RecoverySkipsALogThatDoesNotFitItsDefinition) {
   ASSERT_TRUE(create().ok());
   // A log edited behind the engine's back: a field index beyond the definition's table.
@@ -540,6 +584,31 @@ TEST_F(B2bEngine, InstancesStayOnTheDefinitionVersionTheyWereCreatedWith) {
   EXPECT_EQ(engine_->instance("deal-1")->definition->version(), 1u);
   EXPECT_EQ(engine_->missing_to_leave("deal-2")->size(), 2u) << "two checklist items";
   EXPECT_EQ(engine_->missing_to_leave("deal-1")->size(), 7u) << "five fields, two items";
+}
+
+TEST_F(B2bEngine, AKeptDirectoryAnswerStillAddsTheInstancesAssignments) {
+  qualify();
+  Command assign = command(CommandType::kAssign, "maria", "sales_rep");
+  assign.text = "mark";
+  ASSERT_TRUE(run(assign).ok());
+  // Mark's directory answer (marketing) is kept from his first command on; his assignment on
+  // deal-1 comes on top of it every time, and only on deal-1.
+  EXPECT_TRUE(set({{"decision_maker", std::string("CEO")}}, "mark").ok());
+  EXPECT_TRUE(set({{"decision_maker", std::string("CFO")}}, "mark").ok());
+  const auto targets = [&](const std::string& actor) {
+    const auto transitions = engine_->open_transitions("deal-1", actor);
+    std::vector<TransitionId> open;
+    for (const OpenTransition& t : transitions.value()) open.push_back(t.transition);
+    return open;
+  };
+  EXPECT_EQ(targets("mark"), targets("maria"));
+  EXPECT_EQ(targets("mark"), targets("mark"));
+  Command other = command(CommandType::kCreate, "mark");
+  other.instance = "deal-2";
+  other.definition_id = "b2b_pipeline";
+  const CommandResult refused = run(other);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.rejection->code, ErrorCode::kForbidden);
 }
 
 TEST_F(B2bEngine, OpenTransitionsAnswerWhatAnActorMayDoNow) {
@@ -611,10 +680,20 @@ class CountingDirectory final : public Directory {
     return it == roles.end() ? std::vector<std::string>{} : it->second;
   }
   std::uint64_t revision() const noexcept override { return number; }
+  void visit_roles(std::string_view person,
+                   const std::function<void(std::string_view role)>& visit) const override {
+    if (fail_next) {
+      fail_next = false;
+      visit("sales_rep");  // part of an answer, then the directory fails
+      throw std::runtime_error("directory unreachable");
+    }
+    Directory::visit_roles(person, visit);
+  }
 
   std::map<std::string, std::vector<std::string>> roles;
   std::uint64_t number = 0;
   mutable int asked = 0;
+  mutable bool fail_next = false;
 };
 
 // Whether `actor` may create `instance` of `definition`: only sales_rep may (the start stage's
@@ -668,14 +747,27 @@ TEST(EngineDirectory, ARevisionSparesAskingAgainUntilItOrTheActorChanges) {
   EXPECT_EQ(directory.asked, 4);
 }
 
+TEST(EngineDirectory, AFailedQuestionKeepsNothing) {
+  CountingDirectory directory;
+  directory.number = 7;
+  const auto engine = engine_asking(directory);
+  directory.fail_next = true;
+  EXPECT_THROW(may_create(*engine, "deal-1", "otto"), std::runtime_error);
+  EXPECT_FALSE(may_create(*engine, "deal-1", "otto")) << "not the half answer of the failure";
+  EXPECT_FALSE(engine->instance("deal-1").has_value());
+}
+
 TEST(EngineDirectory, AnInMemoryGrantCountsFromTheNextCommand) {
   InMemoryDirectory directory;
   directory.grant("max", "sales_manager");
   const auto engine = engine_asking(directory);
   EXPECT_FALSE(may_create(*engine, "deal-1", "zoe"));
-  directory.grant("zoe", "sales_rep");
+  std::thread([&] { directory.grant("zoe", "sales_rep"); }).join();  // TSan: the number's order
   EXPECT_TRUE(may_create(*engine, "deal-2", "zoe"));
-  EXPECT_GT(directory.revision(), 0u);
+  const std::uint64_t granted = directory.revision();
+  EXPECT_GT(granted, 0u);
+  directory.grant("zoe", "sales_rep");
+  EXPECT_EQ(directory.revision(), granted) << "granting a role held changes nothing";
   InMemoryDirectory other;
   EXPECT_NE(other.revision(), directory.revision()) << "never the same in two directories";
 }

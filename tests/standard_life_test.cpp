@@ -123,6 +123,34 @@ TEST(StandardLife, MeetAndCancelTakeAnElapsedTimeCountedBefore) {
   EXPECT_EQ(never_anchored.saved().counted_ms, 0) << "nothing was counted before the anchor";
 }
 
+TEST(StandardLife, ACountedFigureEndsALifeAsCountingItWould) {
+  const DeliveryStandard s = standard_24h();
+  const Timestamp t0 = at("2026-03-02T09:00:00Z");
+  // Paused, breached and escalated lives, met or cancelled with the figure elapsed() gives, end
+  // exactly as the counting transitions leave them: phase, paused flag, escalations, time.
+  StandardLife paused, escalated;
+  paused.anchor(t0);
+  ASSERT_TRUE(paused.hold(s, nullptr, t0 + 5h));
+  escalated.anchor(t0);
+  escalated.reach(Milestone::kAtRisk);
+  escalated.reach(Milestone::kBreached);
+  escalated.reach(Milestone::kEscalated);
+  for (const StandardLife& life : {paused, escalated}) {
+    const Timestamp now = t0 + 30h;
+    StandardLife counted = life, given = life;
+    ASSERT_TRUE(counted.meet(s, nullptr, now));
+    ASSERT_TRUE(given.meet(life.elapsed(s, nullptr, now)));
+    EXPECT_EQ(given, counted);
+    EXPECT_FALSE(given.paused());
+    counted = life;
+    given = life;
+    ASSERT_TRUE(counted.cancel(s, nullptr, now));
+    ASSERT_TRUE(given.cancel(life.elapsed(s, nullptr, now)));
+    EXPECT_EQ(given, counted);
+    EXPECT_EQ(given.escalations(), life.escalations());
+  }
+}
+
 TEST(StandardLife, LeavingTheScopeCancels) {
   const DeliveryStandard s = standard_24h();
   StandardLife life;

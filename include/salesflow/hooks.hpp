@@ -33,9 +33,17 @@ namespace salesflow {
 // [Errors] An exception from the Directory leaves the engine's call that asked, which has changed
 // nothing by then.
 // [Caching] A Directory that can tell when its answers change says so through revision(): the
-// engine then asks it again only when the number has changed since it last asked, or when it
-// asks about another person (it keeps, per calling thread, the last person's roles). The
-// default, 0, means "cannot tell": asked every time. InMemoryDirectory has a revision.
+// engine then reuses the roles it was last given, per calling thread and engine, for the same
+// person while the number stays the same, on any instance and in any definition. The default, 0,
+// means "cannot tell": asked every time. A Directory with a revision must
+//   - change the number whenever any answer may change, and never return to a value it had
+//     while the answers were different (a counter from 1, increased on every change, does);
+//   - make the new answers visible before the new number (the engine reads the number first,
+//     then the roles, and files the roles under that number): change, then publish the number
+//     with release ordering;
+//   - answer by the person alone: answers that also depend on the calling thread, a tenant or
+//     the time need a number that changes with those too.
+// InMemoryDirectory has a revision.
 class Directory {
  public:
   Directory() = default;
@@ -85,9 +93,9 @@ class InMemoryDirectory final : public Directory {
 // [Threading] The engine calls append() for one instance at a time (commands on one instance are
 // serialised) but for different instances concurrently; load(), scan() and save_snapshots() may
 // run concurrently with appends (save_snapshots() with no engine lock held, after the commit it
-// follows). Implementations must be thread-safe. append() runs while the engine holds the
-// instance's lock stripe: it must not call back into the engine. The visitors of scan() and
-// scan_recovery() must not call back into the storage.
+// follows). Implementations must be thread-safe. append(), append_keyed(), find_key() and load()
+// may run while the engine holds the instance's lock stripe: they must not call back into the
+// engine. The visitors of scan() and scan_recovery() must not call back into the storage.
 class Storage {
  public:
   Storage() = default;

@@ -44,7 +44,8 @@ namespace {
 std::string quoted(std::string_view key) {
   std::string text;
   text.reserve(key.size() + 2);
-  return text.append(1, '"').append(key).append(1, '"');
+  text.append(1, '"').append(key).append(1, '"');
+  return text;
 }
 
 bool is_number(Element value) {

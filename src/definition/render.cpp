@@ -174,7 +174,11 @@ std::string mermaid_label(const std::vector<std::string>& lines) {
 
 // Mermaid node ids must be plain words; stage ids may hold '.' and '-', so number them.
 // (Appended, not `"s" + ...`: GCC 12 warns falsely about prepending to a temporary, -Wrestrict.)
-std::string mermaid_id(std::size_t stage) { return std::string("s").append(std::to_string(stage)); }
+std::string mermaid_id(std::size_t stage) {
+  std::string id = "s";
+  id += std::to_string(stage);
+  return id;
+}
 
 void mermaid_node(std::string& out, const ProcessDefinition& def, std::size_t s,
                   const char* indent) {

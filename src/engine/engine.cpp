@@ -33,6 +33,18 @@ namespace {
 // no allocation.
 class DirectoryRoles {
  public:
+  DirectoryRoles() = default;
+  DirectoryRoles(DirectoryRoles&&) noexcept = default;
+  DirectoryRoles& operator=(DirectoryRoles&&) noexcept = default;
+  DirectoryRoles(const DirectoryRoles&) = delete;
+  DirectoryRoles& operator=(const DirectoryRoles&) = delete;
+
+  // Becomes a copy of `other`, copying only the names in use.
+  void assign(const DirectoryRoles& other) {
+    count_ = 0;
+    more_.clear();
+    other.for_each([this](std::string_view role) { add(role); });
+  }
   void add(std::string_view role) {
     if (count_ < names_.size()) {
       names_[count_++].assign(role.data(), role.size());
@@ -55,6 +67,11 @@ class DirectoryRoles {
 // A thread's last answer from a Directory that has a revision(): the actor's role names, and
 // those mapped in the definition of the last command that used them.
 struct LastAnswer {
+  LastAnswer() = default;
+  LastAnswer(const LastAnswer&) = delete;
+  LastAnswer& operator=(const LastAnswer&) = delete;
+  ~LastAnswer();
+
   std::uint64_t engine = 0;  // the serial of the engine that asked; 0: nothing kept
   std::uint64_t revision = 0;
   std::string actor;
@@ -62,7 +79,15 @@ struct LastAnswer {
   const ProcessDefinition* definition = nullptr;  // one of that engine's (they live as long)
   RoleSet roles;
 };
-thread_local LastAnswer last_answer;
+thread_local LastAnswer last_answer_of_thread;
+// Set when the thread's LastAnswer is destroyed (at the thread's exit; on the main thread before
+// static objects, whose destructors may still run commands): from then on nothing is kept. A bool
+// has no destructor, so it can be read to the very end of the thread.
+thread_local bool last_answer_gone = false;
+LastAnswer::~LastAnswer() { last_answer_gone = true; }
+
+// The thread's LastAnswer, or null once it is gone.
+LastAnswer* last_answer() noexcept { return last_answer_gone ? nullptr : &last_answer_of_thread; }
 
 // What listeners are told about one committed command. Registered definitions live as long as
 // the engine, so a plain pointer is enough.
@@ -214,8 +239,8 @@ class Engine::Impl {
       }
       Entry* entry = stripe.instances.find_entry(command.instance, hash);
       InstanceState* found = entry == nullptr ? nullptr : &entry->state;
-      static const InstanceState kNone;  // what decide() sees of an instance that does not exist
-      const InstanceState& state = found == nullptr ? kNone : *found;
+      const InstanceState empty;
+      const InstanceState& state = found == nullptr ? empty : *found;
       const ProcessDefinition* definition = nullptr;
       if (found != nullptr) {
         definition = found->definition;
@@ -856,23 +881,28 @@ class Engine::Impl {
   }
 
   // What the Directory says of an actor, asked before the stripe is locked (it is the host's code
-  // and may take its time, or call back into the engine): the role names it gives now, or, when
-  // the thread's last answer (last_answer) is for this engine, actor and revision(), nothing:
-  // roles_of() then reads that one.
+  // and may take its time, or call back into the engine): the role names it gives now, or a copy
+  // of the thread's last answer when that is for this engine, actor and revision(). A copy, so
+  // that host code running before roles_of() (a Storage, a fiber switch) cannot change it.
   struct DirectoryAnswer {
-    bool cached = false;
     std::uint64_t revision = 0;  // 0: not to be kept
+    bool kept = false;           // a copy of the thread's last answer
     DirectoryRoles names;
+    const ProcessDefinition* definition = nullptr;  // kept: `roles` are `names` mapped in it
+    RoleSet roles;
   };
   DirectoryAnswer ask_directory(std::string_view actor) const {
     DirectoryAnswer answer;
     const Directory* directory = options_.directory;
     if (directory == nullptr) return answer;
     answer.revision = directory->revision();
-    const LastAnswer& last = last_answer;
-    if (answer.revision != 0 && last.engine == serial_ && last.revision == answer.revision &&
-        last.actor == actor) {
-      answer.cached = true;
+    const LastAnswer* last = answer.revision != 0 ? last_answer() : nullptr;
+    if (last != nullptr && last->engine == serial_ && last->revision == answer.revision &&
+        last->actor == actor) {
+      answer.kept = true;
+      answer.names.assign(last->names);
+      answer.definition = last->definition;
+      answer.roles = last->roles;
       return answer;
     }
     directory->visit_roles(actor, [&answer](std::string_view role) { answer.names.add(role); });
@@ -880,17 +910,11 @@ class Engine::Impl {
   }
 
   // The actor's roles in `def` on this instance: the Directory's (`answer`, from ask_directory()
-  // on this thread) plus the instance's assignments. Nothing between the two calls runs code that
-  // may call back into the engine (the Storage must not), so a cached answer is still there.
+  // on this thread) plus the instance's assignments. Keeps the answer as the thread's last one.
   RoleSet roles_of(const ProcessDefinition& def, const InstanceState& state, std::string_view actor,
                    DirectoryAnswer& answer) const {
-    LastAnswer& last = last_answer;
-    if (answer.cached) {
-      if (last.definition != &def) {
-        last.roles = roles_in(def, last.names);
-        last.definition = &def;
-      }
-      return effective_roles(state, actor, last.roles);
+    if (answer.kept && answer.definition == &def) {
+      return effective_roles(state, actor, answer.roles);
     }
     const RoleSet roles = roles_in(def, answer.names);
     if (answer.revision != 0) keep(answer, actor, def, roles);
@@ -909,18 +933,19 @@ class Engine::Impl {
   // memory for a long actor id), the thread has no last answer, and the command goes on.
   void keep(DirectoryAnswer& answer, std::string_view actor, const ProcessDefinition& def,
             RoleSet roles) const noexcept {
-    LastAnswer& last = last_answer;
-    last.engine = 0;
+    LastAnswer* last = last_answer();
+    if (last == nullptr) return;
+    last->engine = 0;
     try {
-      last.actor.assign(actor);
+      last->actor.assign(actor);
     } catch (...) {  // NOLINT(bugprone-empty-catch): nothing kept
       return;
     }
-    last.names = std::move(answer.names);
-    last.revision = answer.revision;
-    last.definition = &def;
-    last.roles = roles;
-    last.engine = serial_;
+    last->names = std::move(answer.names);
+    last->revision = answer.revision;
+    last->definition = &def;
+    last->roles = roles;
+    last->engine = serial_;
   }
 
   // Hands queued deliveries to the listeners, one thread per stripe at a time, in commit order,
@@ -1091,9 +1116,16 @@ bool event_fits(const ProcessDefinition& def, const Event& e) noexcept {
              (def.roles().size() >= 64 || (team_roles(e).bits() >> def.roles().size()) == 0);
     case EventType::kStandardAtRisk:
     case EventType::kStandardBreached:
-    case EventType::kStandardMet:
-    case EventType::kStandardCancelled:
       return e.target < def.delivery_standards().size();
+    case EventType::kStandardMet:
+    case EventType::kStandardCancelled: {
+      // The counted time apply() keeps: none (apply() counts it), or within StandardLife's range,
+      // as a snapshot's life must be (StandardLife::restore()).
+      const auto* elapsed = std::get_if<std::int64_t>(&e.value);
+      return e.target < def.delivery_standards().size() &&
+             (std::holds_alternative<std::monostate>(e.value) ||
+              (elapsed != nullptr && *elapsed >= 0 && *elapsed <= StandardLife::kMaxCountedMs));
+    }
     case EventType::kStandardEscalated: {
       const auto* step = std::get_if<std::int64_t>(&e.value);
       return e.target < def.delivery_standards().size() && step != nullptr && *step >= 0 &&

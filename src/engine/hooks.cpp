@@ -18,7 +18,8 @@ std::uint64_t InMemoryDirectory::next_revision() noexcept {
 void InMemoryDirectory::grant(std::string person, std::string role) {
   std::unique_lock lock(mutex_);
   auto& roles = roles_[std::move(person)];
-  if (std::find(roles.begin(), roles.end(), role) == roles.end()) roles.push_back(std::move(role));
+  if (std::find(roles.begin(), roles.end(), role) != roles.end()) return;  // no change
+  roles.push_back(std::move(role));
   // Under the lock, after the change: a reader that sees the new number sees the new roles.
   revision_.store(next_revision(), std::memory_order_release);
 }
