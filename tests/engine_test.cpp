@@ -116,8 +116,8 @@ class B2bEngine : public ::testing::Test {
     return run(command(CommandType::kAdvance, std::move(actor), stage));
   }
 
-  // Takes deal-1 through lead incubation into needs diagnosis.
-  void qualify() {
+  // Creates deal-1 with every field lead incubation's gate asks for, and checks its items.
+  void ready_to_qualify() {
     ASSERT_TRUE(create({{"company", std::string("Acme")},
                         {"industry", std::string("retail")},
                         {"company_size", std::string("large")},
@@ -126,6 +126,11 @@ class B2bEngine : public ::testing::Test {
                     .ok());
     ASSERT_TRUE(check("lead_cleaned").ok());
     ASSERT_TRUE(check("grade_verified").ok());
+  }
+
+  // Takes deal-1 through lead incubation into needs diagnosis.
+  void qualify() {
+    ASSERT_NO_FATAL_FAILURE(ready_to_qualify());
     ASSERT_TRUE(advance("needs_diagnosis").ok());
   }
 
@@ -502,14 +507,7 @@ TEST_F(B2bEngine, AGoalMetInWorkingTimeRecoversExactlyFromEventsOrFromASnapshot)
   // Monday 09:00-11:00. apply() keeps the figure the met event records; recovery, from the
   // events alone or from a snapshot taken before the goal, must give the live state exactly.
   now_ = *parse_timestamp("2026-11-27T13:59:00Z");  // Friday; create runs at 14:00Z (15:00)
-  ASSERT_TRUE(create({{"company", std::string("Acme")},
-                      {"industry", std::string("retail")},
-                      {"company_size", std::string("large")},
-                      {"urgency", std::string("high")},
-                      {"grade", std::string("B")}})
-                  .ok());
-  ASSERT_TRUE(check("lead_cleaned").ok());
-  ASSERT_TRUE(check("grade_verified").ok());
+  ASSERT_NO_FATAL_FAILURE(ready_to_qualify());
   ASSERT_EQ(engine_->snapshot_all(), 1u);  // before the goal: recovery applies the met event
   now_ = *parse_timestamp("2026-11-30T09:59:00Z");  // Monday; the advance runs at 11:00 local
   const CommandResult moved = advance("needs_diagnosis");
