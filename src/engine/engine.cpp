@@ -39,11 +39,13 @@ class DirectoryRoles {
   DirectoryRoles(const DirectoryRoles&) = delete;
   DirectoryRoles& operator=(const DirectoryRoles&) = delete;
 
-  // Becomes a copy of `other`, copying only the names in use.
+  // Becomes a copy of `other`, copying only the names in use (into inline buffers: no allocation
+  // for short role ids).
   void assign(const DirectoryRoles& other) {
     count_ = 0;
-    more_.clear();
-    other.for_each([this](std::string_view role) { add(role); });
+    for (std::size_t i = 0; i < other.count_; ++i) names_[i] = other.names_[i];
+    if (!more_.empty() || !other.more_.empty()) more_ = other.more_;
+    count_ = other.count_;
   }
   void add(std::string_view role) {
     if (count_ < names_.size()) {
