@@ -238,6 +238,97 @@ TEST(LeadScoring, AScoreThatIsNotANumberOrOutOfBoundsClearsScoreAndGrade) {
   EXPECT_THAT(r.events, Contains(Field(&Event::type, EventType::kFieldCleared)));
 }
 
+// The minimal definition with a note (read by no rule), a score, a grade, and `rule` as the score.
+std::shared_ptr<const ProcessDefinition> scored_by(const nlohmann::json& rule) {
+  auto doc = minimal_json();
+  doc["fields"].push_back({{"id", "note"}, {"type", "string"}});
+  doc["fields"].push_back({{"id", "score"}, {"type", "number"}});
+  doc["fields"].push_back({{"id", "grade"}, {"type", "enum"}, {"values", {"A", "B"}}});
+  doc["lead_scoring"] = {{"description", "a score"},
+                         {"score", rule},
+                         {"score_field", "score"},
+                         {"grade_field", "grade"},
+                         {"grades", {{{"grade", "A"}, {"min", 50}}, {{"grade", "B"}}}}};
+  LoadResult loaded = load_definition(doc.dump());
+  EXPECT_TRUE(loaded.ok()) << (loaded.ok() ? "" : loaded.diagnostics.front().message);
+  return loaded.definition;
+}
+
+TEST(LeadScoring, TheLoaderFindsTheFieldsTheScoreReads) {
+  const auto b2b = b2b_full();
+  ASSERT_TRUE(b2b->lead_scoring());
+  std::vector<std::string> read;
+  for (const FieldId f : b2b->lead_scoring()->inputs) read.push_back(b2b->field(f).id);
+  EXPECT_THAT(read, ::testing::UnorderedElementsAre("purchases_last_year", "average_order_value",
+                                                    "web_visit_minutes", "email_opens", "urgency"));
+  EXPECT_FALSE(b2b->lead_scoring()->reads_every_field);
+
+  const auto reads_all = [](const nlohmann::json& rule) {
+    return scored_by(rule)->lead_scoring()->reads_every_field;
+  };
+  EXPECT_FALSE(reads_all({{"var", "amount"}}));
+  EXPECT_FALSE(reads_all({{"if", {{{"missing", {"amount"}}}, 1, 2}}}));
+  EXPECT_TRUE(reads_all({{"var", {{"cat", {"am", "ount"}}}}})) << "a computed name";
+  EXPECT_TRUE(reads_all({{"var", ""}})) << "the whole data";
+  EXPECT_TRUE(reads_all({{"missing", {{"cat", {"am", "ount"}}}}})) << "computed keys";
+  EXPECT_TRUE(reads_all({{"+", {{{"var", {"score", 0}}}, 1}}})) << "its own output";
+}
+
+TEST(LeadScoring, AScoreIsRecomputedWheneverEvaluatingItAgainCouldChangeIt) {
+  // Each script sets fields one command at a time; the score after each must be what evaluating
+  // the rule on every field change gives.
+  struct Case {
+    nlohmann::json rule;
+    std::vector<std::pair<std::string, FieldValue>> sets;
+    std::vector<FieldValue> scores;  // after each set
+  };
+  const FieldValue unset;
+  const std::vector<Case> cases = {
+      // Created without fields: the first change scores, even of a field the rule does not read.
+      {{{"var", {"amount", 0}}},
+       {{"note", std::string("hi")}, {"amount", 7.0}, {"note", std::string("ho")}},
+       {0.0, 7.0, 7.0}},
+      // A field named by a computed path.
+      {{{"var", {{"cat", {"am", "ount"}}}}},
+       {{"amount", 60.0}, {"note", std::string("hi")}, {"amount", 20.0}},
+       {60.0, 60.0, 20.0}},
+      // A field named as a "missing" key.
+      {{{"if", {{{"missing", {"amount"}}}, 1, 2}}},
+       {{"note", std::string("hi")}, {"amount", 5.0}, {"amount", unset}},
+       {1.0, 2.0, 1.0}},
+      // A score that reads itself changes with every evaluation.
+      {{{"+", {{{"var", {"score", 0}}}, 1}}},
+       {{"note", std::string("a")}, {"note", std::string("b")}, {"note", std::string("c")}},
+       {1.0, 2.0, 3.0}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.rule.dump());
+    const auto def = scored_by(c.rule);
+    ASSERT_NE(def, nullptr);
+    InMemoryDirectory directory;
+    directory.grant("ann", "rep");
+    EngineOptions options;
+    options.directory = &directory;
+    Engine engine(options);
+    ASSERT_TRUE(engine.register_definition(def));
+    Timestamp now = *parse_timestamp("2026-11-23T09:00:00Z");
+    Command command;
+    command.type = CommandType::kCreate;
+    command.instance = "i";
+    command.actor = "ann";
+    command.definition_id = def->id();
+    ASSERT_TRUE(engine.execute(command, now).ok());
+    command.type = CommandType::kSetFields;
+    const FieldId score = *def->find_field("score");
+    for (std::size_t k = 0; k < c.sets.size(); ++k) {
+      command.fields = {c.sets[k]};
+      const CommandResult result = engine.execute(command, now += 1min);
+      ASSERT_TRUE(result.ok()) << result.rejection->message;
+      EXPECT_EQ(engine.instance("i")->fields()[to_index(score)], c.scores[k]) << "after set " << k;
+    }
+  }
+}
+
 TEST_F(RulesInTheProduct, ALargeAccountNeedsItsTriangleTeamBeforeLeavingTheDiagnosis) {
   ASSERT_TRUE(create("large", 1, 10000, 30, 5).ok());
   const CommandResult entered = qualify();

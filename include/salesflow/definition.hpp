@@ -269,6 +269,12 @@ struct LeadScoring {
   // The first threshold whose `min` the score reaches gives the grade; `min` strictly decreases
   // and only the last threshold may omit it. A score below every `min` gives no grade.
   std::vector<GradeThreshold> grades;
+  // What the score rule can read, found by the loader: the fields named in its "var" paths and
+  // "missing" keys (sorted, each once), or every field (`reads_every_field`) when it names them
+  // by computed paths, reads the whole data, calls a host operator, or reads the score or grade
+  // field itself. A command that changes none of them keeps the score it has.
+  std::vector<FieldId> inputs;
+  bool reads_every_field = true;
 };
 
 // A "process optimisation alert": raised when its rule holds over the pipeline's figures

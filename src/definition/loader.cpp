@@ -93,6 +93,7 @@ class DefinitionCompiler {
     if (out_.size() > 0) return nullptr;
     build_indexes();
     bind_rule_fields();
+    find_scoring_inputs();
     internal::check_graph(*def_, top.pointer("stages"), out_);
     if (out_.size() > 0) return nullptr;
     return std::shared_ptr<const ProcessDefinition>(def_.release());
@@ -554,7 +555,9 @@ class DefinitionCompiler {
                "the score and the grade need two different fields");
     }
     if (!score || !score_field || !grade_field) return;
-    def_->scoring_ = LeadScoring{std::move(*score), *score_field, *grade_field, std::move(grades)};
+    def_->scoring_ =
+        LeadScoring{std::move(*score), *score_field, *grade_field,
+                    std::move(grades), {},           true};  // inputs: find_scoring_inputs()
   }
 
   void read_alerts(const ObjectReader& top) {
@@ -1038,6 +1041,35 @@ class DefinitionCompiler {
     if (def_->scoring_) bind(def_->scoring_->score);
     for (const AlertThreshold& alert : def_->alerts_) bind(alert.condition);
     def_->rule_fields_ = ProcessDefinition::make_table(bound);
+  }
+
+  // LeadScoring::inputs: every segment of the score rule that names a field (a superset of the
+  // fields its paths start with), unless a node reads data by a name not known at load time.
+  void find_scoring_inputs() {
+    if (!def_->scoring_) return;
+    LeadScoring& scoring = *def_->scoring_;
+    const internal::CompiledRule& program = internal::RuleAccess::program(scoring.score.rule);
+    using internal::Op;
+    const bool computed_names =
+        std::any_of(program.nodes.begin(), program.nodes.end(), [&](const internal::Node& node) {
+          return node.op == Op::kVarDynamic || node.op == Op::kMissing ||
+                 node.op == Op::kMissingSome || node.op == Op::kHost ||
+                 (node.op == Op::kVarPath && program.paths[node.a].whole_data);
+        });
+    std::vector<FieldId> inputs;
+    for (const std::string_view segment : program.segments) {
+      if (const auto field = def_->find_field(segment)) inputs.push_back(*field);
+    }
+    std::sort(inputs.begin(), inputs.end());
+    inputs.erase(std::unique(inputs.begin(), inputs.end()), inputs.end());
+    const auto reads = [&](FieldId f) {
+      return std::binary_search(inputs.begin(), inputs.end(), f);
+    };
+    // A score that reads its own output would change with every evaluation: evaluated always,
+    // as before this was known.
+    scoring.reads_every_field =
+        computed_names || reads(scoring.score_field) || reads(scoring.grade_field);
+    scoring.inputs = std::move(inputs);
   }
 
   static std::uint32_t index(std::size_t i) { return static_cast<std::uint32_t>(i); }

@@ -431,7 +431,9 @@ class Decider {
       }
     }
     // Rules read the fields through the decided events (no copy of the state).
-    if (scoring && fields_changed) score(*scoring, decision.events);
+    if (scoring && fields_changed && score_may_change(*scoring, decision.events)) {
+      score(*scoring, decision.events);
+    }
     if (!entered) return;
     const auto& team = def_.stage(*entered).team;
     if (team &&
@@ -440,6 +442,19 @@ class Decider {
       e.stage = *entered;
       e.value = team_value(team->roles);
     }
+  }
+
+  // Whether scoring the state as `events` leave it could give another score than the one it has:
+  // the events change a field the score reads, or it has no score (never scored, or its rule gave
+  // no number). Otherwise the inputs are those of the evaluation that gave the score it has.
+  bool score_may_change(const LeadScoring& scoring, std::span<const Event> events) const {
+    if (scoring.reads_every_field) return true;
+    if (!is_set(internal::projected_field(state_, events, scoring.score_field))) return true;
+    return std::any_of(events.begin(), events.end(), [&](const Event& e) {
+      return (e.type == EventType::kFieldSet || e.type == EventType::kFieldCleared) &&
+             std::binary_search(scoring.inputs.begin(), scoring.inputs.end(),
+                                FieldId(static_cast<std::uint32_t>(e.target)));
+    });
   }
 
   // Adds events setting the score and grade fields to what the scoring gives for the state as
