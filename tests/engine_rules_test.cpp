@@ -183,6 +183,22 @@ TEST_F(RulesInTheProduct, ComputedFieldsCannotBeSetByHand) {
   EXPECT_FALSE(engine_->instance("deal-2").has_value());
 }
 
+// An engine with `def` registered, where "ann" is a rep, and a clock for its commands.
+struct AnnsEngine {
+  explicit AnnsEngine(const std::shared_ptr<const ProcessDefinition>& def) {
+    directory.grant("ann", "rep");
+    EXPECT_TRUE(engine.register_definition(def));
+  }
+  static EngineOptions asking(const Directory& directory) {
+    EngineOptions options;
+    options.directory = &directory;
+    return options;
+  }
+  InMemoryDirectory directory;
+  Engine engine{asking(directory)};
+  Timestamp now = *parse_timestamp("2026-11-23T09:00:00Z");
+};
+
 TEST(LeadScoring, AScoreThatIsNotANumberOrOutOfBoundsClearsScoreAndGrade) {
   auto doc = minimal_json();
   doc["fields"].push_back({{"id", "score"}, {"type", "number"}, {"max", 100}});
@@ -195,13 +211,9 @@ TEST(LeadScoring, AScoreThatIsNotANumberOrOutOfBoundsClearsScoreAndGrade) {
       {"grades", {{{"grade", "A"}, {"min", 50}}, {{"grade", "B"}, {"min", 10}}}}};
   const auto def = load_definition(doc.dump()).definition;
   ASSERT_NE(def, nullptr);
-  InMemoryDirectory directory;
-  directory.grant("ann", "rep");
-  EngineOptions options;
-  options.directory = &directory;
-  Engine engine(options);
-  ASSERT_TRUE(engine.register_definition(def));
-  Timestamp now = *parse_timestamp("2026-11-23T09:00:00Z");
+  AnnsEngine anns(def);
+  Engine& engine = anns.engine;
+  Timestamp& now = anns.now;
   const auto set = [&](FieldValue amount, CommandType type = CommandType::kSetFields) {
     Command c;
     c.type = type;
@@ -305,13 +317,9 @@ TEST(LeadScoring, AScoreIsRecomputedWheneverEvaluatingItAgainCouldChangeIt) {
     SCOPED_TRACE(c.rule.dump());
     const auto def = scored_by(c.rule);
     ASSERT_NE(def, nullptr);
-    InMemoryDirectory directory;
-    directory.grant("ann", "rep");
-    EngineOptions options;
-    options.directory = &directory;
-    Engine engine(options);
-    ASSERT_TRUE(engine.register_definition(def));
-    Timestamp now = *parse_timestamp("2026-11-23T09:00:00Z");
+    AnnsEngine anns(def);
+    Engine& engine = anns.engine;
+    Timestamp& now = anns.now;
     Command command;
     command.type = CommandType::kCreate;
     command.instance = "i";
