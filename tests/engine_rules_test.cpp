@@ -1,8 +1,10 @@
 // Rules where the product uses them beyond gates and guards: lead scoring (score and grade
 // computed from behaviour data), team requirements on stage entry, and alert thresholds over the
 // pipeline figures. The B2B example is used whole here, as an integrator writes it.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -284,6 +286,10 @@ TEST(LeadScoring, TheLoaderFindsTheFieldsTheScoreReads) {
   EXPECT_TRUE(reads_all({{"var", ""}})) << "the whole data";
   EXPECT_TRUE(reads_all({{"missing", {{"cat", {"am", "ount"}}}}})) << "computed keys";
   EXPECT_TRUE(reads_all({{"+", {{{"var", {"score", 0}}}, 1}}})) << "its own output";
+  EXPECT_TRUE(reads_all({{"if", {{{"==", {{{"var", "grade"}}, "A"}}}, 60, 10}}}))
+      << "its own grade";
+  EXPECT_TRUE(reads_all({{"if", {{{"missing_some", {1, {{"merge", {{"am"}, {"ount"}}}}}}}, 1, 2}}}))
+      << "computed keys of missing_some";
 }
 
 TEST(LeadScoring, AScoreIsRecomputedWheneverEvaluatingItAgainCouldChangeIt) {
@@ -335,6 +341,93 @@ TEST(LeadScoring, AScoreIsRecomputedWheneverEvaluatingItAgainCouldChangeIt) {
       EXPECT_EQ(engine.instance("i")->fields()[to_index(score)], c.scores[k]) << "after set " << k;
     }
   }
+}
+
+TEST(LeadScoring, SkippingGivesTheEventsOfEvaluatingOnEveryChange) {
+  // The B2B score, and the same score behind {"if": [{"var": ""}, 0, score]}: the whole data reads
+  // as null, so the value is the same, but reading the whole data makes the engine evaluate it on
+  // every change. Both run one script of creates, sets and clears, across a recovery from
+  // snapshots; every command must give the same events.
+  nlohmann::json doc = nlohmann::json::parse(
+      std::ifstream(std::filesystem::path(SALESFLOW_SOURCE_DIR) / "examples/b2b_pipeline.json"));
+  const auto skipping = load_definition(doc.dump()).definition;
+  nlohmann::json& score = doc["lead_scoring"]["score"];
+  score = {{"if", {{{"var", ""}}, 0, score}}};
+  const auto evaluating = load_definition(doc.dump()).definition;
+  ASSERT_TRUE(skipping && evaluating);
+  ASSERT_FALSE(skipping->lead_scoring()->reads_every_field);
+  ASSERT_TRUE(evaluating->lead_scoring()->reads_every_field);
+
+  using Fields = std::vector<std::pair<std::string, FieldValue>>;
+  const FieldValue clear;
+  const std::vector<std::pair<std::string, Fields>> script = {
+      {"a", {}},  // created without fields
+      {"b", {{"company", std::string("Beta")}, {"email_opens", std::int64_t{3}}}},
+      {"a", {{"company", std::string("Acme")}}},
+      {"a", {{"deal_value", 5000.0}}},
+      {"a", {{"purchases_last_year", std::int64_t{4}}, {"deal_value", 7000.0}}},
+      {"b", {{"industry", std::string("retail")}}},
+      {"a", {{"urgency", std::string("high")}}},
+      {"a", {{"decision_maker", std::string("CEO")}}},
+      {"b", {{"email_opens", clear}}},
+      {"b", {{"company", std::string("Beta AG")}}},
+      {"a", {{"average_order_value", 900000.0}}},  // beyond the score's bounds: cleared
+      {"a", {{"deal_value", 9000.0}}},
+      {"a", {{"average_order_value", 2000.0}}},
+      {"a", {{"seats", std::int64_t{12}}}},
+  };
+  struct Run {
+    explicit Run(std::shared_ptr<const ProcessDefinition> def) : definition(std::move(def)) {
+      directory.grant("maria", "sales_rep");
+      start();
+    }
+    void start() {
+      EngineOptions options;
+      options.storage = &storage;
+      options.directory = &directory;
+      engine = std::make_unique<Engine>(options);
+      EXPECT_TRUE(engine->register_definition(definition));
+    }
+    std::vector<std::tuple<EventType, std::uint32_t, FieldValue>> run(const std::string& id,
+                                                                      const Fields& fields) {
+      Command c;
+      c.type = engine->instance(id) ? CommandType::kSetFields : CommandType::kCreate;
+      c.instance = id;
+      c.actor = "maria";
+      c.definition_id = definition->id();
+      c.fields = fields;
+      const CommandResult result = engine->execute(c, now += 1min);
+      EXPECT_TRUE(result.ok()) << result.rejection->message;
+      std::vector<std::tuple<EventType, std::uint32_t, FieldValue>> events;
+      for (const Event& e : result.events) events.emplace_back(e.type, e.target, e.value);
+      return events;
+    }
+    std::shared_ptr<const ProcessDefinition> definition;
+    InMemoryDirectory directory;
+    InMemoryStorage storage;
+    std::unique_ptr<Engine> engine;
+    Timestamp now = *parse_timestamp("2026-11-23T09:00:00Z");
+  };
+  Run fast(skipping), slow(evaluating);
+  std::size_t scored = 0;
+  for (std::size_t k = 0; k < script.size(); ++k) {
+    if (k == script.size() / 2) {  // restart both from snapshots
+      for (Run* r : {&fast, &slow}) {
+        r->engine->snapshot_all();
+        r->start();
+        EXPECT_EQ(r->engine->recover(), 0u);
+      }
+    }
+    const auto events = fast.run(script[k].first, script[k].second);
+    EXPECT_EQ(events, slow.run(script[k].first, script[k].second)) << "command " << k;
+    const auto score_field =
+        static_cast<std::uint32_t>(to_index(skipping->lead_scoring()->score_field));
+    scored +=
+        static_cast<std::size_t>(std::count_if(events.begin(), events.end(), [&](const auto& e) {
+          return std::get<1>(e) == score_field && std::get<0>(e) != EventType::kCreated;
+        }));
+  }
+  EXPECT_GE(scored, 4u) << "the script changes the score several times";
 }
 
 TEST_F(RulesInTheProduct, ALargeAccountNeedsItsTriangleTeamBeforeLeavingTheDiagnosis) {

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <locale>
 #include <map>
 #include <stdexcept>
 #include <thread>
@@ -858,6 +859,20 @@ TEST(Timestamp, FormatsRoundTrip) {
   for (const char* text : {"2026-11-27T09:30:00Z", "1999-12-31T23:59:59.999Z"}) {
     EXPECT_EQ(format_timestamp(*parse_timestamp(text)), text);
   }
+}
+
+// A locale whose decimal point is a comma, as a host may make global.
+struct DecimalComma : std::numpunct<char> {
+  char do_decimal_point() const override { return ','; }
+};
+
+TEST(Timestamp, TheTextDoesNotFollowTheHostsLocale) {
+  // Rules read timestamps as this text: it must not change with the process's locale.
+  const std::locale before =
+      std::locale::global(std::locale(std::locale::classic(), new DecimalComma));
+  const std::string text = format_timestamp(*parse_timestamp("2026-11-23T09:00:00.250Z"));
+  std::locale::global(before);
+  EXPECT_EQ(text, "2026-11-23T09:00:00.250Z");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <cmath>
 #include <cstdio>
+#include <locale>
 
 #include <date/date.h>
 
@@ -65,9 +66,12 @@ std::optional<Timestamp> parse_timestamp(std::string_view text) {
 }
 
 std::string format_timestamp(Timestamp t) {
+  // In the classic locale: the text is data (rules compare it, stores keep it), so the decimal
+  // point of the milliseconds must not follow a locale the host sets.
+  const std::locale& classic = std::locale::classic();
   const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
-  if (seconds == t) return date::format("%FT%TZ", seconds);
-  return date::format("%FT%TZ", t);
+  if (seconds == t) return date::format(classic, "%FT%TZ", seconds);
+  return date::format(classic, "%FT%TZ", t);
 }
 
 namespace {
