@@ -187,15 +187,28 @@ TEST_F(RulesInTheProduct, ComputedFieldsCannotBeSetByHand) {
 
 // An engine with `def` registered, where "ann" is a rep, and a clock for its commands.
 struct AnnsEngine {
-  explicit AnnsEngine(const std::shared_ptr<const ProcessDefinition>& def) {
+  explicit AnnsEngine(const std::shared_ptr<const ProcessDefinition>& def)
+      : definition_id(def->id()) {
     directory.grant("ann", "rep");
     EXPECT_TRUE(engine.register_definition(def));
+  }
+  // Creates instance "i" without fields, as ann, and gives the command back for sets to reuse.
+  Command create_i() {
+    Command c;
+    c.type = CommandType::kCreate;
+    c.instance = "i";
+    c.actor = "ann";
+    c.definition_id = definition_id;
+    const CommandResult created = engine.execute(c, now);
+    EXPECT_TRUE(created.ok()) << created.rejection->message;
+    return c;
   }
   static EngineOptions asking(const Directory& directory) {
     EngineOptions options;
     options.directory = &directory;
     return options;
   }
+  std::string definition_id;
   InMemoryDirectory directory;
   Engine engine{asking(directory)};
   Timestamp now = *parse_timestamp("2026-11-23T09:00:00Z");
@@ -228,12 +241,7 @@ TEST(LeadScoring, AScoreThatIsNotANumberOrOutOfBoundsClearsScoreAndGrade) {
   const auto score = [&] { return engine.instance("i")->fields()[1]; };
   const auto grade = [&] { return engine.instance("i")->fields()[2]; };
   // Created without an amount: the rule gives null, so there is no score and no grade.
-  Command create;
-  create.type = CommandType::kCreate;
-  create.instance = "i";
-  create.actor = "ann";
-  create.definition_id = def->id();
-  ASSERT_TRUE(engine.execute(create, now).ok());
+  anns.create_i();
   EXPECT_FALSE(is_set(score()));
   ASSERT_TRUE(set(60.0).ok());
   EXPECT_EQ(score(), FieldValue(60.0));
@@ -326,12 +334,7 @@ TEST(LeadScoring, AScoreIsRecomputedWheneverEvaluatingItAgainCouldChangeIt) {
     AnnsEngine anns(def);
     Engine& engine = anns.engine;
     Timestamp& now = anns.now;
-    Command command;
-    command.type = CommandType::kCreate;
-    command.instance = "i";
-    command.actor = "ann";
-    command.definition_id = def->id();
-    ASSERT_TRUE(engine.execute(command, now).ok());
+    Command command = anns.create_i();
     command.type = CommandType::kSetFields;
     const FieldId score = *def->find_field("score");
     for (std::size_t k = 0; k < c.sets.size(); ++k) {
