@@ -51,9 +51,10 @@ class DeliveryEngine : public ::testing::Test {
     directory_.grant("bob", "manager");
   }
 
-  std::unique_ptr<Engine> make_engine() {
+  // An engine on `storage` (the fixture's by default), with the minimal definition.
+  std::unique_ptr<Engine> make_engine(Storage* storage = nullptr) {
     EngineOptions options;
-    options.storage = &storage_;
+    options.storage = storage != nullptr ? storage : &storage_;
     options.directory = &directory_;
     options.listeners = {&recorder_};
     options.clock = &clock_;
@@ -292,25 +293,18 @@ TEST_F(DeliveryEngine, RecoverySkipsLogsWhoseMetOrCancelledTimeIsNotACountedTime
   for (const FieldValue& value : hostile) {
     InMemoryStorage storage;
     {
-      EngineOptions options;
-      options.storage = &storage;
-      options.directory = &directory_;
-      Engine engine(options);
-      engine.register_definition(minimal());
-      ASSERT_TRUE(run(engine, CommandType::kCreate, "a", kStart).ok());
-      ASSERT_TRUE(run(engine, CommandType::kAdvance, "a", kStart + 2h, "lost").ok());
+      const auto engine = make_engine(&storage);
+      ASSERT_TRUE(run(*engine, CommandType::kCreate, "a", kStart).ok());
+      ASSERT_TRUE(run(*engine, CommandType::kAdvance, "a", kStart + 2h, "lost").ok());
     }
     std::vector<Event> log = storage.load("a");
     ASSERT_EQ(log.back().type, EventType::kStandardCancelled);
     log.back().value = value;
     InMemoryStorage edited;
     ASSERT_EQ(edited.append("a", 0, log), Storage::AppendResult::kOk);
-    EngineOptions options;
-    options.storage = &edited;
-    Engine engine(options);
-    engine.register_definition(minimal());
-    EXPECT_EQ(engine.recover(), log.size()) << "value index " << value.index();
-    EXPECT_FALSE(engine.instance("a").has_value());
+    const auto engine = make_engine(&edited);
+    EXPECT_EQ(engine->recover(), log.size()) << "value index " << value.index();
+    EXPECT_FALSE(engine->instance("a").has_value());
   }
 }
 
