@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -76,7 +77,44 @@ class EngineStorageTest : public StoreDirTest {
     return c;
   }
 
+  // Two engines on the store, as two processes: `a` creates deal-1, then `b` starts and recovers
+  // it at version `v`.
+  struct Two {
+    Node& a;
+    Node& b;
+    std::uint64_t v;
+  };
+  void TearDown() override {
+    b_.reset();  // the stores close before their directory goes
+    a_.reset();
+    StoreDirTest::TearDown();
+  }
+  Two start_two() {
+    a_.emplace(path_);
+    EXPECT_TRUE(a_->engine->execute(create("deal-1"), now_).ok());
+    b_.emplace(path_);
+    return Two{*a_, *b_, b_->engine->instance("deal-1")->version};
+  }
+  static Command keyed(Command c, std::string key) {
+    c.idempotency_key = std::move(key);
+    return c;
+  }
+  // Executes `c` on `first`, then on `second`, which must give the first's answer back. Returns
+  // the first's.
+  CommandResult answer_twice(Node& first, Node& second, const Command& c) {
+    CommandResult original = first.engine->execute(c, now_);
+    const CommandResult repeated = second.engine->execute(c, now_);
+    EXPECT_EQ(repeated.ok(), original.ok());
+    EXPECT_EQ(repeated.version, original.version);
+    EXPECT_EQ(repeated.events, original.events);
+    if (original.rejection && repeated.rejection) {
+      EXPECT_EQ(repeated.rejection->unmet, original.rejection->unmet);
+    }
+    return original;
+  }
+
   Timestamp now_ = *parse_timestamp("2026-11-23T09:00:00Z");
+  std::optional<Node> a_, b_;
 };
 
 TEST_F(EngineStorageTest, RecoveryRebuildsEveryInstanceAsItWasBeforeTheStop) {
@@ -168,10 +206,7 @@ TEST_F(EngineStorageTest, UndeliveredEventsAreDeliveredOnRestart) {
 }
 
 TEST_F(EngineStorageTest, TwoEnginesOnOneStoreNeverBothWinAndTheLoserCatchesUp) {
-  Node a(path_);
-  ASSERT_TRUE(a.engine->execute(create("deal-1"), now_).ok());
-  Node b(path_);  // recovers deal-1
-  const std::uint64_t v = b.engine->instance("deal-1")->version;
+  auto [a, b, v] = start_two();
   ASSERT_TRUE(
       a.engine->execute(command(CommandType::kCheckItem, "deal-1", "lead_cleaned"), now_).ok());
   // b still holds version v: its append conflicts in the store.
@@ -186,6 +221,69 @@ TEST_F(EngineStorageTest, TwoEnginesOnOneStoreNeverBothWinAndTheLoserCatchesUp) 
   ASSERT_TRUE(retry.ok());
   EXPECT_EQ(retry.version, v + 2);
   EXPECT_THAT(a.store->load("deal-1"), SizeIs(v + 2));
+}
+
+// A stored answer beyond the state an engine holds (here another engine's; after a crash, the
+// commit of a process that died while committing, landing after the restart recovered) brings
+// the instance up to the store: the next commands decide on the stored state.
+TEST_F(EngineStorageTest, AStoredAnswerAheadOfTheEngineBringsTheInstanceUpToTheStore) {
+  auto [a, b, v] = start_two();
+  ASSERT_TRUE(
+      answer_twice(a, b,
+                   keyed(command(CommandType::kCheckItem, "deal-1", "lead_cleaned"), "check-1"))
+          .ok());
+  EXPECT_EQ(b.engine->instance("deal-1")->version, v + 1);
+  EXPECT_EQ(*b.engine->instance("deal-1"), *a.engine->instance("deal-1"));
+  const auto missing = b.engine->missing_to_leave("deal-1");
+  ASSERT_TRUE(missing.has_value());
+  for (const UnmetCriterion& c : *missing) EXPECT_NE(c.id, "lead_cleaned");
+  // A stored rejection counts too: it was decided at a version beyond b's.
+  ASSERT_TRUE(
+      a.engine->execute(command(CommandType::kCheckItem, "deal-1", "grade_verified"), now_).ok());
+  ASSERT_FALSE(
+      answer_twice(a, b,
+                   keyed(command(CommandType::kAdvance, "deal-1", "needs_diagnosis"), "move-1"))
+          .ok());
+  EXPECT_EQ(*b.engine->instance("deal-1"), *a.engine->instance("deal-1"));
+  // b's next command appends at the stored version: no conflict.
+  Command hold = command(CommandType::kHold, "deal-1");
+  hold.text = "waiting";
+  const CommandResult held = b.engine->execute(hold, now_);
+  ASSERT_TRUE(held.ok()) << held.rejection->message;
+  EXPECT_EQ(held.version, v + 3);
+}
+
+// An instance b has never held: the stored answer brings it in.
+TEST_F(EngineStorageTest, AStoredAnswerOfAnInstanceNotHeldBringsItIn) {
+  Node a(path_);
+  Node b(path_);  // recovers nothing
+  ASSERT_TRUE(answer_twice(a, b, keyed(create("deal-1"), "create-1")).ok());
+  ASSERT_TRUE(b.engine->instance("deal-1").has_value());
+  EXPECT_EQ(*b.engine->instance("deal-1"), *a.engine->instance("deal-1"));
+}
+
+// A commit that lands after an engine recovered (its writer died while committing) is handed
+// over by deliver_undelivered(), once.
+TEST_F(EngineStorageTest, DeliverUndeliveredHandsOverWhatLandedAfterRecovery) {
+  Recorder recorder;
+  Node b(path_, &recorder);  // recovers an empty store
+  std::size_t stored = 0;
+  {
+    Node silent(path_);  // no listener: its events stay in the outbox, as a dead writer's would
+    ASSERT_TRUE(silent.engine->execute(create("deal-1"), now_).ok());
+    stored = silent.store->event_count();
+  }
+  ASSERT_GT(stored, 0u);
+  EXPECT_THAT(recorder.ids, SizeIs(0));
+  EXPECT_EQ(b.engine->deliver_undelivered(), stored);
+  ASSERT_THAT(recorder.ids, SizeIs(stored));
+  for (std::size_t i = 0; i < stored; ++i) {
+    EXPECT_EQ(recorder.ids[i], "deal-1#" + std::to_string(i + 1));
+  }
+  EXPECT_EQ(b.engine->deliver_undelivered(), 0u);  // marked delivered
+  EXPECT_THAT(recorder.ids, SizeIs(stored));
+  Node silent(path_);
+  EXPECT_EQ(silent.engine->deliver_undelivered(), 0u);  // no listeners
 }
 
 }  // namespace

@@ -149,6 +149,16 @@ class Engine {
   // committed, not marked delivered) before returning.
   std::size_t recover();
 
+  // Hands the listeners every event the Storage's outbox still holds, as recover() does at its
+  // end, and returns how many. For hosts whose store other processes write too: a process that
+  // dies while committing can leave a commit that lands after the others recovered, and nobody
+  // hands it over before the next recover() (`salesflow run` calls this before it stops).
+  // Commands may run meanwhile. Delivery stays at least once, in version order per instance
+  // within one call; an event another engine (or this one, concurrently) has handed over but not
+  // yet marked delivered is handed over again, possibly after newer events of its instance:
+  // listeners that need the order go by the event's version. Without listeners, returns 0.
+  std::size_t deliver_undelivered();
+
   // Saves a snapshot of every instance now (for example before a planned stop, so that the next
   // recover() reads one snapshot per instance and no events). Instances are encoded stripe by
   // stripe under each stripe's lock and saved in batches with no lock held; commands may run

@@ -5,6 +5,7 @@
 // Rejections are answers: the run only fails (exit 1) when a definition, the directory file or
 // the store is invalid. With --store the engine recovers the stored instances first.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -51,7 +52,8 @@ struct RunOptions {
 };
 
 // --notify FILE: every notification the engine hands out, one JSON line each, appended with one
-// write(2) per line (nothing buffered in the process: a killed run loses none it was given).
+// write(2) per line (nothing buffered in the process: a killed run loses none it was given; a
+// line a kill cut short is cut off by the next run, open_notify_file()).
 // When the store batches appends, the lines are held until release(), which the runner calls
 // once the batch holding their events has committed: a notification never names an event that
 // a crash could still take back.
@@ -102,6 +104,58 @@ class NotifyFile final : public EventListener {
   std::string held_;
   bool ok_ = true;
 };
+
+// Opens the --notify file for appending. A run killed in the middle of a write can leave its last
+// line cut short (Linux stops a write to a file at a page boundary when the writer is killed):
+// that piece is cut off, so that every line stays one whole JSON object. Its event was not marked
+// delivered yet (a mark is written after the lines it covers), so this run hands it over again.
+// Returns the descriptor, or -1 with `error` set.
+int open_notify_file(const std::string& path, std::string& error) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    error = std::string("cannot open for appending: ") + std::strerror(errno);
+    return -1;
+  }
+  struct stat st {};
+  // Pipes, terminals and devices: nothing to mend.
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return fd;
+  const int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  off_t end = st.st_size;  // the whole lines end here, once the last '\n' is found
+  bool found = false;
+  std::array<char, 4096> chunk;
+  while (in >= 0 && end > 0 && !found) {
+    const off_t start =
+        end > static_cast<off_t>(chunk.size()) ? end - static_cast<off_t>(chunk.size()) : 0;
+    const ssize_t n = ::pread(in, chunk.data(), static_cast<std::size_t>(end - start), start);
+    if (n != end - start) {
+      if (n >= 0) errno = EIO;  // a short read: the file shrank meanwhile
+      break;
+    }
+    for (ssize_t i = n; i > 0; --i) {
+      if (chunk[static_cast<std::size_t>(i - 1)] == '\n') {
+        end = start + i;
+        found = true;
+        break;
+      }
+    }
+    if (!found) end = start;
+  }
+  const bool read_ok = in >= 0 && (found || end == 0);
+  const int read_errno = errno;
+  if (in >= 0) ::close(in);
+  if (!read_ok) {
+    error = std::string("cannot read its end: ") + std::strerror(read_errno);
+    ::close(fd);
+    return -1;
+  }
+  if (end != st.st_size && ::ftruncate(fd, end) != 0) {
+    error = std::string("cannot cut off the last line, which a crash cut short: ") +
+            std::strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
 
 // Where the time of a run goes, for --stats: decoding the JSON lines, the engine, encoding the
 // answers; the rest is reading, writing and bookkeeping. Off, it reads no clock.
@@ -663,10 +717,10 @@ int run(const RunOptions& options) {
   EventStore& store = *opened.store;
   std::unique_ptr<NotifyFile> notify;
   if (!options.notify.empty()) {
-    const int fd = ::open(options.notify.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    std::string error;
+    const int fd = open_notify_file(options.notify, error);
     if (fd < 0) {
-      std::cerr << options.notify << ": cannot open for appending: " << std::strerror(errno)
-                << "\n";
+      std::cerr << options.notify << ": " << error << "\n";
       return kExitInvalid;
     }
     notify = std::make_unique<NotifyFile>(fd, batching);
@@ -720,10 +774,15 @@ int run(const RunOptions& options) {
   }
   Runner runner(engine, store, options, batching, notify.get());
   bool ok = runner.run();
+  // A commit that landed after recover() (another process died while committing it) is in the
+  // outbox still: hand it over before stopping. In batch mode its lines go out after the flush
+  // below, and its marks after them (when the store closes).
+  if (ok && notify) engine.deliver_undelivered();
   if (!store.flush() && ok) {
     std::cerr << "salesflow run: " << store.uri() << ": " << store.last_error() << "\n";
     ok = false;
   }
+  if (ok && notify) notify->release();
   if (notify && !notify->ok()) {
     std::cerr << options.notify << ": cannot write notifications\n";
     ok = false;

@@ -237,7 +237,7 @@ class Engine::Impl {
       std::unique_lock lock(stripe.mutex);
       const bool keyed = !command.idempotency_key.empty();
       if (keyed) {
-        if (auto answer = answer_of_key(command)) return std::move(*answer);
+        if (auto answer = answer_of_key(stripe, command, hash)) return std::move(*answer);
       }
       Entry* entry = stripe.instances.find_entry(command.instance, hash);
       InstanceState* found = entry == nullptr ? nullptr : &entry->state;
@@ -261,7 +261,7 @@ class Engine::Impl {
                                  : std::string()) +
                             " is registered",
                         {}};
-          return remember(command, std::move(result), 0);
+          return remember(stripe, hash, command, std::move(result), 0);
         }
       }
       if (!definition) {
@@ -269,7 +269,7 @@ class Engine::Impl {
             Rejection{ErrorCode::kUnknownInstance,
                       "there is no instance " + internal::quote_text(command.instance),
                       {}};
-        return remember(command, std::move(result), 0);
+        return remember(stripe, hash, command, std::move(result), 0);
       }
       const DecisionContext context{now,
                                     roles_of(*definition, state, command.actor, directory_answer)};
@@ -277,7 +277,7 @@ class Engine::Impl {
       if (!decision.ok()) {
         result.rejection = std::move(decision.rejection);
         result.version = state.version;
-        return remember(command, std::move(result), state.version);
+        return remember(stripe, hash, command, std::move(result), state.version);
       }
       std::uint64_t version = state.version;
       for (Event& e : decision.events) {
@@ -304,7 +304,7 @@ class Engine::Impl {
             // Another process answered this key meanwhile, or appended to the instance: give
             // its answer, or take the stored state so that a retry decides on it.
             if (keyed) {
-              if (auto answer = answer_of_key(command)) return std::move(*answer);
+              if (auto answer = answer_of_key(stripe, command, hash)) return std::move(*answer);
             }
             result.version = reload(stripe, command.instance, state.version);
             result.rejection = Rejection{ErrorCode::kConflict,
@@ -441,7 +441,7 @@ class Engine::Impl {
       }
       install(id, replay(*definition, events));
     }
-    if (!options_.listeners.empty()) redeliver();
+    redeliver();
     return skipped;
   }
 
@@ -602,6 +602,28 @@ class Engine::Impl {
     return count;
   }
 
+  // Hands the listeners what the Storage's outbox still holds, instance by instance. Returns the
+  // number of events handed over.
+  std::size_t redeliver() {
+    if (options_.listeners.empty()) return 0;
+    std::map<std::string, std::vector<Event>> pending;
+    options_.storage->scan_undelivered([&](const Event& e) { pending[e.instance].push_back(e); });
+    std::size_t count = 0;
+    for (auto& [id, events] : pending) {
+      const auto definition =
+          this->definition(events.front().definition_id, events.front().definition_version);
+      if (!definition) continue;
+      count += events.size();
+      Stripe& stripe = stripe_of(internal::instance_hash(id));
+      {
+        std::lock_guard lock(stripe.outbox_mutex);
+        stripe.outbox.push_back(Delivery{definition.get(), std::move(events)});
+      }
+      deliver(stripe);
+    }
+    return count;
+  }
+
  private:
   // Instances are spread over stripes by the hash of their id. One mutex per stripe serialises
   // the commands of its instances; instances of different stripes run in parallel.
@@ -618,24 +640,35 @@ class Engine::Impl {
   // A rejection is the answer a repeat of a keyed command gets: stored with the key (no events,
   // at the instance's version `held`). A store that fails to keep it changes nothing else, so the
   // answer stands. REQUIRES: the stripe of command.instance is locked.
-  CommandResult remember(const Command& command, CommandResult result, std::uint64_t held) {
+  CommandResult remember(Stripe& stripe, std::uint64_t hash, const Command& command,
+                         CommandResult result, std::uint64_t held) {
     if (command.idempotency_key.empty()) return result;
     const Storage::KeyRecord record{command.instance, held, 0, fingerprint(command),
                                     encode_rejection(*result.rejection)};
     if (options_.storage->append_keyed(command.instance, held, {}, command.idempotency_key,
                                        record) == Storage::AppendResult::kConflict) {
-      if (auto answer = answer_of_key(command)) return std::move(*answer);
+      if (auto answer = answer_of_key(stripe, command, hash)) return std::move(*answer);
     }
     return result;
   }
 
-  // The stored answer of the command's idempotency key, if the key is taken. REQUIRES: the
-  // stripe of command.instance is locked.
-  std::optional<CommandResult> answer_of_key(const Command& command) {
+  // The stored answer of the command's idempotency key, if the key is taken. An answer at a
+  // version beyond the state held was given by another writer: a process that raced this one, or
+  // one that died while committing and whose commit landed after this engine recovered. Memory
+  // then takes the stored instance, so that the commands after it decide on what is stored (a
+  // rejection decided on the old state would never reach the store to conflict there).
+  // REQUIRES: the stripe of command.instance (`hash`) is locked.
+  std::optional<CommandResult> answer_of_key(Stripe& stripe, const Command& command,
+                                             std::uint64_t hash) {
     const auto record = options_.storage->find_key(command.idempotency_key);
     if (!record) return std::nullopt;
     CommandResult result;
     result.version = record->version;
+    if (record->instance == command.instance) {
+      const Entry* entry = stripe.instances.find_entry(command.instance, hash);
+      const std::uint64_t held = entry == nullptr ? 0 : entry->state.version;
+      if (record->version > held) reload(stripe, command.instance, held);
+    }
     if (record->instance != command.instance || record->fingerprint != fingerprint(command)) {
       result.rejection =
           Rejection{ErrorCode::kBadCommand,
@@ -699,23 +732,6 @@ class Engine::Impl {
     try {
       reload(stripe, id, before);
     } catch (...) {  // NOLINT(bugprone-empty-catch): healed by the instance's next command
-    }
-  }
-
-  // Hands the listeners what the Storage's outbox still holds, instance by instance.
-  void redeliver() {
-    std::map<std::string, std::vector<Event>> pending;
-    options_.storage->scan_undelivered([&](const Event& e) { pending[e.instance].push_back(e); });
-    for (auto& [id, events] : pending) {
-      const auto definition =
-          this->definition(events.front().definition_id, events.front().definition_version);
-      if (!definition) continue;
-      Stripe& stripe = stripe_of(internal::instance_hash(id));
-      {
-        std::lock_guard lock(stripe.outbox_mutex);
-        stripe.outbox.push_back(Delivery{definition.get(), std::move(events)});
-      }
-      deliver(stripe);
     }
   }
 
@@ -1084,6 +1100,7 @@ std::optional<std::vector<OpenTransition>> Engine::open_transitions(std::string_
   return impl_->open_transitions(id, actor);
 }
 std::size_t Engine::recover() { return impl_->recover(); }
+std::size_t Engine::deliver_undelivered() { return impl_->redeliver(); }
 std::size_t Engine::snapshot_all() { return impl_->snapshot_all(); }
 std::vector<Event> Engine::advance_to(Timestamp now) { return impl_->advance_to(now); }
 std::vector<Event> Engine::advance() { return impl_->advance(); }

@@ -180,6 +180,63 @@ class StoreTest(support.TempDirTestCase):
             ids = [json.loads(l)["id"] for l in f]
         self.assertEqual(len(ids), len(events_of(self.store())))
 
+    def test_a_notification_line_a_crash_cut_short_is_cut_off_and_handed_over_again(self):
+        # A run without a listener leaves everything in the outbox; the notes file ends as a
+        # killed run can leave it: whole lines, then the piece of one that a kill cut short.
+        run_script(self.store(), self.script())
+        stored = ["%s#%d" % (e["instance"], e["version"])
+                  for e in map(json.loads, events_of(self.store()))]
+        whole = b'{"id":"earlier#1","instance":"earlier","version":1,"type":"created"}\n'
+        for kept, torn in ((whole, b'{"id":"deal-1#3","instance":"de'), (b"", b'{"id":"x#')):
+            notes = self.write("notes.jsonl", kept + torn)
+            result = run_script(self.store(), b"", ["--notify", notes])
+            self.assertEqual(result.returncode, 0, result.stderr)
+            data = read_bytes(notes)
+            self.assertTrue(data.startswith(kept))
+            self.assertTrue(data.endswith(b"\n"))
+            ids = [json.loads(l)["id"] for l in data[len(kept):].decode().splitlines()]
+            self.assertEqual(sorted(ids), sorted(stored))
+            # The next run of the same store has nothing left to hand over, and mends nothing.
+            run_script(self.store(), b"", ["--notify", notes])
+            self.assertEqual(read_bytes(notes), data)
+            self.reset_delivery_marks()
+        # Not a regular file: nothing to mend, and the notes go there.
+        result = run_script(self.store(), b"", ["--notify", os.devnull])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = run_script(self.store(), b"", ["--notify", self.tmp])
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(b"cannot open for appending", result.stderr)
+
+    def reset_delivery_marks(self):
+        db = sqlite3.connect(os.path.join(self.tmp, "store.sqlite"))
+        with db:
+            db.execute("DELETE FROM delivered")
+        db.close()
+
+    def test_a_commit_that_lands_after_recovery_is_handed_over_before_the_run_stops(self):
+        # b recovers an empty store and answers one line; then another process commits (as one
+        # that died while committing would, its commit landing late); b hands it over at its end.
+        notes = os.path.join(self.tmp, "notes.jsonl")
+        b = subprocess.Popen([BIN, "run", B2B, "--directory", PEOPLE, "--store", self.store(),
+                              "--notify", notes], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            b.stdin.write(b'{"op":"tick","instance":"","actor":"maria",'
+                          b'"at":"2026-01-05T08:00:00Z"}\n')
+            b.stdin.flush()
+            self.assertTrue(b.stdout.readline())  # b has recovered and answers
+            late = run_script(self.store(), self.script())
+            self.assertEqual(late.returncode, 0, late.stderr)
+        finally:
+            out, err = b.communicate(timeout=300)
+        self.assertEqual(b.returncode, 0, err)
+        with open(notes) as f:
+            ids = [json.loads(l)["id"] for l in f]
+        stored = ["%s#%d" % (e["instance"], e["version"])
+                  for e in map(json.loads, events_of(self.store()))]
+        self.assertGreater(len(stored), 0)
+        self.assertEqual(sorted(ids), sorted(stored))
+
     def test_bad_store_uris_are_usage_errors_that_say_what_is_accepted(self):
         for uri in ("", "sqlite:", "mysql://db", "memory:x", "postgres://localhost/x"):
             result = run_script(uri, b"")
