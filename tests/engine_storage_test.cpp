@@ -78,7 +78,7 @@ class EngineStorageTest : public StoreDirTest {
   }
 
   // Two engines on the store, as two processes: `a` creates deal-1, then `b` starts and recovers
-  // it at version `v`.
+  // it at version `v` (handing its listener the events of a, which has none).
   struct Two {
     Node& a;
     Node& b;
@@ -89,10 +89,10 @@ class EngineStorageTest : public StoreDirTest {
     a_.reset();
     StoreDirTest::TearDown();
   }
-  Two start_two() {
+  Two start_two(EventListener* b_listener = nullptr) {
     a_.emplace(path_);
     EXPECT_TRUE(a_->engine->execute(create("deal-1"), now_).ok());
-    b_.emplace(path_);
+    b_.emplace(path_, b_listener);
     return Two{*a_, *b_, b_->engine->instance("deal-1")->version};
   }
   static Command keyed(Command c, std::string key) {
@@ -260,6 +260,57 @@ TEST_F(EngineStorageTest, AStoredAnswerOfAnInstanceNotHeldBringsItIn) {
   ASSERT_TRUE(answer_twice(a, b, keyed(create("deal-1"), "create-1")).ok());
   ASSERT_TRUE(b.engine->instance("deal-1").has_value());
   EXPECT_EQ(*b.engine->instance("deal-1"), *a.engine->instance("deal-1"));
+}
+
+// A rejection decided on a state the store has left behind is not given: the store's refusal of
+// the key (at the old version) reloads the instance and answers conflict.
+TEST_F(EngineStorageTest, AKeyedRejectionOnAStaleStateIsAConflictAndTheRetryDecidesAfresh) {
+  auto [a, b, v] = start_two();
+  ASSERT_TRUE(
+      a.engine->execute(command(CommandType::kCheckItem, "deal-1", "lead_cleaned"), now_).ok());
+  const CommandResult stale = b.engine->execute(
+      keyed(command(CommandType::kAdvance, "deal-1", "needs_diagnosis"), "m-1"), now_);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.rejection->code, ErrorCode::kConflict);
+  EXPECT_EQ(stale.version, v + 1);
+  EXPECT_EQ(*b.engine->instance("deal-1"), *a.engine->instance("deal-1"));
+  // The key was not used up: the retry is decided on the stored state.
+  const CommandResult retry =
+      answer_twice(b, a, keyed(command(CommandType::kAdvance, "deal-1", "needs_diagnosis"), "m-1"));
+  ASSERT_FALSE(retry.ok());
+  EXPECT_EQ(retry.rejection->code, ErrorCode::kGateBlocked);
+  for (const UnmetCriterion& c : retry.rejection->unmet) EXPECT_NE(c.id, "lead_cleaned");
+}
+
+// Events an engine takes from the store (a conflict's reload, a stored answer ahead of it) are
+// handed to its listeners: their writer may have died before it could, and the delivery mark
+// this engine writes next would cover them.
+TEST_F(EngineStorageTest, EventsTakenFromTheStoreAreHandedOverBeforeTheEnginesOwn) {
+  Recorder recorder;
+  auto [a, b, v] = start_two(&recorder);
+  ASSERT_THAT(recorder.ids, SizeIs(v));  // recovery handed over a's (a has no listener)
+  // A stored answer ahead of b.
+  ASSERT_TRUE(
+      answer_twice(a, b, keyed(command(CommandType::kCheckItem, "deal-1", "lead_cleaned"), "c-1"))
+          .ok());
+  // A conflict.
+  ASSERT_TRUE(
+      a.engine->execute(command(CommandType::kCheckItem, "deal-1", "grade_verified"), now_).ok());
+  Command hold = command(CommandType::kHold, "deal-1");
+  hold.text = "waiting";
+  ASSERT_EQ(b.engine->execute(hold, now_).rejection->code, ErrorCode::kConflict);
+  // b's own.
+  ASSERT_TRUE(b.engine->execute(hold, now_).ok());
+  std::vector<std::string> expected;
+  for (std::uint64_t i = 1; i <= v + 3; ++i) expected.push_back("deal-1#" + std::to_string(i));
+  EXPECT_EQ(recorder.ids, expected);
+  // All marked (the marks are written when the stores close): a restart with a listener has
+  // nothing left to hand over.
+  b_.reset();
+  a_.reset();
+  Recorder after;
+  Node restarted(path_, &after);
+  EXPECT_THAT(after.ids, SizeIs(0));
 }
 
 // A commit that lands after an engine recovered (its writer died while committing) is handed

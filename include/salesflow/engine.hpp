@@ -150,9 +150,11 @@ class Engine {
   std::size_t recover();
 
   // Hands the listeners every event the Storage's outbox still holds, as recover() does at its
-  // end, and returns how many. For hosts whose store other processes write too: a process that
-  // dies while committing can leave a commit that lands after the others recovered, and nobody
+  // end, and returns how many it queued. For hosts whose store other processes write too: a process
+  // that dies while committing can leave a commit that lands after the others recovered, and nobody
   // hands it over before the next recover() (`salesflow run` calls this before it stops).
+  // (Events the engine takes from the store, after a conflict or when a key's stored answer is
+  // ahead of it, are handed over as it takes them.)
   // Commands may run meanwhile. Delivery stays at least once, in version order per instance
   // within one call; an event another engine (or this one, concurrently) has handed over but not
   // yet marked delivered is handed over again, possibly after newer events of its instance:

@@ -226,7 +226,10 @@ class InMemoryStorage final : public Storage {
 // version order, one call at a time. To keep that order, the thread that is already delivering
 // for an instance's lock stripe delivers what other threads commit meanwhile: a listener may run
 // on another caller's thread, and execute() may return before its own events were delivered.
-// Instances of different stripes are delivered concurrently.
+// Instances of different stripes are delivered concurrently. With a durable Storage the events
+// include those an engine takes from it (recovery, a reload after a conflict, a key's stored
+// answer ahead of the engine, Engine::deliver_undelivered()), which may be other processes'
+// and may repeat: delivery is at least once, and an event's (instance, version) is its id.
 // [Exceptions] An exception a listener throws is caught and dropped by the engine; the committed
 // change stands and the other listeners are still called.
 

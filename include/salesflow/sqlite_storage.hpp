@@ -55,7 +55,9 @@ struct SqliteOptions {
   //     recovers a new one from the store, which says what was kept. After such a loss every append
   //     answers kUnavailable, so nothing is built on the lost appends.
   // Delivery marks recorded while a batch is open are written after the following flush(), so a
-  // host that hands notifications on after flush() returns loses none in a crash.
+  // host that hands notifications on after flush() returns loses none in a crash. Marks recorded
+  // since the last flush() are not written when the store closes (their notifications repeat on
+  // the next recovery).
   // Cannot be combined with group_commit (open() refuses).
   std::uint32_t batch_appends = 0;
   // WAL pages after which a commit checkpoints the log into the database file (SQLite's

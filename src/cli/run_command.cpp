@@ -109,50 +109,47 @@ class NotifyFile final : public EventListener {
 // line cut short (Linux stops a write to a file at a page boundary when the writer is killed):
 // that piece is cut off, so that every line stays one whole JSON object. Its event was not marked
 // delivered yet (a mark is written after the lines it covers), so this run hands it over again.
-// Returns the descriptor, or -1 with `error` set.
+// A regular file the run may write but not read is appended to as it is. Returns the
+// descriptor, or -1 with `error` set.
 int open_notify_file(const std::string& path, std::string& error) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const bool readable = fd >= 0;
+  if (fd < 0 && errno == EACCES) {
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
   if (fd < 0) {
     error = std::string("cannot open for appending: ") + std::strerror(errno);
     return -1;
   }
+  const auto fail = [&](const char* what) {
+    error = std::string(what) + std::strerror(errno);
+    ::close(fd);
+    return -1;
+  };
   struct stat st {};
+  if (::fstat(fd, &st) != 0) return fail("cannot inspect it: ");
   // Pipes, terminals and devices: nothing to mend.
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return fd;
-  const int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (!readable || !S_ISREG(st.st_mode) || st.st_size == 0) return fd;
   off_t end = st.st_size;  // the whole lines end here, once the last '\n' is found
   bool found = false;
   std::array<char, 4096> chunk;
-  while (in >= 0 && end > 0 && !found) {
+  while (end > 0 && !found) {
     const off_t start =
         end > static_cast<off_t>(chunk.size()) ? end - static_cast<off_t>(chunk.size()) : 0;
-    const ssize_t n = ::pread(in, chunk.data(), static_cast<std::size_t>(end - start), start);
+    const ssize_t n = ::pread(fd, chunk.data(), static_cast<std::size_t>(end - start), start);
+    if (n < 0 && errno == EINTR) continue;
     if (n != end - start) {
       if (n >= 0) errno = EIO;  // a short read: the file shrank meanwhile
-      break;
+      return fail("cannot read its end: ");
     }
-    for (ssize_t i = n; i > 0; --i) {
-      if (chunk[static_cast<std::size_t>(i - 1)] == '\n') {
-        end = start + i;
-        found = true;
-        break;
-      }
+    for (ssize_t i = n; i > 0 && !found; --i) {
+      found = chunk[static_cast<std::size_t>(i - 1)] == '\n';
+      if (found) end = start + i;
     }
     if (!found) end = start;
   }
-  const bool read_ok = in >= 0 && (found || end == 0);
-  const int read_errno = errno;
-  if (in >= 0) ::close(in);
-  if (!read_ok) {
-    error = std::string("cannot read its end: ") + std::strerror(read_errno);
-    ::close(fd);
-    return -1;
-  }
   if (end != st.st_size && ::ftruncate(fd, end) != 0) {
-    error = std::string("cannot cut off the last line, which a crash cut short: ") +
-            std::strerror(errno);
-    ::close(fd);
-    return -1;
+    return fail("cannot cut off the last line, which a crash cut short: ");
   }
   return fd;
 }
@@ -775,14 +772,17 @@ int run(const RunOptions& options) {
   Runner runner(engine, store, options, batching, notify.get());
   bool ok = runner.run();
   // A commit that landed after recover() (another process died while committing it) is in the
-  // outbox still: hand it over before stopping. In batch mode its lines go out after the flush
-  // below, and its marks after them (when the store closes).
-  if (ok && notify) engine.deliver_undelivered();
+  // outbox still: hand it over before stopping. Its events are committed, so in batch mode its
+  // lines go out at once; the flush then releases their marks, which the store writes as it
+  // closes, after the lines.
+  if (ok && notify) {
+    engine.deliver_undelivered();
+    notify->release();
+  }
   if (!store.flush() && ok) {
     std::cerr << "salesflow run: " << store.uri() << ": " << store.last_error() << "\n";
     ok = false;
   }
-  if (ok && notify) notify->release();
   if (notify && !notify->ok()) {
     std::cerr << options.notify << ": cannot write notifications\n";
     ok = false;

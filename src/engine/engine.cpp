@@ -218,9 +218,9 @@ class Engine::Impl {
   // `prefetched`: execute_batch() has already asked for the state's memory.
   CommandResult execute(const Command& command, Timestamp now, std::uint64_t hash,
                         bool prefetched = false) {
-    CommandResult result;
     if (now < kEarliestTimestamp || now > kLatestTimestamp) {
       // The standards count from it and calendars walk its days: refused before anything else.
+      CommandResult result;
       result.rejection =
           Rejection{ErrorCode::kBadCommand,
                     "the command's time (" + std::to_string(now.time_since_epoch().count()) +
@@ -233,7 +233,10 @@ class Engine::Impl {
     // Asked before the stripe is locked: the Directory is the host's code and may take its time,
     // or call back into the engine.
     DirectoryAnswer directory_answer = ask_directory(command.actor);
-    {
+    // Under the stripe's lock: every return below it releases the lock before the snapshot is
+    // saved and the outbox delivered (a reload of a stale instance queues deliveries too).
+    CommandResult outcome = [&]() -> CommandResult {
+      CommandResult result;
       std::unique_lock lock(stripe.mutex);
       const bool keyed = !command.idempotency_key.empty();
       if (keyed) {
@@ -306,11 +309,7 @@ class Engine::Impl {
             if (keyed) {
               if (auto answer = answer_of_key(stripe, command, hash)) return std::move(*answer);
             }
-            result.version = reload(stripe, command.instance, state.version);
-            result.rejection = Rejection{ErrorCode::kConflict,
-                                         "the stored instance changed meanwhile; reload and retry",
-                                         {}};
-            return result;
+            return conflict_after_reload(stripe, command.instance, state.version);
           case Storage::AppendResult::kUnavailable:
             result.rejection =
                 Rejection{ErrorCode::kUnavailable, "the storage failed; nothing was changed", {}};
@@ -342,11 +341,12 @@ class Engine::Impl {
       }
       result.version = found == nullptr ? 0 : found->version;
       result.events = std::move(decision.events);
-    }
+      return result;
+    }();
     if (snapshot) save_snapshot(*snapshot);
     // The listeners are fixed at construction: with none, nothing is ever queued.
     if (!options_.listeners.empty()) deliver(stripe);
-    return result;
+    return outcome;
   }
 
   std::optional<InstanceState> instance(std::string_view id) const {
@@ -648,8 +648,21 @@ class Engine::Impl {
     if (options_.storage->append_keyed(command.instance, held, {}, command.idempotency_key,
                                        record) == Storage::AppendResult::kConflict) {
       if (auto answer = answer_of_key(stripe, command, hash)) return std::move(*answer);
+      // Not the key: the stored instance moved on, and the rejection was decided on an old
+      // state. As for an accepted command: take the stored state and answer `conflict`.
+      return conflict_after_reload(stripe, command.instance, held);
     }
     return result;
+  }
+
+  // The answer to an append the Storage refused because the instance moved on: memory takes the
+  // stored state, so that a retry decides on it. REQUIRES: the stripe is locked.
+  CommandResult conflict_after_reload(Stripe& stripe, std::string_view id, std::uint64_t held) {
+    CommandResult conflict;
+    conflict.version = reload(stripe, id, held);
+    conflict.rejection = Rejection{
+        ErrorCode::kConflict, "the stored instance changed meanwhile; reload and retry", {}};
+    return conflict;
   }
 
   // The stored answer of the command's idempotency key, if the key is taken. An answer at a
@@ -702,9 +715,10 @@ class Engine::Impl {
     return result;
   }
 
-  // After the Storage reported a conflict: takes the instance's stored log when it is newer than
-  // the state held and fits its definition. Returns the version the instance is at now.
-  // REQUIRES: the stripe is locked.
+  // When the Storage is ahead of memory (it reported a conflict, or a key's stored answer is
+  // newer): takes the instance's stored log when it is newer than the state held and fits its
+  // definition, and queues the events taken for the listeners. Returns the version the instance
+  // is at now. REQUIRES: the stripe is locked.
   std::uint64_t reload(Stripe& stripe, std::string_view id, std::uint64_t held) {
     std::vector<Event> events = options_.storage->load(id);
     if (events.size() <= held) return held;
@@ -716,7 +730,16 @@ class Engine::Impl {
     if (live == nullptr) live = &stripe.instances.insert_entry(id, hash);
     live->state = replay(*definition, events);
     reschedule(*live);
-    return events.back().version;
+    const std::uint64_t version = events.back().version;
+    if (!options_.listeners.empty()) {
+      // Another writer's events: it may have died before handing them over, and a delivery mark
+      // is a high-water mark, so this engine's next delivery on the instance would cover them
+      // unseen. Handed over here too (at least once: a live writer hands them over as well).
+      events.erase(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(held));
+      std::lock_guard outbox_lock(stripe.outbox_mutex);
+      stripe.outbox.push_back(Delivery{definition.get(), std::move(events)});
+    }
+    return version;
   }
 
   // The storage holds a commit's events, but bringing memory up to them failed part way (out of

@@ -300,8 +300,9 @@ class SqliteStorage::Impl {
     {
       std::lock_guard lock(db_mutex_);
       if (!options_.read_only && commit_batch()) {
-        // The host is done with the store: its notifications are out.
-        for (const auto& [instance, version] : held_marks_) raise_mark(marks_, instance, version);
+        // The marks released by the last flush(). Held marks stay unwritten: without a flush()
+        // since, the host has not said that their notifications went out (a failed flush, a
+        // batch committed only here), and the next recovery hands those over again.
         write_marks_in_own_transaction();
       }
       statements_.clear();

@@ -52,6 +52,15 @@ def read_bytes(p):
         return f.read()
 
 
+def as_a_user(cmd):
+    """Root passes permission checks: as root, `cmd` runs as nobody, as a user would."""
+    if os.geteuid() != 0:
+        return cmd
+    nobody = pwd.getpwnam("nobody")
+    return ["setpriv", "--reuid=%d" % nobody.pw_uid, "--regid=%d" % nobody.pw_gid,
+            "--clear-groups", *cmd]
+
+
 class StoreTest(support.TempDirTestCase):
     def store(self, name="store.sqlite"):
         return "sqlite:" + os.path.join(self.tmp, name)
@@ -207,6 +216,22 @@ class StoreTest(support.TempDirTestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn(b"cannot open for appending", result.stderr)
 
+    def test_a_notify_file_the_run_may_write_but_not_read_is_appended_to(self):
+        os.chmod(self.tmp, 0o755)
+        earlier = b'{"id":"earlier#1","instance":"earlier","version":1,"type":"created"}\n'
+        notes = self.write("notes.jsonl", earlier)
+        os.chmod(notes, 0o222)
+        cmd = as_a_user([BIN, "run", B2B, "--directory", PEOPLE, "--notify", notes])
+        result = subprocess.run(cmd, input=self.script(), capture_output=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        os.chmod(notes, 0o644)
+        data = read_bytes(notes)
+        self.assertTrue(data.startswith(earlier))
+        lines = data[len(earlier):].decode().splitlines()
+        self.assertGreater(len(lines), 0)
+        for line in lines:
+            self.assertIn("#", json.loads(line)["id"])
+
     def reset_delivery_marks(self):
         db = sqlite3.connect(os.path.join(self.tmp, "store.sqlite"))
         with db:
@@ -303,13 +328,8 @@ class StoreTest(support.TempDirTestCase):
         os.mkdir(readonly)
         os.chmod(readonly, 0o555)
         os.chmod(self.tmp, 0o755)
-        cmd = [BIN, "run", B2B, "--directory", PEOPLE, "--store",
-               "sqlite:" + os.path.join(readonly, "s.sqlite")]
-        if os.geteuid() == 0:
-            # Root passes permission checks: run the tool as nobody, as a user would be.
-            nobody = pwd.getpwnam("nobody")
-            cmd = ["setpriv", "--reuid=%d" % nobody.pw_uid, "--regid=%d" % nobody.pw_gid,
-                   "--clear-groups", *cmd]
+        cmd = as_a_user([BIN, "run", B2B, "--directory", PEOPLE, "--store",
+                         "sqlite:" + os.path.join(readonly, "s.sqlite")])
         result = subprocess.run(cmd, input=b"", capture_output=True, timeout=60)
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn(b"cannot open", result.stderr)
