@@ -5,7 +5,9 @@ One run creates 20 deals; then two processes run at the same time, each setting 
 deals over and over. Each process holds the deals in memory; when the other one appended first,
 the store refuses the stale append (answer `conflict`) and the process reloads the deal. At the
 end every stored deal's versions are gapless, and the stored events are exactly the events the two
-processes answered as accepted: no update was lost and no version was won twice.
+processes answered as accepted: no update was lost and no version was won twice. Each process
+writes its notifications to its own file (--notify); together they name every stored event (a
+process that reloads a deal after a conflict hands the other's events over too: at least once).
 
 Usage: test_pg_race.py PATH/TO/salesflow SOURCE_DIR   (SALESFLOW_TEST_POSTGRES: a conninfo)
 """
@@ -32,7 +34,8 @@ def main():
         path = os.path.join(tmp, name + ".jsonl")
         with open(path, "w") as f:
             f.writelines(json.dumps(line) + "\n" for line in lines)
-        return subprocess.Popen([binary, "run", b2b, "--directory", people, "--store", store],
+        return subprocess.Popen([binary, "run", b2b, "--directory", people, "--store", store,
+                                 "--notify", os.path.join(tmp, name + ".notify")],
                                 stdin=open(path, "rb"), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
 
@@ -82,6 +85,13 @@ def main():
             last[e["instance"]] = e["version"]
         if len({key(e) for e in accepted}) != len(accepted):
             sys.exit("two processes were both answered for one version")
+        notified = set()
+        for name in ("creates", "a", "b"):
+            with open(os.path.join(tmp, name + ".notify")) as f:
+                notified |= {json.loads(line)["id"] for line in f}
+        lost = {"%s#%d" % key(e) for e in stored} - notified
+        if lost:
+            sys.exit("%d stored events were never notified, e.g. %s" % (len(lost), sorted(lost)[:5]))
         print("%d events stored, each answered once; %d commands answered conflict (the "
               "processes did overlap: %s)" % (len(stored), conflicts, conflicts > 0))
         if conflicts == 0:
