@@ -282,6 +282,47 @@ TEST_F(EngineStorageTest, AKeyedRejectionOnAStaleStateIsAConflictAndTheRetryDeci
   for (const UnmetCriterion& c : retry.rejection->unmet) EXPECT_NE(c.id, "lead_cleaned");
 }
 
+// A deadline of an instance another writer moved on: the store refuses the milestone's append,
+// the engine takes the stored state and goes on firing (before, it stopped at the refusal, and
+// every deadline behind it waited for a command on that instance).
+TEST_F(EngineStorageTest, AMilestoneOfAStaleInstanceReloadsItAndTheAdvanceGoesOn) {
+  auto [a, b, v] = start_two();
+  ASSERT_TRUE(
+      a.engine->execute(command(CommandType::kCheckItem, "deal-1", "lead_cleaned"), now_).ok());
+  ASSERT_TRUE(b.engine->execute(create("deal-2"), now_ + 1min).ok());  // due after deal-1's
+  const std::vector<Event> fired = b.engine->advance_to(now_ + std::chrono::days(10));
+  std::vector<std::uint64_t> deal1, deal2;
+  for (const Event& e : fired) (e.instance == "deal-1" ? deal1 : deal2).push_back(e.version);
+  ASSERT_FALSE(deal1.empty());
+  ASSERT_FALSE(deal2.empty());
+  EXPECT_EQ(deal1.front(), v + 2);  // after a's check, not in its place
+  const std::vector<Event> stored = b.store->load("deal-1");
+  ASSERT_FALSE(stored.empty());
+  EXPECT_EQ(b.engine->instance("deal-1")->version, stored.back().version);
+  EXPECT_EQ(*b.engine->instance("deal-1"), replay(*b2b(), stored));
+}
+
+// When the store is ahead with a log that does not fit the definition (edited storage), there is
+// no newer state to take: a keyed rejection stands (unstored) rather than answering a conflict
+// that every retry would meet again.
+TEST_F(EngineStorageTest, AKeyedRejectionStandsWhenTheStoredLogCannotBeTaken) {
+  auto [a, b, v] = start_two();
+  Event bogus = a.store->load("deal-1").back();
+  bogus.version = v + 1;
+  bogus.type = EventType::kStageChanged;
+  bogus.stage = StageId{999};  // no such stage
+  ASSERT_EQ(a.store->append("deal-1", v, std::span<const Event>(&bogus, 1)),
+            Storage::AppendResult::kOk);
+  const Command move = keyed(command(CommandType::kAdvance, "deal-1", "needs_diagnosis"), "m-1");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const CommandResult answer = b.engine->execute(move, now_);
+    ASSERT_FALSE(answer.ok());
+    EXPECT_EQ(answer.rejection->code, ErrorCode::kGateBlocked) << attempt;
+    EXPECT_EQ(b.engine->instance("deal-1")->version, v);
+  }
+  EXPECT_FALSE(b.store->find_key("m-1").has_value());
+}
+
 // Events an engine takes from the store (a conflict's reload, a stored answer ahead of it) are
 // handed to its listeners: their writer may have died before it could, and the delivery mark
 // this engine writes next would cover them.

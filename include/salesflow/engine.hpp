@@ -14,9 +14,9 @@
 // [Errors] Rejections are answers (CommandResult::rejection). Exceptions only for bugs and
 // std::bad_alloc; a listener's exception is swallowed (see hooks.hpp). A std::bad_alloc from
 // execute() or advance_to() may come after the Storage accepted the events: the engine's state then
-// still follows the Storage (it reloads the instance, at once or on its next command), no
-// deadline is lost, and only that commit's notification may be (a durable Storage's outbox hands
-// it over on recovery). Retry with an idempotency key to learn whether it was stored.
+// still follows the Storage (it reloads the instance, at once or on its next command, and hands
+// the events it takes to the listeners then), and no deadline is lost. Retry with an idempotency
+// key to learn whether it was stored.
 #ifndef SALESFLOW_ENGINE_HPP_
 #define SALESFLOW_ENGINE_HPP_
 
@@ -95,7 +95,9 @@ class Engine {
   // decide) is stored with its events in one transaction, and a repeat gets that answer back. A
   // key already used by another instance, op or actor is a bad_command. A conflict reported by the
   // Storage (another process appended to the instance) reloads the instance from the Storage, so
-  // that the caller's retry sees the stored state.
+  // that the caller's retry sees the stored state; that holds for a keyed rejection too, which is
+  // then answered `conflict` and not stored. A key's stored answer at a version beyond the
+  // instance's state in memory (another process gave it) reloads the instance as well.
   CommandResult execute(const Command& command, Timestamp now);
 
   // Executes commands[i] at times[i] for each i in order, exactly as that many execute() calls

@@ -22,8 +22,8 @@
 //
 // [Thread safety] All methods may be called from any number of threads (one connection, guarded
 // by a mutex; with group_commit, appends queue up behind the thread that is writing).
-// [Ownership] open() returns the sole owner; destroying it writes pending delivery marks and
-// closes the file.
+// [Ownership] open() returns the sole owner; destroying it writes pending delivery marks (in batch
+// mode, those released by the last flush()) and closes the file.
 // [Errors] As EventStore (storage.hpp): nothing throws for a bad file or a failing disk.
 #ifndef SALESFLOW_SQLITE_STORAGE_HPP_
 #define SALESFLOW_SQLITE_STORAGE_HPP_

@@ -112,35 +112,44 @@ class NotifyFile final : public EventListener {
 // A regular file the run may write but not read is appended to as it is. Returns the
 // descriptor, or -1 with `error` set.
 int open_notify_file(const std::string& path, std::string& error) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  const bool readable = fd >= 0;
-  if (fd < 0 && errno == EACCES) {
-    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  }
+  // Write-only: a FIFO (or a pipe named by /dev/stdout) must not be held open for reading too,
+  // or the run would never see its reader go.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {
     error = std::string("cannot open for appending: ") + std::strerror(errno);
     return -1;
   }
-  const auto fail = [&](const char* what) {
+  const auto fail = [&](const char* what, int in) {
     error = std::string(what) + std::strerror(errno);
+    if (in >= 0) ::close(in);
     ::close(fd);
     return -1;
   };
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return fail("cannot inspect it: ");
+  if (::fstat(fd, &st) != 0) return fail("cannot inspect it: ", -1);
   // Pipes, terminals and devices: nothing to mend.
-  if (!readable || !S_ISREG(st.st_mode) || st.st_size == 0) return fd;
+  if (!S_ISREG(st.st_mode) || st.st_size == 0) return fd;
+  // The same file read through a second descriptor (non-blocking, in case the name now leads to
+  // a FIFO); one the run may write but not read is appended to as it is.
+  const int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (in < 0 && errno == EACCES) return fd;
+  struct stat read_st {};
+  if (in < 0 || ::fstat(in, &read_st) != 0) return fail("cannot read it: ", in);
+  if (read_st.st_dev != st.st_dev || read_st.st_ino != st.st_ino) {
+    errno = EBUSY;
+    return fail("it was replaced while being opened: ", in);
+  }
   off_t end = st.st_size;  // the whole lines end here, once the last '\n' is found
   bool found = false;
   std::array<char, 4096> chunk;
   while (end > 0 && !found) {
     const off_t start =
         end > static_cast<off_t>(chunk.size()) ? end - static_cast<off_t>(chunk.size()) : 0;
-    const ssize_t n = ::pread(fd, chunk.data(), static_cast<std::size_t>(end - start), start);
+    const ssize_t n = ::pread(in, chunk.data(), static_cast<std::size_t>(end - start), start);
     if (n < 0 && errno == EINTR) continue;
     if (n != end - start) {
       if (n >= 0) errno = EIO;  // a short read: the file shrank meanwhile
-      return fail("cannot read its end: ");
+      return fail("cannot read its end: ", in);
     }
     for (ssize_t i = n; i > 0 && !found; --i) {
       found = chunk[static_cast<std::size_t>(i - 1)] == '\n';
@@ -148,8 +157,9 @@ int open_notify_file(const std::string& path, std::string& error) {
     }
     if (!found) end = start;
   }
+  ::close(in);
   if (end != st.st_size && ::ftruncate(fd, end) != 0) {
-    return fail("cannot cut off the last line, which a crash cut short: ");
+    return fail("cannot cut off the last line, which a crash cut short: ", -1);
   }
   return fd;
 }

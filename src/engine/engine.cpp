@@ -309,7 +309,7 @@ class Engine::Impl {
             if (keyed) {
               if (auto answer = answer_of_key(stripe, command, hash)) return std::move(*answer);
             }
-            return conflict_after_reload(stripe, command.instance, state.version);
+            return conflict_at(reload(stripe, command.instance, state.version));
           case Storage::AppendResult::kUnavailable:
             result.rejection =
                 Rejection{ErrorCode::kUnavailable, "the storage failed; nothing was changed", {}};
@@ -649,17 +649,20 @@ class Engine::Impl {
                                        record) == Storage::AppendResult::kConflict) {
       if (auto answer = answer_of_key(stripe, command, hash)) return std::move(*answer);
       // Not the key: the stored instance moved on, and the rejection was decided on an old
-      // state. As for an accepted command: take the stored state and answer `conflict`.
-      return conflict_after_reload(stripe, command.instance, held);
+      // state. As for an accepted command: take the stored state and answer `conflict`. When no
+      // newer state can be taken (a log that does not fit), a retry would conflict forever: the
+      // rejection stands, unstored.
+      const std::uint64_t now_at = reload(stripe, command.instance, held);
+      if (now_at != held) return conflict_at(now_at);
     }
     return result;
   }
 
-  // The answer to an append the Storage refused because the instance moved on: memory takes the
-  // stored state, so that a retry decides on it. REQUIRES: the stripe is locked.
-  CommandResult conflict_after_reload(Stripe& stripe, std::string_view id, std::uint64_t held) {
+  // The answer to an append the Storage refused because the instance moved on, once memory has
+  // taken the stored state (at `version`), so that a retry decides on it.
+  static CommandResult conflict_at(std::uint64_t version) {
     CommandResult conflict;
-    conflict.version = reload(stripe, id, held);
+    conflict.version = version;
     conflict.rejection = Rejection{
         ErrorCode::kConflict, "the stored instance changed meanwhile; reload and retry", {}};
     return conflict;
@@ -725,21 +728,21 @@ class Engine::Impl {
     const auto definition =
         this->definition(events.front().definition_id, events.front().definition_version);
     if (!definition || !log_fits(*definition, events)) return held;
+    if (!options_.listeners.empty()) {
+      // Another writer's events: it may have died before handing them over, and a delivery mark
+      // is a high-water mark, so this engine's next delivery on the instance would cover them
+      // unseen. Handed over here too (at least once: a live writer hands them over as well);
+      // queued first, so that a failure below cannot lose them.
+      std::vector<Event> taken(events.begin() + static_cast<std::ptrdiff_t>(held), events.end());
+      std::lock_guard outbox_lock(stripe.outbox_mutex);
+      stripe.outbox.push_back(Delivery{definition.get(), std::move(taken)});
+    }
     const std::uint64_t hash = internal::instance_hash(id);
     Entry* live = stripe.instances.find_entry(id, hash);
     if (live == nullptr) live = &stripe.instances.insert_entry(id, hash);
     live->state = replay(*definition, events);
     reschedule(*live);
-    const std::uint64_t version = events.back().version;
-    if (!options_.listeners.empty()) {
-      // Another writer's events: it may have died before handing them over, and a delivery mark
-      // is a high-water mark, so this engine's next delivery on the instance would cover them
-      // unseen. Handed over here too (at least once: a live writer hands them over as well).
-      events.erase(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(held));
-      std::lock_guard outbox_lock(stripe.outbox_mutex);
-      stripe.outbox.push_back(Delivery{definition.get(), std::move(events)});
-    }
-    return version;
+    return events.back().version;
   }
 
   // The storage holds a commit's events, but bringing memory up to them failed part way (out of
@@ -747,8 +750,8 @@ class Engine::Impl {
   // the log, nor beside it with a half-applied state: take the stored instance again. When that
   // fails too, the state keeps the version it had before the commit, so that the next command's
   // append conflicts and reloads it (a create's conflict too: reload() adds a missing entry).
-  // The commit's notification may be lost (a durable Storage's outbox redelivers it on
-  // recovery). REQUIRES: the stripe's lock is held.
+  // The reload queues the commit's events for the listeners (when it fails, the next command's
+  // reload does). REQUIRES: the stripe's lock is held.
   void follow_storage(Stripe& stripe, std::string_view id, std::uint64_t before,
                       InstanceState* state) noexcept {
     if (state != nullptr) state->version = before;
@@ -893,6 +896,15 @@ class Engine::Impl {
         throw;
       }
       if (!events.empty()) {
+        const std::uint64_t held = state.version;
+        if (appended == Storage::AppendResult::kConflict && reload(stripe, id, held) != held) {
+          // Another writer moved the instance on (one that died while committing, its commit
+          // landing after this engine recovered): memory took the stored state, and reload()
+          // scheduled its milestones, so the advance goes on.
+          lock.unlock();
+          deliver(stripe);
+          return true;
+        }
         if (appended != Storage::AppendResult::kOk) {
           // Nothing was written; the milestone stays due and fires on a later advance.
           reschedule(entry);
@@ -902,11 +914,12 @@ class Engine::Impl {
         try {
           for (const Event& e : events) apply(definition, state, e);
           snapshot = snapshot_due(id, before, state);
+          reschedule(entry);
+          // Queued last: when anything above throws, follow_storage() queues the events instead.
           if (!options_.listeners.empty()) {
             std::lock_guard outbox_lock(stripe.outbox_mutex);
             stripe.outbox.push_back(Delivery{&definition, events});
           }
-          reschedule(entry);
         } catch (...) {
           follow_storage(stripe, id, before, &state);
           throw;

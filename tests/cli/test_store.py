@@ -12,6 +12,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 
 import support
 
@@ -231,6 +232,25 @@ class StoreTest(support.TempDirTestCase):
         self.assertGreater(len(lines), 0)
         for line in lines:
             self.assertIn("#", json.loads(line)["id"])
+
+    def test_a_notify_fifo_whose_reader_goes_ends_the_run_with_an_error(self):
+        # The run holds the FIFO for writing only: when its reader goes, a write fails and the run
+        # says so (holding it for reading too, it would wait for itself forever).
+        fifo = os.path.join(self.tmp, "notes.fifo")
+        os.mkfifo(fifo)
+
+        def read_a_little():
+            with open(fifo, "rb") as f:
+                f.read(100)
+
+        reader = threading.Thread(target=read_a_little)
+        reader.start()
+        data = self.generated(3000)  # far more notifications than a pipe buffers
+        result = subprocess.run([BIN, "run", B2B, "--directory", PEOPLE, "--notify", fifo],
+                                input=data, capture_output=True, timeout=120)
+        reader.join()
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(b"cannot write notifications", result.stderr)
 
     def reset_delivery_marks(self):
         db = sqlite3.connect(os.path.join(self.tmp, "store.sqlite"))
