@@ -23,12 +23,8 @@ DEALS = 20
 
 
 def main():
-    binary, source = sys.argv[1], sys.argv[2]
-    base = os.environ["SALESFLOW_TEST_POSTGRES"]
-    conninfo = psql_helper.fresh_database(base, "t_two_processes")
-    store = "postgres:" + conninfo
-    b2b = os.path.join(source, "examples", "b2b_pipeline.json")
-    people = os.path.join(source, "examples", "directory", "people.json")
+    t = psql_helper.cli_test("t_two_processes")
+    binary, base, store, b2b, people = t.binary, t.base, t.store, t.b2b, t.people
 
     def run(lines, name):
         path = os.path.join(tmp, name + ".jsonl")
