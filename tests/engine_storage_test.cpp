@@ -354,6 +354,28 @@ TEST_F(EngineStorageTest, EventsTakenFromTheStoreAreHandedOverBeforeTheEnginesOw
   EXPECT_THAT(after.ids, SizeIs(0));
 }
 
+// What another engine has handed over and marked is not handed over again by the engine that
+// takes it from the store.
+TEST_F(EngineStorageTest, EventsTakenFromTheStoreThatAreMarkedDeliveredAreNotRepeated) {
+  Recorder a_heard, b_heard;
+  Node a(path_, &a_heard);
+  ASSERT_TRUE(a.engine->execute(create("deal-1"), now_).ok());
+  Node b(path_, &b_heard);  // recovers deal-1; a's marks are not written yet, so b hands it over
+  const std::size_t recovered = b_heard.ids.size();
+  ASSERT_TRUE(
+      a.engine->execute(command(CommandType::kCheckItem, "deal-1", "lead_cleaned"), now_).ok());
+  // a's next transaction writes the mark of the check: b's reload finds it marked, all but the
+  // last of a's events.
+  ASSERT_TRUE(
+      a.engine->execute(command(CommandType::kCheckItem, "deal-1", "grade_verified"), now_).ok());
+  Command hold = command(CommandType::kHold, "deal-1");
+  hold.text = "waiting";
+  ASSERT_EQ(b.engine->execute(hold, now_).rejection->code, ErrorCode::kConflict);
+  const std::uint64_t last = a.engine->instance("deal-1")->version;
+  ASSERT_EQ(b_heard.ids.size(), recovered + 1);
+  EXPECT_EQ(b_heard.ids.back(), "deal-1#" + std::to_string(last));
+}
+
 // A commit that lands after an engine recovered (its writer died while committing) is handed
 // over by deliver_undelivered(), once.
 TEST_F(EngineStorageTest, DeliverUndeliveredHandsOverWhatLandedAfterRecovery) {

@@ -140,10 +140,16 @@ TEST_F(PostgresStorageTest, KeysMarksAndDefinitions) {
   std::size_t pending = 0;
   store->scan_undelivered([&](const Event&) { ++pending; });
   EXPECT_EQ(pending, 1u);
+  EXPECT_EQ(store->delivery_mark("d"), 0u);
   store->mark_delivered("d", 1);
+  EXPECT_EQ(store->delivery_mark("d"), 1u);  // recorded, not written yet
+  EXPECT_EQ(open()->delivery_mark("d"), 0u);
   ASSERT_TRUE(store->flush());
+  EXPECT_EQ(open()->delivery_mark("d"), 1u);
   store.reset();
   store = open();
+  EXPECT_EQ(store->delivery_mark("d"), 1u);
+  EXPECT_EQ(store->delivery_mark("e"), 0u);
   pending = 0;
   store->scan_undelivered([&](const Event&) { ++pending; });
   EXPECT_EQ(pending, 0u);

@@ -147,14 +147,20 @@ TEST_F(SqliteStorageTest, UndeliveredEventsAreThoseBeyondTheDeliveryMarkAcrossAR
     pending = 0;
     store->scan_undelivered([&](const Event&) { ++pending; });
     EXPECT_EQ(pending, 1u);  // marks count before they are written
-  }                          // closing writes the marks
+    EXPECT_EQ(store->delivery_mark("a"), 1u);
+    EXPECT_EQ(store->delivery_mark("c"), 0u);
+    EXPECT_EQ(open()->delivery_mark("a"), 0u);  // not written yet: another connection sees none
+  }                                             // closing writes the marks
   auto store = open();
   std::vector<std::pair<std::string, std::uint64_t>> pending;
   store->scan_undelivered([&](const Event& e) { pending.emplace_back(e.instance, e.version); });
   EXPECT_EQ(pending, (std::vector<std::pair<std::string, std::uint64_t>>{{"a", 2}}));
+  EXPECT_EQ(store->delivery_mark("a"), 1u);
   store->mark_delivered("a", 1);  // an older mark never moves a newer one back
   store->mark_delivered("a", 2);
+  EXPECT_EQ(store->delivery_mark("a"), 2u);
   ASSERT_TRUE(store->flush());
+  EXPECT_EQ(open()->delivery_mark("a"), 2u);
   pending.clear();
   store->scan_undelivered([&](const Event& e) { pending.emplace_back(e.instance, e.version); });
   EXPECT_THAT(pending, IsEmpty());

@@ -15,7 +15,8 @@
 // std::bad_alloc; a listener's exception is swallowed (see hooks.hpp). A std::bad_alloc from
 // execute() or advance_to() may come after the Storage accepted the events: the engine's state then
 // still follows the Storage (it reloads the instance, at once or on its next command, and hands
-// the events it takes to the listeners then), and no deadline is lost. Retry with an idempotency
+// the events it takes beyond the Storage's delivery mark to the listeners then), and no deadline
+// is lost. Retry with an idempotency
 // key to learn whether it was stored.
 #ifndef SALESFLOW_ENGINE_HPP_
 #define SALESFLOW_ENGINE_HPP_

@@ -146,6 +146,11 @@ class Storage {
   // Notes that the listeners have had `instance`'s events up to `version`. A storage may record
   // marks lazily (delivery is at least once: a mark lost in a crash means a repeat, never a loss).
   virtual void mark_delivered(std::string_view instance, std::uint64_t version);
+  // The version up to which `instance`'s events are marked delivered (0: none), counting the
+  // marks this object recorded but has not written yet; the engine hands over only what is beyond
+  // it when it takes events from the store. Default: the highest version there is (a storage
+  // without an outbox hands nothing over again).
+  virtual std::uint64_t delivery_mark(std::string_view instance) const;
   // Calls `visit` for every stored event beyond its instance's delivery mark, each instance's in
   // version order. Default: none.
   virtual void scan_undelivered(const std::function<void(const Event&)>& visit) const;

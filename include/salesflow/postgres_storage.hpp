@@ -53,6 +53,7 @@ class PostgresStorage final : public EventStore {
   std::vector<Event> load(std::string_view instance) const override;
   void scan(const std::function<void(const Event&)>& visit) const override;
   void mark_delivered(std::string_view instance, std::uint64_t version) override;
+  std::uint64_t delivery_mark(std::string_view instance) const override;
   void scan_undelivered(const std::function<void(const Event&)>& visit) const override;
   bool save_snapshots(std::span<const Snapshot> snapshots) override;
   void scan_recovery(const std::function<void(const RecoveryLog&)>& visit) const override;

@@ -720,8 +720,8 @@ class Engine::Impl {
 
   // When the Storage is ahead of memory (it reported a conflict, or a key's stored answer is
   // newer): takes the instance's stored log when it is newer than the state held and fits its
-  // definition, and queues the events taken for the listeners. Returns the version the instance
-  // is at now. REQUIRES: the stripe is locked.
+  // definition, and queues those beyond the delivery mark for the listeners. Returns the version
+  // the instance is at now. REQUIRES: the stripe is locked.
   std::uint64_t reload(Stripe& stripe, std::string_view id, std::uint64_t held) {
     std::vector<Event> events = options_.storage->load(id);
     if (events.size() <= held) return held;
@@ -731,11 +731,15 @@ class Engine::Impl {
     if (!options_.listeners.empty()) {
       // Another writer's events: it may have died before handing them over, and a delivery mark
       // is a high-water mark, so this engine's next delivery on the instance would cover them
-      // unseen. Handed over here too (at least once: a live writer hands them over as well);
-      // queued first, so that a failure below cannot lose them.
-      std::vector<Event> taken(events.begin() + static_cast<std::ptrdiff_t>(held), events.end());
-      std::lock_guard outbox_lock(stripe.outbox_mutex);
-      stripe.outbox.push_back(Delivery{definition.get(), std::move(taken)});
+      // unseen. Those beyond the stored mark are handed over here too (at least once: a live
+      // writer that has not written its mark yet hands them over as well); queued first, so
+      // that a failure below cannot lose them.
+      const std::uint64_t from = std::max(held, options_.storage->delivery_mark(id));
+      if (from < events.size()) {
+        std::vector<Event> taken(events.begin() + static_cast<std::ptrdiff_t>(from), events.end());
+        std::lock_guard outbox_lock(stripe.outbox_mutex);
+        stripe.outbox.push_back(Delivery{definition.get(), std::move(taken)});
+      }
     }
     const std::uint64_t hash = internal::instance_hash(id);
     Entry* live = stripe.instances.find_entry(id, hash);

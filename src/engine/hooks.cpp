@@ -1,6 +1,7 @@
 #include "salesflow/hooks.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 namespace salesflow {
@@ -51,6 +52,9 @@ Storage::AppendResult Storage::append_keyed(std::string_view instance,
 }
 std::optional<Storage::KeyRecord> Storage::find_key(std::string_view) const { return {}; }
 void Storage::mark_delivered(std::string_view, std::uint64_t) {}
+std::uint64_t Storage::delivery_mark(std::string_view) const {
+  return std::numeric_limits<std::uint64_t>::max();
+}
 void Storage::scan_undelivered(const std::function<void(const Event&)>&) const {}
 bool Storage::save_snapshots(std::span<const Snapshot>) { return false; }
 

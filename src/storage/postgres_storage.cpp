@@ -407,6 +407,28 @@ class PostgresStorage::Impl {
     });
   }
 
+  std::uint64_t delivery_mark(std::string_view instance) const {
+    std::lock_guard lock(mutex_);
+    std::uint64_t mark = 0;
+    // Recorded, and not yet written or committed: as good as written for this process.
+    for (const auto* marks : {&marks_, &written_marks_}) {
+      const auto it = marks->find(instance);
+      if (it != marks->end()) mark = std::max(mark, it->second);
+    }
+    const std::string id(instance);
+    Result r = run("delivery_mark", {id.c_str()});
+    if (!r.ok()) {
+      set_error("cannot read delivery marks: " + r.message());
+      return mark;
+    }
+    if (PQntuples(r.r) > 0) {
+      std::int64_t stored = 0;
+      parse_number(PQgetvalue(r.r, 0, 0), stored);
+      mark = std::max(mark, static_cast<std::uint64_t>(stored));
+    }
+    return mark;
+  }
+
   void mark_delivered(std::string_view instance, std::uint64_t version) {
     std::lock_guard lock(mutex_);
     auto [it, added] = marks_.emplace(std::string(instance), version);
@@ -808,6 +830,7 @@ class PostgresStorage::Impl {
          "INSERT INTO salesflow_delivered (instance, version) VALUES ($1, $2) ON CONFLICT "
          "(instance) DO UPDATE SET version = greatest(salesflow_delivered.version, "
          "excluded.version)"},
+        {"delivery_mark", "SELECT version FROM salesflow_delivered WHERE instance = $1"},
         {"find_definition",
          "SELECT source FROM salesflow_definitions WHERE id = $1 AND version = $2"},
         {"insert_definition",
@@ -866,6 +889,9 @@ std::vector<Event> PostgresStorage::load(std::string_view instance) const {
 }
 void PostgresStorage::scan(const std::function<void(const Event&)>& visit) const {
   impl_->scan(visit, false);
+}
+std::uint64_t PostgresStorage::delivery_mark(std::string_view instance) const {
+  return impl_->delivery_mark(instance);
 }
 void PostgresStorage::mark_delivered(std::string_view instance, std::uint64_t version) {
   impl_->mark_delivered(instance, version);

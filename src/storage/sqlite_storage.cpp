@@ -445,6 +445,26 @@ class SqliteStorage::Impl {
     });
   }
 
+  std::uint64_t delivery_mark(std::string_view instance) const {
+    std::lock_guard lock(db_mutex_);
+    std::uint64_t mark = 0;
+    // Recorded, and not yet written or committed: as good as written for this process.
+    for (const auto* marks : {&marks_, &held_marks_, &written_marks_}) {
+      const auto it = marks->find(instance);
+      if (it != marks->end()) mark = std::max(mark, it->second);
+    }
+    sqlite3_stmt* s = stmt(kDeliveryMark);
+    Reset reset{s};
+    bind_text(s, 1, instance);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      mark = std::max(mark, static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)));
+    } else if (rc != SQLITE_DONE) {
+      set_error("cannot read delivery marks: " + db_error());
+    }
+    return mark;
+  }
+
   void mark_delivered(std::string_view instance, std::uint64_t version) {
     std::lock_guard lock(db_mutex_);
     // In batch mode the host has not handed this notification on yet: hold the mark back until
@@ -654,6 +674,7 @@ class SqliteStorage::Impl {
     kCount,
     kSaveSnapshot,
     kScanRecovery,
+    kDeliveryMark,
     kStatements
   };
 
@@ -815,6 +836,7 @@ class SqliteStorage::Impl {
         "definition_version = excluded.definition_version, data = excluded.data "
         "WHERE excluded.version >= snapshots.version",
         kScanRecoverySql,
+        "SELECT version FROM delivered WHERE instance = ?1",
     };
     (void)kEventColumns;
     for (std::size_t i = 0; i < kStatements; ++i) {
@@ -1195,6 +1217,9 @@ std::vector<Event> SqliteStorage::load(std::string_view instance) const {
 }
 void SqliteStorage::scan(const std::function<void(const Event&)>& visit) const {
   impl_->scan(visit, false);
+}
+std::uint64_t SqliteStorage::delivery_mark(std::string_view instance) const {
+  return impl_->delivery_mark(instance);
 }
 void SqliteStorage::mark_delivered(std::string_view instance, std::uint64_t version) {
   impl_->mark_delivered(instance, version);
