@@ -398,23 +398,26 @@ class PostgresStorage::Impl {
     stream_rows(sql.c_str(), [&](PGresult* row) {
       Event e;
       if (!read_row_event(row, e)) return false;
-      if (undelivered) {
-        const auto mark = marks_.find(e.instance);
-        if (mark != marks_.end() && e.version <= mark->second) return true;
-      }
+      if (undelivered && e.version <= recorded_mark(e.instance)) return true;
       visit(e);
       return true;
     });
   }
 
-  std::uint64_t delivery_mark(std::string_view instance) const {
-    std::lock_guard lock(mutex_);
+  // The highest mark of `instance` this object recorded and has not committed (0: none): as good
+  // as written for this process. REQUIRES: mutex_ is held.
+  std::uint64_t recorded_mark(std::string_view instance) const {
     std::uint64_t mark = 0;
-    // Recorded, and not yet written or committed: as good as written for this process.
     for (const auto* marks : {&marks_, &written_marks_}) {
       const auto it = marks->find(instance);
       if (it != marks->end()) mark = std::max(mark, it->second);
     }
+    return mark;
+  }
+
+  std::uint64_t delivery_mark(std::string_view instance) const {
+    std::lock_guard lock(mutex_);
+    std::uint64_t mark = recorded_mark(instance);
     const std::string id(instance);
     Result r = run("delivery_mark", {id.c_str()});
     if (!r.ok()) {

@@ -435,24 +435,25 @@ class SqliteStorage::Impl {
     sqlite3_stmt* s = stmt(undelivered ? kScanUndelivered : kScan);
     Reset reset{s};
     read_rows(s, [&](Event&& e) {
-      if (undelivered) {
-        for (const auto* marks : {&marks_, &held_marks_}) {
-          const auto mark = marks->find(e.instance);
-          if (mark != marks->end() && e.version <= mark->second) return;
-        }
-      }
+      if (undelivered && e.version <= recorded_mark(e.instance)) return;
       visit(e);
     });
   }
 
-  std::uint64_t delivery_mark(std::string_view instance) const {
-    std::lock_guard lock(db_mutex_);
+  // The highest mark of `instance` this object recorded and has not committed (0: none): as good
+  // as written for this process. REQUIRES: db_mutex_ is held.
+  std::uint64_t recorded_mark(std::string_view instance) const {
     std::uint64_t mark = 0;
-    // Recorded, and not yet written or committed: as good as written for this process.
     for (const auto* marks : {&marks_, &held_marks_, &written_marks_}) {
       const auto it = marks->find(instance);
       if (it != marks->end()) mark = std::max(mark, it->second);
     }
+    return mark;
+  }
+
+  std::uint64_t delivery_mark(std::string_view instance) const {
+    std::lock_guard lock(db_mutex_);
+    std::uint64_t mark = recorded_mark(instance);
     sqlite3_stmt* s = stmt(kDeliveryMark);
     Reset reset{s};
     bind_text(s, 1, instance);
