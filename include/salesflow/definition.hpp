@@ -36,6 +36,10 @@
 
 namespace salesflow {
 
+namespace internal {
+class ConditionPlan;  // src/engine/condition_plan.hpp
+}  // namespace internal
+
 // ---------------------------------------------------------------------------------------------
 // Dense ids. Each indexes one table of the ProcessDefinition it came from and means nothing in any
 // other definition. to_index() converts one to a table position.
@@ -134,6 +138,9 @@ struct Condition {
   std::string description;  // a sentence a person reads when the condition fails
   std::string rule_json;    // the rule as written, as compact JSON text
   Rule rule;                // the compiled rule
+  // Set by the loader for the engine's use (gate conditions, team rules and guards of a simple
+  // form, bound to this definition's fields); null otherwise. Hosts neither read nor set it.
+  std::shared_ptr<const internal::ConditionPlan> plan;
 };
 
 struct ChecklistItem {

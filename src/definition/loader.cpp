@@ -12,6 +12,7 @@
 #include "definition/graph_checks.hpp"
 #include "definition/json_document.hpp"
 #include "definition/reader.hpp"
+#include "engine/condition_plan.hpp"
 #include "rules/program.hpp"
 #include "salesflow/definition.hpp"
 
@@ -93,6 +94,7 @@ class DefinitionCompiler {
     if (out_.size() > 0) return nullptr;
     build_indexes();
     bind_rule_fields();
+    plan_conditions();
     find_scoring_inputs();
     internal::check_graph(*def_, top.pointer("stages"), out_);
     if (out_.size() > 0) return nullptr;
@@ -491,7 +493,7 @@ class DefinitionCompiler {
       out_.add(d.code, pointer + d.pointer, "rule: " + d.message);
     }
     if (!compiled.ok()) return std::nullopt;
-    return Condition{std::move(description), std::move(text), std::move(*compiled.rule)};
+    return Condition{std::move(description), std::move(text), std::move(*compiled.rule), nullptr};
   }
 
   void read_scoring(const ObjectReader& top) {
@@ -630,7 +632,8 @@ class DefinitionCompiler {
     std::shared_ptr<const Condition> guard;
     if (const auto g = r.get("guard", Presence::kOptional)) {
       if (auto condition = read_condition(*g, r.pointer("guard"))) {
-        guard = std::make_shared<const Condition>(std::move(*condition));
+        // Made non-const: plan_conditions() sets its plan once the fields are indexed.
+        guard = std::make_shared<Condition>(std::move(*condition));
       }
     }
     if (from.empty() && r.get("from", Presence::kOptional) &&
@@ -1041,6 +1044,21 @@ class DefinitionCompiler {
     if (def_->scoring_) bind(def_->scoring_->score);
     for (const AlertThreshold& alert : def_->alerts_) bind(alert.condition);
     def_->rule_fields_ = ProcessDefinition::make_table(bound);
+  }
+
+  // Condition::plan of the conditions condition_holds() evaluates on an instance's fields.
+  void plan_conditions() {
+    const auto plan = [&](Condition& condition) {
+      condition.plan = internal::make_condition_plan(*def_, condition.rule);
+    };
+    for (Stage& stage : def_->stages_) {
+      for (Condition& c : stage.gate.conditions) plan(c);
+      if (stage.team && stage.team->when) plan(*stage.team->when);
+    }
+    for (Transition& t : def_->transitions_) {
+      // A guard is shared by the transitions of one declaration; it was made non-const.
+      if (t.guard && !t.guard->plan) plan(*std::const_pointer_cast<Condition>(t.guard));
+    }
   }
 
   // LeadScoring::inputs: every segment of the score rule that names a field (a superset of the

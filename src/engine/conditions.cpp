@@ -3,6 +3,7 @@
 #include <deque>
 #include <optional>
 
+#include "engine/condition_plan.hpp"
 #include "salesflow/rules.hpp"
 
 namespace salesflow::internal {
@@ -82,6 +83,15 @@ const FieldValue& projected_field(const InstanceState& state, std::span<const Ev
 
 bool condition_holds(const ProcessDefinition& definition, const InstanceState& state,
                      const Condition& condition, std::span<const Event> pending) {
+  if (condition.plan) {
+    const Verdict verdict = condition.plan->evaluate(state, pending);
+    if (verdict != Verdict::kUnknown) return verdict == Verdict::kTrue;
+  }
+  return condition_holds_by_rule(definition, state, condition, pending);
+}
+
+bool condition_holds_by_rule(const ProcessDefinition& definition, const InstanceState& state,
+                             const Condition& condition, std::span<const Event> pending) {
   const InstanceRuleData data(definition, state, pending);
   const auto result = condition.rule.evaluate_condition(data);
   return std::holds_alternative<bool>(result) && std::get<bool>(result);
