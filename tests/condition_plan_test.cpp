@@ -264,6 +264,18 @@ TEST(ConditionPlan, IsMadeForTheSubsetOnly) {
   few_steps.max_steps = 4;
   EXPECT_EQ(internal::make_condition_plan(def, rule(few_steps)), nullptr);
   EXPECT_NE(internal::make_condition_plan(def, rule(RuleLimits{})), nullptr);
+  // Nor one whose array literal the memory limit refuses.
+  const auto in_list = [](const RuleLimits& limits) {
+    return *compile_rule(R"({"in": [{"var": "s"}, ["a", "b", "c"]]})", nullptr, limits).rule;
+  };
+  RuleLimits little_memory;
+  little_memory.max_memory_bytes = 32;  // two values
+  const Rule refused = in_list(little_memory);
+  const InstanceState state = created(def, {{"s", FieldValue(std::string("a"))}});
+  const Condition condition{"c", "", refused, nullptr};
+  EXPECT_FALSE(internal::condition_holds_by_rule(def, state, condition));  // memory_limit
+  EXPECT_EQ(internal::make_condition_plan(def, refused), nullptr);
+  EXPECT_NE(internal::make_condition_plan(def, in_list(RuleLimits{})), nullptr);
 }
 
 TEST(ConditionPlan, JudgesTheExampleTeamRuleOnPendingValues) {

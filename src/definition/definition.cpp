@@ -1,8 +1,8 @@
 #include <algorithm>
 #include <bit>
-#include <functional>
 
 #include "salesflow/definition.hpp"
+#include "util/text_hash.hpp"
 
 namespace salesflow {
 
@@ -57,7 +57,7 @@ ProcessDefinition::NameIndex ProcessDefinition::make_table(std::span<const NameK
 }
 
 std::uint64_t ProcessDefinition::name_hash(std::string_view name) noexcept {
-  return static_cast<std::uint64_t>(std::hash<std::string_view>{}(name));
+  return internal::text_hash(name);
 }
 
 std::uint64_t ProcessDefinition::address_hash(const char* data) noexcept {

@@ -177,7 +177,10 @@ class Builder {
         // The interpreter builds the literal in its arena: kept within the arena's first block,
         // it can never meet the memory limit.
         array_items_ += std::max<std::size_t>(items.size(), 1);
-        if (array_items_ > kMaxArrayItems) return std::nullopt;
+        if (array_items_ > kMaxArrayItems ||
+            items.size() > program_.limits.max_memory_bytes / sizeof(Value)) {
+          return std::nullopt;
+        }
         ConditionPlan::Node out;
         out.kind = Kind::kIn;
         out.field = *field;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <functional>
 #include <limits>
 #include <new>
 
@@ -31,10 +30,6 @@ void InstanceIndex::Id::assign(std::string_view id) {
     tag_ = kHeap;
   }
   delete[] old_heap;
-}
-
-std::uint64_t instance_hash(std::string_view id) noexcept {
-  return static_cast<std::uint64_t>(std::hash<std::string_view>{}(id));
 }
 
 InstanceIndex::Place InstanceIndex::place_of(std::uint32_t number) noexcept {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "salesflow/process.hpp"
+#include "util/text_hash.hpp"
 
 namespace salesflow::internal {
 
@@ -172,7 +173,7 @@ class InstanceIndex {
 };
 
 // The hash of an instance id, for the stripe (low bits) and the index (high bits).
-std::uint64_t instance_hash(std::string_view id) noexcept;
+inline std::uint64_t instance_hash(std::string_view id) noexcept { return text_hash(id); }
 
 }  // namespace salesflow::internal
 
