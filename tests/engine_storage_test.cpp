@@ -282,6 +282,112 @@ TEST_F(EngineStorageTest, AKeyedRejectionOnAStaleStateIsAConflictAndTheRetryDeci
   for (const UnmetCriterion& c : retry.rejection->unmet) EXPECT_NE(c.id, "lead_cleaned");
 }
 
+// Without a key a rejection stores nothing, so nothing conflicts in the store: the engine compares
+// the store's version with its own before it answers, and takes the stored state when the store
+// is ahead (before, b answered gate_blocked on its old state until some accepted command of its
+// own happened to conflict).
+TEST_F(EngineStorageTest, AnUnkeyedRejectionOnAStaleStateIsAConflictAndTheRetryDecidesAfresh) {
+  auto [a, b, v] = start_two();
+  ASSERT_TRUE(
+      a.engine->execute(command(CommandType::kCheckItem, "deal-1", "lead_cleaned"), now_).ok());
+  const Command move = command(CommandType::kAdvance, "deal-1", "needs_diagnosis");
+  const CommandResult stale = b.engine->execute(move, now_);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.rejection->code, ErrorCode::kConflict);
+  EXPECT_EQ(stale.version, v + 1);
+  EXPECT_EQ(*b.engine->instance("deal-1"), *a.engine->instance("deal-1"));
+  const CommandResult retry = b.engine->execute(move, now_);
+  ASSERT_FALSE(retry.ok());
+  EXPECT_EQ(retry.rejection->code, ErrorCode::kGateBlocked);
+  EXPECT_EQ(retry.version, v + 1);
+  for (const UnmetCriterion& c : retry.rejection->unmet) EXPECT_NE(c.id, "lead_cleaned");
+}
+
+// An instance another engine created after this one recovered is not unknown: it is taken from
+// the store.
+TEST_F(EngineStorageTest, AnInstanceAnotherEngineCreatedIsTakenNotUnknown) {
+  Node a(path_);
+  Node b(path_);  // recovers nothing
+  ASSERT_TRUE(a.engine->execute(create("deal-1"), now_).ok());
+  const Command check = command(CommandType::kCheckItem, "deal-1", "lead_cleaned");
+  const CommandResult first = b.engine->execute(check, now_);
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.rejection->code, ErrorCode::kConflict);
+  ASSERT_TRUE(b.engine->instance("deal-1").has_value());
+  EXPECT_EQ(*b.engine->instance("deal-1"), *a.engine->instance("deal-1"));
+  EXPECT_EQ(first.version, a.engine->instance("deal-1")->version);
+  const CommandResult retry = b.engine->execute(check, now_);
+  ASSERT_TRUE(retry.ok()) << retry.rejection->message;
+  EXPECT_EQ(retry.version, first.version + 1);
+  // An instance nobody created stays unknown.
+  const CommandResult nobody =
+      b.engine->execute(command(CommandType::kCheckItem, "deal-9", "lead_cleaned"), now_);
+  ASSERT_FALSE(nobody.ok());
+  EXPECT_EQ(nobody.rejection->code, ErrorCode::kUnknownInstance);
+}
+
+// A Storage that counts the engine's stored_version() questions.
+class CountingStorage final : public Storage {
+ public:
+  AppendResult append(std::string_view instance, std::uint64_t expected_version,
+                      std::span<const Event> events) override {
+    return inner_.append(instance, expected_version, events);
+  }
+  std::vector<Event> load(std::string_view instance) const override {
+    return inner_.load(instance);
+  }
+  void scan(const std::function<void(const Event&)>& visit) const override { inner_.scan(visit); }
+  std::optional<std::uint64_t> stored_version(std::string_view instance) const override {
+    ++asked;
+    return inner_.stored_version(instance);
+  }
+  mutable int asked = 0;
+
+ private:
+  InMemoryStorage inner_;
+};
+
+// The question costs a read of the store: only rejections that depend on the instance's state
+// ask it; those decided on the command and the definition alone, and accepted commands, do not.
+TEST(EngineStoredVersion, OnlyRejectionsThatDependOnTheStateAskTheStore) {
+  CountingStorage storage;
+  InMemoryDirectory directory;
+  directory.grant("maria", "sales_rep");
+  EngineOptions options;
+  options.storage = &storage;
+  options.directory = &directory;
+  Engine engine(options);
+  ASSERT_TRUE(engine.register_definition(b2b()));
+  const Timestamp now = *parse_timestamp("2026-11-23T09:00:00Z");
+  Command create;
+  create.instance = "deal-1";
+  create.actor = "maria";
+  create.definition_id = "b2b_pipeline";
+  ASSERT_TRUE(engine.execute(create, now).ok());
+  Command c;
+  c.instance = "deal-1";
+  c.actor = "maria";
+  c.type = CommandType::kSetFields;
+  c.fields = {{"no_such_field", std::string("x")}};
+  EXPECT_EQ(engine.execute(c, now).rejection->code, ErrorCode::kInvalidField);
+  c.type = CommandType::kCheckItem;
+  c.target = "no_such_item";
+  EXPECT_EQ(engine.execute(c, now).rejection->code, ErrorCode::kBadCommand);
+  EXPECT_EQ(storage.asked, 0);
+  c.type = CommandType::kAdvance;
+  c.target = "needs_diagnosis";
+  EXPECT_EQ(engine.execute(c, now).rejection->code, ErrorCode::kGateBlocked);  // same version
+  EXPECT_EQ(storage.asked, 1);
+  c.instance = "deal-9";
+  EXPECT_EQ(engine.execute(c, now).rejection->code, ErrorCode::kUnknownInstance);
+  EXPECT_EQ(storage.asked, 2);
+  c.instance = "deal-1";
+  c.type = CommandType::kCheckItem;
+  c.target = "lead_cleaned";
+  ASSERT_TRUE(engine.execute(c, now).ok());
+  EXPECT_EQ(storage.asked, 2);
+}
+
 // A deadline of an instance another writer moved on: the store refuses the milestone's append,
 // the engine takes the stored state and goes on firing (before, it stopped at the refusal, and
 // every deadline behind it waited for a command on that instance).
@@ -303,9 +409,9 @@ TEST_F(EngineStorageTest, AMilestoneOfAStaleInstanceReloadsItAndTheAdvanceGoesOn
 }
 
 // When the store is ahead with a log that does not fit the definition (edited storage), there is
-// no newer state to take: a keyed rejection stands (unstored) rather than answering a conflict
-// that every retry would meet again.
-TEST_F(EngineStorageTest, AKeyedRejectionStandsWhenTheStoredLogCannotBeTaken) {
+// no newer state to take: a rejection, keyed or not, stands (unstored) rather than answering a
+// conflict that every retry would meet again.
+TEST_F(EngineStorageTest, ARejectionStandsWhenTheStoredLogCannotBeTaken) {
   auto [a, b, v] = start_two();
   Event bogus = a.store->load("deal-1").back();
   bogus.version = v + 1;
@@ -314,11 +420,13 @@ TEST_F(EngineStorageTest, AKeyedRejectionStandsWhenTheStoredLogCannotBeTaken) {
   ASSERT_EQ(a.store->append("deal-1", v, std::span<const Event>(&bogus, 1)),
             Storage::AppendResult::kOk);
   const Command move = keyed(command(CommandType::kAdvance, "deal-1", "needs_diagnosis"), "m-1");
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    const CommandResult answer = b.engine->execute(move, now_);
-    ASSERT_FALSE(answer.ok());
-    EXPECT_EQ(answer.rejection->code, ErrorCode::kGateBlocked) << attempt;
-    EXPECT_EQ(b.engine->instance("deal-1")->version, v);
+  for (const Command& c : {move, command(CommandType::kAdvance, "deal-1", "needs_diagnosis")}) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const CommandResult answer = b.engine->execute(c, now_);
+      ASSERT_FALSE(answer.ok());
+      EXPECT_EQ(answer.rejection->code, ErrorCode::kGateBlocked) << attempt;
+      EXPECT_EQ(b.engine->instance("deal-1")->version, v);
+    }
   }
   EXPECT_FALSE(b.store->find_key("m-1").has_value());
 }

@@ -103,6 +103,9 @@ TEST_F(PostgresStorageTest, AStaleExpectedVersionIsAConflictAndWritesNothing) {
   EXPECT_EQ(store->append("d", 0, std::vector{event("d", 1)}), AppendResult::kConflict);
   EXPECT_EQ(store->append("d", 3, std::vector{event("d", 4)}), AppendResult::kConflict);
   EXPECT_THAT(store->load("d"), SizeIs(1));
+  EXPECT_EQ(store->stored_version("d"), 1u);
+  EXPECT_EQ(open()->stored_version("d"), 1u);  // another session
+  EXPECT_EQ(store->stored_version("e"), 0u);
 }
 
 TEST_F(PostgresStorageTest, TwoSessionsRacingOnOneInstanceNeverBothWin) {

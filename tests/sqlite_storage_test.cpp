@@ -92,6 +92,8 @@ TEST_F(SqliteStorageTest, AStaleExpectedVersionIsAConflictAndWritesNothing) {
   EXPECT_EQ(store->append("deal-1", 1, std::vector{event("deal-1", 2), event("deal-1", 3)}),
             AppendResult::kOk);
   EXPECT_THAT(store->load("deal-1"), SizeIs(3));
+  EXPECT_EQ(store->stored_version("deal-1"), 3u);
+  EXPECT_EQ(store->stored_version("deal-2"), 0u);
 }
 
 TEST_F(SqliteStorageTest, ScanVisitsEachInstanceInVersionOrder) {
@@ -397,10 +399,13 @@ TEST_F(SqliteStorageTest, ABatchIsVisibleToItsStoreAtOnceAndToOthersAfterFlush) 
   ASSERT_EQ(store->append("a", 0, std::vector{event("a", 1), event("a", 2)}), AppendResult::kOk);
   ASSERT_EQ(store->append("b", 0, std::vector{event("b", 1)}), AppendResult::kOk);
   EXPECT_THAT(store->load("a"), SizeIs(2));  // its own reads see the open batch
+  EXPECT_EQ(store->stored_version("a"), 2u);
+  EXPECT_EQ(open()->stored_version("a"), 0u);  // another connection: not committed yet
   EXPECT_EQ(store->event_count(), 3u);
   EXPECT_EQ(committed_events(path_), 0u);
   ASSERT_TRUE(store->flush());
   EXPECT_EQ(committed_events(path_), 3u);
+  EXPECT_EQ(open()->stored_version("a"), 2u);
   ASSERT_EQ(store->append("a", 2, std::vector{event("a", 3)}), AppendResult::kOk);
   store.reset();  // closing commits the open batch
   EXPECT_EQ(committed_events(path_), 4u);

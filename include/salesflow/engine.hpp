@@ -98,7 +98,11 @@ class Engine {
   // Storage (another process appended to the instance) reloads the instance from the Storage, so
   // that the caller's retry sees the stored state; that holds for a keyed rejection too, which is
   // then answered `conflict` and not stored. A key's stored answer at a version beyond the
-  // instance's state in memory (another process gave it) reloads the instance as well.
+  // instance's state in memory (another process gave it) reloads the instance as well. A
+  // rejection without a key that depends on the instance's state (gate_blocked, forbidden,
+  // invalid_transition, unknown_instance, conflict) is checked against the Storage's version
+  // first (Storage::stored_version()): a store that is ahead reloads the instance and answers
+  // `conflict`.
   CommandResult execute(const Command& command, Timestamp now);
 
   // Executes commands[i] at times[i] for each i in order, exactly as that many execute() calls

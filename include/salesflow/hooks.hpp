@@ -93,9 +93,10 @@ class InMemoryDirectory final : public Directory {
 // [Threading] The engine calls append() for one instance at a time (commands on one instance are
 // serialised) but for different instances concurrently; load(), scan() and save_snapshots() may
 // run concurrently with appends (save_snapshots() with no engine lock held, after the commit it
-// follows). Implementations must be thread-safe. append(), append_keyed(), find_key() and load()
-// may run while the engine holds the instance's lock stripe: they must not call back into the
-// engine. The visitors of scan() and scan_recovery() must not call back into the storage.
+// follows). Implementations must be thread-safe. append(), append_keyed(), find_key(), load() and
+// stored_version() may run while the engine holds the instance's lock stripe: they must not call
+// back into the engine. The visitors of scan() and scan_recovery() must not call back into the
+// storage.
 class Storage {
  public:
   Storage() = default;
@@ -138,6 +139,14 @@ class Storage {
                                     const KeyRecord& record);
   // The record stored for `key`. Default: none.
   virtual std::optional<KeyRecord> find_key(std::string_view key) const;
+
+  // --- The stored version (optional: the default cannot tell) ---------------------------------
+  // The version of `instance`'s last stored event (0: none), as this object sees the store now,
+  // its own appends not yet committed included; nothing when it cannot tell (the default) or the
+  // store failed. The engine asks before it gives a rejection that stores nothing (a command
+  // without an idempotency key): where several engines share the store, the state it decided on
+  // may be one another engine has moved on from.
+  virtual std::optional<std::uint64_t> stored_version(std::string_view instance) const;
 
   // --- Outbox (optional: the defaults keep no delivery marks) -------------------------------
   // The outbox is the event log beyond each instance's delivery mark: an event is queued for
@@ -203,6 +212,7 @@ class InMemoryStorage final : public Storage {
                             std::span<const Event> events, std::string_view key,
                             const KeyRecord& record) override;
   std::optional<KeyRecord> find_key(std::string_view key) const override;
+  std::optional<std::uint64_t> stored_version(std::string_view instance) const override;
   bool save_snapshots(std::span<const Snapshot> snapshots) override;
   void scan_recovery(const std::function<void(const RecoveryLog&)>& visit) const override;
   std::size_t event_count() const;

@@ -94,6 +94,7 @@ class SqliteStorage final : public EventStore {
                             const KeyRecord& record) override;
   std::optional<KeyRecord> find_key(std::string_view key) const override;
   std::vector<Event> load(std::string_view instance) const override;
+  std::optional<std::uint64_t> stored_version(std::string_view instance) const override;
   void scan(const std::function<void(const Event&)>& visit) const override;
   void mark_delivered(std::string_view instance, std::uint64_t version) override;
   std::uint64_t delivery_mark(std::string_view instance) const override;

@@ -642,7 +642,8 @@ class Engine::Impl {
   // answer stands. REQUIRES: the stripe of command.instance is locked.
   CommandResult remember(Stripe& stripe, std::uint64_t hash, const Command& command,
                          CommandResult result, std::uint64_t held) {
-    if (command.idempotency_key.empty()) return result;
+    if (command.idempotency_key.empty())
+      return checked_against_store(stripe, command, result, held);
     const Storage::KeyRecord record{command.instance, held, 0, fingerprint(command),
                                     encode_rejection(*result.rejection)};
     if (options_.storage->append_keyed(command.instance, held, {}, command.idempotency_key,
@@ -656,6 +657,30 @@ class Engine::Impl {
       if (now_at != held) return conflict_at(now_at);
     }
     return result;
+  }
+
+  // A rejection without a key reaches no store, so no append can conflict: when it depends on
+  // the instance's state (the gate, the roles assigned, the stage, whether it exists, its version)
+  // and the store holds a newer version than memory (another engine on the store moved the
+  // instance on, or created it), memory takes the stored state and the answer is `conflict`, as
+  // for a keyed rejection; the retry decides on the stored state. A store that cannot tell
+  // (Storage::stored_version() gives nothing) leaves the rejection as it is.
+  CommandResult checked_against_store(Stripe& stripe, const Command& command, CommandResult& result,
+                                      std::uint64_t held) {
+    switch (result.rejection->code) {
+      case ErrorCode::kGateBlocked:
+      case ErrorCode::kForbidden:
+      case ErrorCode::kInvalidTransition:
+      case ErrorCode::kUnknownInstance:
+      case ErrorCode::kConflict:
+        break;
+      default:
+        return std::move(result);  // decided on the command and the definition alone
+    }
+    const std::optional<std::uint64_t> stored = options_.storage->stored_version(command.instance);
+    if (!stored || *stored <= held) return std::move(result);
+    const std::uint64_t now_at = reload(stripe, command.instance, held);
+    return now_at != held ? conflict_at(now_at) : std::move(result);
   }
 
   // The answer to an append the Storage refused because the instance moved on, once memory has

@@ -51,6 +51,7 @@ Storage::AppendResult Storage::append_keyed(std::string_view instance,
   return append(instance, expected_version, events);
 }
 std::optional<Storage::KeyRecord> Storage::find_key(std::string_view) const { return {}; }
+std::optional<std::uint64_t> Storage::stored_version(std::string_view) const { return {}; }
 void Storage::mark_delivered(std::string_view, std::uint64_t) {}
 std::uint64_t Storage::delivery_mark(std::string_view) const {
   return std::numeric_limits<std::uint64_t>::max();
@@ -164,6 +165,12 @@ std::vector<Event> InMemoryStorage::load(std::string_view instance) const {
   std::shared_lock lock(mutex_);
   const auto it = events_.find(instance);
   return it == events_.end() ? std::vector<Event>{} : it->second;
+}
+
+std::optional<std::uint64_t> InMemoryStorage::stored_version(std::string_view instance) const {
+  std::shared_lock lock(mutex_);
+  const auto it = events_.find(instance);
+  return it == events_.end() || it->second.empty() ? 0 : it->second.back().version;
 }
 
 void InMemoryStorage::scan(const std::function<void(const Event&)>& visit) const {

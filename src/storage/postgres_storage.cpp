@@ -415,6 +415,19 @@ class PostgresStorage::Impl {
     return mark;
   }
 
+  std::optional<std::uint64_t> stored_version(std::string_view instance) const {
+    std::lock_guard lock(mutex_);
+    const std::string id(instance);
+    Result r = run("version", {id.c_str()});
+    if (!r.ok()) {
+      set_error("cannot read the version: " + r.message());
+      return std::nullopt;
+    }
+    std::uint64_t stored = 0;
+    parse_number(PQgetvalue(r.r, 0, 0), stored);
+    return stored;
+  }
+
   std::uint64_t delivery_mark(std::string_view instance) const {
     std::lock_guard lock(mutex_);
     std::uint64_t mark = recorded_mark(instance);
@@ -889,6 +902,9 @@ std::optional<Storage::KeyRecord> PostgresStorage::find_key(std::string_view key
 }
 std::vector<Event> PostgresStorage::load(std::string_view instance) const {
   return impl_->load(instance);
+}
+std::optional<std::uint64_t> PostgresStorage::stored_version(std::string_view instance) const {
+  return impl_->stored_version(instance);
 }
 void PostgresStorage::scan(const std::function<void(const Event&)>& visit) const {
   impl_->scan(visit, false);

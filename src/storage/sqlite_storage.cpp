@@ -451,6 +451,12 @@ class SqliteStorage::Impl {
     return mark;
   }
 
+  // Storage::stored_version(): as append sees it (stored_version() below).
+  std::optional<std::uint64_t> read_version(std::string_view instance) const {
+    std::lock_guard lock(db_mutex_);
+    return stored_version(instance);
+  }
+
   std::uint64_t delivery_mark(std::string_view instance) const {
     std::lock_guard lock(db_mutex_);
     std::uint64_t mark = recorded_mark(instance);
@@ -928,7 +934,7 @@ class SqliteStorage::Impl {
 
   // The instance's stored version: from this batch's own appends when it has one (the batch holds
   // the write lock, so no other connection appends meanwhile), else from the file.
-  std::optional<std::uint64_t> stored_version(std::string_view instance) {
+  std::optional<std::uint64_t> stored_version(std::string_view instance) const {
     if (batch_open_) {
       if (const auto it = batch_versions_.find(instance); it != batch_versions_.end()) {
         return it->second;
@@ -1215,6 +1221,9 @@ std::optional<Storage::KeyRecord> SqliteStorage::find_key(std::string_view key) 
 }
 std::vector<Event> SqliteStorage::load(std::string_view instance) const {
   return impl_->load(instance);
+}
+std::optional<std::uint64_t> SqliteStorage::stored_version(std::string_view instance) const {
+  return impl_->read_version(instance);
 }
 void SqliteStorage::scan(const std::function<void(const Event&)>& visit) const {
   impl_->scan(visit, false);
