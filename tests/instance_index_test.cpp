@@ -207,5 +207,17 @@ TEST(InstanceIndex, InlineAndHeapIdsUnderOneHash) {
   for (std::size_t i = 0; i < versions.size(); ++i) EXPECT_EQ(versions[i], i + 1);
 }
 
+// Instance ids come from outside: their hash is seeded per process, so that ids crafted against
+// a hash anyone can compute do not all land on one home slot. The seed is drawn afresh per process
+// (here: per draw), stays fixed within it, and is applied.
+TEST(TextHash, IsSeededOncePerProcess) {
+  EXPECT_NE(draw_text_hash_seed(), draw_text_hash_seed());
+  EXPECT_EQ(text_hash_seed(), text_hash_seed());
+  EXPECT_EQ(instance_hash("deal-000123"), instance_hash(std::string("deal-000123")));
+  EXPECT_EQ(instance_hash("deal-000123"),
+            XXH3_64bits_withSeed("deal-000123", 11, text_hash_seed()));
+  EXPECT_NE(instance_hash("deal-000123"), XXH3_64bits("deal-000123", 11));
+}
+
 }  // namespace
 }  // namespace salesflow::internal
