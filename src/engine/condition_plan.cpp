@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "engine/conditions.hpp"
+#include "rules/evaluator.hpp"
 #include "rules/json_tree.hpp"
 #include "rules/program.hpp"
 
@@ -12,91 +13,79 @@ namespace salesflow::internal {
 namespace {
 
 using Constant = ConditionPlan::Constant;
-using Compare = ConditionPlan::Compare;
+using PlanNode = ConditionPlan::Node;
 
 Verdict verdict(bool b) noexcept { return b ? Verdict::kTrue : Verdict::kFalse; }
 
-bool is_equality(Compare c) noexcept { return c <= Compare::kStrictNe; }
-bool is_strict(Compare c) noexcept { return c == Compare::kStrictEq || c == Compare::kStrictNe; }
-bool is_negated(Compare c) noexcept { return c == Compare::kNe || c == Compare::kStrictNe; }
+bool is_equality(Op op) noexcept {
+  return op == Op::kEq || op == Op::kNe || op == Op::kStrictEq || op == Op::kStrictNe;
+}
+bool is_strict(Op op) noexcept { return op == Op::kStrictEq || op == Op::kStrictNe; }
+bool is_negated(Op op) noexcept { return op == Op::kNe || op == Op::kStrictNe; }
 
-// a `c` b for two numbers, as JavaScript compares them (NaN is unordered and unequal).
-bool numbers(Compare c, double a, double b) noexcept {
-  switch (c) {
-    case Compare::kEq:
-    case Compare::kStrictEq:
-      return a == b;
-    case Compare::kNe:
-    case Compare::kStrictNe:
-      return a != b;
-    case Compare::kLt:
-      return a < b;
-    case Compare::kLe:
-      return a <= b;
-    case Compare::kGt:
-      return a > b;
-    case Compare::kGe:
-      return a >= b;
-  }
-  return false;
+// The comparison of a number field's value with a number, in the order the rule wrote them.
+bool numbers(const PlanNode& node, double field, double constant) noexcept {
+  return node.constant_first ? compare_numbers(node.op, constant, field)
+                             : compare_numbers(node.op, field, constant);
 }
 
-// The equality `c` of two values known to differ in kind, where JavaScript's answer does not
+// The equality `op` of two values known to differ in kind, where JavaScript's answer does not
 // depend on coercion: strict equality is false, and loose equality with null or undefined on one
 // side only is false. kUnknown for anything that would coerce.
-Verdict unequal_kinds(Compare c, bool either_is_null) noexcept {
-  if (!is_equality(c)) return Verdict::kUnknown;
-  if (!is_strict(c) && !either_is_null) return Verdict::kUnknown;
-  return verdict(is_negated(c));
+Verdict unequal_kinds(Op op, bool either_is_null) noexcept {
+  if (!is_equality(op)) return Verdict::kUnknown;
+  if (!is_strict(op) && !either_is_null) return Verdict::kUnknown;
+  return verdict(is_negated(op));
 }
 
-// A number field's value `c` the constant.
-Verdict compare_number(Compare c, double x, const Constant& k) noexcept {
+// A number field's value compared with the constant.
+Verdict compare_number(const PlanNode& node, double x, const Constant& k) noexcept {
   switch (k.kind) {
     case Constant::Kind::kNumber:
-      return verdict(numbers(c, x, k.number));
+      return verdict(numbers(node, x, k.number));
     case Constant::Kind::kNull:
       // Relational operators read null as 0.
-      return is_equality(c) ? verdict(is_negated(c)) : verdict(numbers(c, x, 0));
+      return is_equality(node.op) ? verdict(is_negated(node.op)) : verdict(numbers(node, x, 0));
     default:
-      return unequal_kinds(c, false);
+      return unequal_kinds(node.op, false);
   }
 }
 
-Verdict compare_string(Compare c, std::string_view s, const Constant& k) noexcept {
+Verdict compare_string(const PlanNode& node, std::string_view s, const Constant& k) noexcept {
   switch (k.kind) {
     case Constant::Kind::kString:
       // Relational operators on strings compare UTF-16 code units: left to the interpreter.
-      if (!is_equality(c)) return Verdict::kUnknown;
-      return verdict(same_text(s, k.text) != is_negated(c));
+      if (!is_equality(node.op)) return Verdict::kUnknown;
+      return verdict(same_text(s, k.text) != is_negated(node.op));
     case Constant::Kind::kNull:
-      return unequal_kinds(c, true);
+      return unequal_kinds(node.op, true);
     default:
-      return unequal_kinds(c, false);
+      return unequal_kinds(node.op, false);
   }
 }
 
-Verdict compare_boolean(Compare c, bool b, const Constant& k) noexcept {
+Verdict compare_boolean(const PlanNode& node, bool b, const Constant& k) noexcept {
   switch (k.kind) {
     case Constant::Kind::kBoolean:
-      if (!is_equality(c)) return Verdict::kUnknown;
-      return verdict((b == k.boolean) != is_negated(c));
+      if (!is_equality(node.op)) return Verdict::kUnknown;
+      return verdict((b == k.boolean) != is_negated(node.op));
     case Constant::Kind::kNull:
-      return unequal_kinds(c, true);
+      return unequal_kinds(node.op, true);
     default:
-      return unequal_kinds(c, false);
+      return unequal_kinds(node.op, false);
   }
 }
 
 // An unset field reads as null.
-Verdict compare_null(Compare c, const Constant& k) noexcept {
+Verdict compare_null(const PlanNode& node, const Constant& k) noexcept {
   switch (k.kind) {
     case Constant::Kind::kNull:
-      return is_equality(c) ? verdict(!is_negated(c)) : verdict(numbers(c, 0, 0));
+      return is_equality(node.op) ? verdict(!is_negated(node.op)) : verdict(numbers(node, 0, 0));
     case Constant::Kind::kNumber:
-      return is_equality(c) ? verdict(is_negated(c)) : verdict(numbers(c, 0, k.number));
+      return is_equality(node.op) ? verdict(is_negated(node.op))
+                                  : verdict(numbers(node, 0, k.number));
     default:
-      return unequal_kinds(c, true);
+      return unequal_kinds(node.op, true);
   }
 }
 
@@ -154,14 +143,19 @@ class Builder {
         return add(out);
       }
       case Op::kCompareVarConst: {
+        // The interpreter's fused comparison (==, !=, ===, !==, <, <=, >, >=) of a "var" and a
+        // constant, in either order.
         const bool constant_first = (node.a & kConstFirst) != 0;
-        const auto compare = compare_of(static_cast<Op>(node.a & ~kConstFirst), constant_first);
         const auto field = field_of(args[constant_first ? 1 : 0]);
-        const auto constant = constant_of(args[constant_first ? 0 : 1]);
-        if (!compare || !field || !constant) return std::nullopt;
+        auto constant = constant_of(args[constant_first ? 0 : 1]);
+        const auto op = static_cast<Op>(node.a & ~kConstFirst);
+        const bool comparison =
+            is_equality(op) || op == Op::kLt || op == Op::kLe || op == Op::kGt || op == Op::kGe;
+        if (!comparison || !field || !constant) return std::nullopt;
         ConditionPlan::Node out;
         out.kind = Kind::kCompare;
-        out.compare = *compare;
+        out.op = op;
+        out.constant_first = constant_first;
         out.field = *field;
         out.first = static_cast<std::uint32_t>(constants_.size());
         out.count = 1;
@@ -255,30 +249,6 @@ class Builder {
     return false;
   }
 
-  // The comparison `op` reads as: the field's value `result` the constant.
-  static std::optional<Compare> compare_of(Op op, bool constant_first) noexcept {
-    switch (op) {
-      case Op::kEq:
-        return Compare::kEq;
-      case Op::kNe:
-        return Compare::kNe;
-      case Op::kStrictEq:
-        return Compare::kStrictEq;
-      case Op::kStrictNe:
-        return Compare::kStrictNe;
-      case Op::kLt:
-        return constant_first ? Compare::kGt : Compare::kLt;
-      case Op::kLe:
-        return constant_first ? Compare::kGe : Compare::kLe;
-      case Op::kGt:
-        return constant_first ? Compare::kLt : Compare::kGt;
-      case Op::kGe:
-        return constant_first ? Compare::kLe : Compare::kGe;
-      default:
-        return std::nullopt;
-    }
-  }
-
   const ProcessDefinition& definition_;
   const CompiledRule& program_;
   std::vector<ConditionPlan::Node>& nodes_;
@@ -348,14 +318,13 @@ Verdict ConditionPlan::eval(std::uint32_t index, const InstanceState& state,
   const std::span<const Constant> constants{constants_.data() + node.first, node.count};
   if (node.kind == Kind::kCompare) {
     const Constant& k = constants.front();
-    const Compare c = node.compare;
-    if (const auto* d = std::get_if<double>(&value)) return compare_number(c, *d, k);
+    if (const auto* d = std::get_if<double>(&value)) return compare_number(node, *d, k);
     if (const auto* i = std::get_if<std::int64_t>(&value)) {
-      return compare_number(c, static_cast<double>(*i), k);
+      return compare_number(node, static_cast<double>(*i), k);
     }
-    if (const auto* s = std::get_if<std::string>(&value)) return compare_string(c, *s, k);
-    if (const auto* b = std::get_if<bool>(&value)) return compare_boolean(c, *b, k);
-    if (std::holds_alternative<std::monostate>(value)) return compare_null(c, k);
+    if (const auto* s = std::get_if<std::string>(&value)) return compare_string(node, *s, k);
+    if (const auto* b = std::get_if<bool>(&value)) return compare_boolean(node, *b, k);
+    if (std::holds_alternative<std::monostate>(value)) return compare_null(node, k);
     return Verdict::kUnknown;  // a timestamp's text or a list: left to the interpreter
   }
   // kIn: an element strictly equal to the value (values of another kind never are).

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "rules/program.hpp"
 #include "salesflow/definition.hpp"
 #include "salesflow/process.hpp"
 
@@ -49,14 +50,16 @@ class ConditionPlan {
   };
 
   enum class Kind : std::uint8_t { kAnd, kOr, kNot, kTruthy, kConstant, kCompare, kIn };
-  enum class Compare : std::uint8_t { kEq, kNe, kStrictEq, kStrictNe, kLt, kLe, kGt, kGe };
 
   struct Node {
     Kind kind = Kind::kConstant;
-    Compare compare = Compare::kEq;  // kCompare: the field's value `compare` the constant
-    bool truthy = false;             // kConstant: the constant's truthiness
-    FieldId field{};                 // kTruthy, kCompare, kIn
-    std::uint32_t first = 0;         // kAnd, kOr, kNot: into children; kCompare, kIn: constants
+    // kCompare: the rule's comparison (Op::kEq ... Op::kLe) of the field's value and the constant,
+    // the constant first when `constant_first`.
+    Op op = Op::kEq;
+    bool constant_first = false;
+    bool truthy = false;      // kConstant: the constant's truthiness
+    FieldId field{};          // kTruthy, kCompare, kIn
+    std::uint32_t first = 0;  // kAnd, kOr, kNot: into children; kCompare, kIn: constants
     std::uint32_t count = 0;
   };
 

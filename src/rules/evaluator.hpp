@@ -35,6 +35,27 @@ inline bool holds(Op op, Order order) noexcept {
   }
 }
 
+// The comparison `op` (kEq ... kLe) of two numbers, as JavaScript makes it (NaN is unordered and
+// unequal). Loose and strict equality agree on numbers.
+inline bool compare_numbers(Op op, double a, double b) noexcept {
+  switch (op) {
+    case Op::kEq:
+    case Op::kStrictEq:
+      return a == b;
+    case Op::kNe:
+    case Op::kStrictNe:
+      return a != b;
+    case Op::kGt:
+      return a > b;
+    case Op::kGe:
+      return a >= b;
+    case Op::kLt:
+      return a < b;
+    default:
+      return a <= b;  // kLe
+  }
+}
+
 class Evaluator {
  public:
   Evaluator(const CompiledRule& program, const RuleData& data)
@@ -167,16 +188,7 @@ class Evaluator {
   // The comparison `op` (kEq ... kLe) of two values.
   bool compare_values(Op op, const Value& a, const Value& b) {
     if (a.kind == ValueKind::kNumber && b.kind == ValueKind::kNumber) {
-      switch (op) {
-        case Op::kEq:
-        case Op::kStrictEq:
-          return a.number == b.number;
-        case Op::kNe:
-        case Op::kStrictNe:
-          return a.number != b.number;
-        default:
-          return holds(op, order_of(a.number, b.number));
-      }
+      return compare_numbers(op, a.number, b.number);
     }
     if (a.kind == ValueKind::kString && b.kind == ValueKind::kString) {
       switch (op) {
